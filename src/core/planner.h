@@ -1,0 +1,39 @@
+// plan(topology, config): where every rank goes. Pure: no syscalls, so every topology anyone can
+// imagine is a unit test. Follows run_cpu's semantics, correct where run_cpu is wrong (README).
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/cpuset.h"
+#include "core/expected.h"
+#include "core/options.h"
+#include "core/topology.h"
+
+namespace xeonplace {
+
+struct EnvVar {
+  std::string name;
+  std::string value;
+  bool operator==(const EnvVar& o) const { return name == o.name && value == o.value; }
+};
+
+struct RankPlacement {
+  unsigned rank = 0;
+  CpuSet cpus;                // OS indices this rank runs on
+  CpuSet mems;                // memory nodes (numactl -m)
+  unsigned omp_threads = 0;   // OMP_NUM_THREADS
+  std::vector<EnvVar> env;    // runtime variables to export (OMP_*, KMP_*; libraries come in #4)
+  std::vector<std::string> warnings;  // e.g. "rank 1 spans NUMA nodes 0,1"
+};
+
+struct Plan {
+  unsigned nranks = 0;                 // ranks in the whole plan
+  std::vector<RankPlacement> ranks;    // every rank, or only config.rank when it is set
+  std::vector<std::string> warnings;   // plan-wide, e.g. run_cpu's "only first N cores used"
+};
+
+Expected<Plan> plan(const Topology& topology, const Config& config);
+
+}  // namespace xeonplace

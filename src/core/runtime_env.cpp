@@ -1,0 +1,2 @@
+// implementation pending
+#include "core/runtime_env.h"

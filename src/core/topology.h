@@ -1,0 +1,61 @@
+// The machine as a plain value: every PU with its core, package and NUMA node, the NUMA nodes
+// (including CPU-less memory nodes such as HBM or CXL), and what this process may use.
+// Built by hwloc on a live machine or from a fixture; the planner only ever sees this value.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/cpuset.h"
+
+namespace xeonplace {
+
+// Hybrid parts (Alder Lake and later) mix performance and efficient cores; everything else is
+// Performance.
+enum class CpuKind { Performance, Efficient };
+
+struct Pu {
+  unsigned cpu = 0;      // OS index, what sched_setaffinity and numactl -C take
+  unsigned core = 0;     // machine-wide unique core id; SMT siblings share it
+  unsigned package = 0;  // socket
+  unsigned node = 0;     // NUMA node OS index
+  CpuKind kind = CpuKind::Performance;
+  bool online = true;
+  bool allowed = true;  // inside the cgroup cpuset and the inherited affinity
+};
+
+struct NumaNode {
+  unsigned id = 0;  // OS index, what numactl -m and set_mempolicy take
+  CpuSet cpus;      // every PU of the node, usable or not; empty for a CPU-less memory node
+  bool allowed = true;
+  bool cpuless() const { return cpus.empty(); }
+};
+
+// A physical core as the planner uses it: its usable PUs, first PU first.
+struct Core {
+  unsigned id = 0;
+  unsigned package = 0;
+  unsigned node = 0;
+  CpuKind kind = CpuKind::Performance;
+  std::vector<unsigned> cpus;  // ascending OS indices of its online, allowed PUs
+};
+
+struct Topology {
+  std::vector<Pu> pus;         // ascending by cpu; offline and disallowed PUs are kept, marked
+  std::vector<NumaNode> nodes;  // ascending by id
+  CpuSet allowed_cpus;         // online and allowed
+  CpuSet allowed_mems;
+  std::string source;  // where it came from, for messages: "this machine (hwloc)", "lscpu:FILE", ...
+
+  bool usable(const Pu& pu) const { return pu.online && pu.allowed; }
+  bool has_hybrid_cpus() const;
+
+  // Cores with at least one usable PU, ordered by NUMA node, then by first PU. Efficient cores are
+  // left out unless asked for.
+  std::vector<Core> usable_cores(bool include_efficient) const;
+
+  // Fills allowed_cpus/allowed_mems and each node's cpus from pus and nodes; loaders call it last.
+  void finalize();
+};
+
+}  // namespace xeonplace

@@ -1,0 +1,1 @@
+#include "sys/topology_source.h"

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian 12 machine for xeonplace and runs one job:
+#   tools/setup.sh demo   install, build, show this machine's plan, run two ranks of a demo
+#   tools/setup.sh test   install, build with warnings as errors, run every test suite
+#   tools/setup.sh build  install and build only
+# Idempotent: packages already installed are not fetched again.
+set -euo pipefail
+
+job="${1:-build}"
+top="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build_dir="${XEONPLACE_BUILD_DIR:-$top/build}"
+
+packages=(
+  # build
+  meson ninja-build pkg-config g++ gcc
+  # required libraries
+  libhwloc-dev libnuma-dev libspdlog-dev libfmt-dev
+  googletest libgtest-dev libgmock-dev
+  # what placed programs chain-load, and the tools tests compare with
+  libjemalloc2 libgoogle-perftools4 libtcmalloc-minimal4 libomp-14-dev
+  numactl hwloc util-linux python3 procps
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}" >&2
+  sudo=""
+  [[ $(id -u) -eq 0 ]] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+
+werror=false
+[[ $job == test ]] && werror=true
+if [[ -f $build_dir/build.ninja ]]; then
+  meson configure "$build_dir" -Dwerror=$werror >/dev/null
+else
+  meson setup "$build_dir" "$top" -Dwerror=$werror >/dev/null
+fi
+ninja -C "$build_dir" >&2
+
+case "$job" in
+  build) ;;
+  test)
+    meson test -C "$build_dir" --print-errorlogs --num-processes 2
+    ;;
+  demo)
+    exec "$top/tools/demo.sh" "$build_dir"
+    ;;
+  *)
+    echo "setup: unknown job '$job' (accepted: demo, test, build)" >&2
+    exit 2
+    ;;
+esac

@@ -19,6 +19,8 @@ packages=(
   # what placed programs chain-load, and the tools tests compare with
   libjemalloc2 libgoogle-perftools4 libtcmalloc-minimal4 libomp-14-dev
   numactl hwloc util-linux python3 procps
+  # the run_cpu being replaced, for the conformance test and the launch benchmark
+  python3-torch
 )
 
 missing=()

@@ -1,2 +1,71 @@
-// implementation pending
 #include "core/topology.h"
+
+#include <algorithm>
+#include <map>
+#include <tuple>
+
+namespace xeonplace {
+
+bool Topology::has_hybrid_cpus() const {
+  return std::any_of(pus.begin(), pus.end(),
+                     [](const Pu& pu) { return pu.kind == CpuKind::Efficient; });
+}
+
+std::vector<Core> Topology::usable_cores(bool include_efficient) const {
+  // Keyed by Pu::core, which is machine-wide unique. A core takes its node, package and kind from
+  // its first PU; its siblings share them on every real machine.
+  std::map<unsigned, Core> by_id;
+  for (const Pu& pu : pus) {
+    if (!usable(pu)) continue;
+    if (!include_efficient && pu.kind == CpuKind::Efficient) continue;
+    auto [it, inserted] = by_id.try_emplace(pu.core);
+    Core& core = it->second;
+    if (inserted || pu.cpu < core.cpus.front()) {
+      core.id = pu.core;
+      core.package = pu.package;
+      core.node = pu.node;
+      core.kind = pu.kind;
+    }
+    core.cpus.push_back(pu.cpu);
+    std::sort(core.cpus.begin(), core.cpus.end());
+  }
+  std::vector<Core> cores;
+  cores.reserve(by_id.size());
+  for (auto& entry : by_id) cores.push_back(std::move(entry.second));
+  std::sort(cores.begin(), cores.end(), [](const Core& a, const Core& b) {
+    return std::tie(a.node, a.cpus.front()) < std::tie(b.node, b.cpus.front());
+  });
+  return cores;
+}
+
+void Topology::finalize() {
+  std::stable_sort(pus.begin(), pus.end(), [](const Pu& a, const Pu& b) { return a.cpu < b.cpu; });
+
+  // Merge nodes by id (a loader may list one twice) and create any node a PU names but the
+  // loader did not list, so the planner can always look a PU's node up.
+  std::map<unsigned, NumaNode> by_id;
+  for (const NumaNode& node : nodes) {
+    auto [it, inserted] = by_id.try_emplace(node.id, node);
+    if (!inserted) it->second.allowed = it->second.allowed && node.allowed;
+  }
+  for (auto& entry : by_id) entry.second.cpus = CpuSet{};
+  for (const Pu& pu : pus) {
+    auto [it, inserted] = by_id.try_emplace(pu.node);
+    if (inserted) it->second.id = pu.node;
+    it->second.cpus.add(pu.cpu);
+  }
+
+  nodes.clear();
+  allowed_mems = CpuSet{};
+  for (auto& entry : by_id) {
+    if (entry.second.allowed) allowed_mems.add(entry.first);
+    nodes.push_back(std::move(entry.second));
+  }
+
+  allowed_cpus = CpuSet{};
+  for (const Pu& pu : pus) {
+    if (usable(pu)) allowed_cpus.add(pu.cpu);
+  }
+}
+
+}  // namespace xeonplace

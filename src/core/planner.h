@@ -21,19 +21,23 @@ struct EnvVar {
 
 struct RankPlacement {
   unsigned rank = 0;
-  CpuSet cpus;                // OS indices this rank runs on
-  CpuSet mems;                // memory nodes (numactl -m)
-  unsigned omp_threads = 0;   // OMP_NUM_THREADS
-  std::vector<EnvVar> env;    // runtime variables to export (OMP_*, KMP_*; libraries come in #4)
+  CpuSet cpus;               // OS indices this rank runs on
+  CpuSet mems;               // memory nodes (numactl -m)
+  unsigned omp_threads = 0;  // OMP_NUM_THREADS
+  std::vector<EnvVar> env;   // runtime variables to export (OMP_*, KMP_*; libraries come in #4)
   std::vector<std::string> warnings;  // e.g. "rank 1 spans NUMA nodes 0,1"
 };
 
 struct Plan {
-  unsigned nranks = 0;                 // ranks in the whole plan
-  std::vector<RankPlacement> ranks;    // every rank, or only config.rank when it is set
-  std::vector<std::string> warnings;   // plan-wide, e.g. run_cpu's "only first N cores used"
+  unsigned nranks = 0;                // ranks in the whole plan
+  std::vector<RankPlacement> ranks;   // every rank, or only config.rank when it is set
+  std::vector<std::string> warnings;  // plan-wide, e.g. run_cpu's "only first N cores used"
 };
 
 Expected<Plan> plan(const Topology& topology, const Config& config);
+
+// Whether ranks get SMT siblings too: XEONRUN_USE_LOGICAL_CORE, except in latency and throughput
+// mode, which always plan physical cores (as run_cpu).
+bool plans_logical_cores(const Config& config);
 
 }  // namespace xeonplace

@@ -1,6 +1,8 @@
 // Local rank and local size as the common launchers announce them. Pure: reads an EnvMap.
-// Precedence: torchrun, Open MPI, MPICH/Intel MPI, Slurm. A global rank is never used as a
-// local one.
+// Precedence: torchrun, Open MPI, MPICH/Intel MPI, Slurm (XEONRUN_RANK/XEONRUN_NINSTANCES come
+// before all of them; parse_config handles that). A global rank (RANK, OMPI_COMM_WORLD_RANK,
+// PMI_RANK, SLURM_PROCID) is never used as a local one: on several nodes it would slice one node's
+// cores with a rank number that belongs to another node.
 #pragma once
 
 #include <optional>
@@ -11,17 +13,51 @@
 
 namespace xeonplace {
 
+// The launcher variables whose presence means "this process is one rank of several": the library
+// must act. The preloaded C front end keeps its own copy of this list (it cannot link C++); a test
+// compares the two.
+inline constexpr const char* kLauncherLocalRankVariables[] = {
+    "LOCAL_RANK",                  // torchrun
+    "OMPI_COMM_WORLD_LOCAL_RANK",  // Open MPI
+    "MPI_LOCALRANKID",             // MPICH, Intel MPI (hydra)
+    "SLURM_LOCALID",               // Slurm srun
+};
+
+// The launchers in precedence order, for detection and for the generated documentation. The first
+// one whose rank variable is present wins: torchrun inside a Slurm allocation is torchrun, mpirun
+// inside sbatch is Open MPI.
+struct LauncherSpec {
+  const char* name;
+  const char* rank_variable;
+  const char* size_variables;  // where the local size comes from, as documented
+  bool binds_by_default;
+};
+inline constexpr LauncherSpec kLaunchers[] = {
+    {"torchrun", "LOCAL_RANK", "LOCAL_WORLD_SIZE", false},
+    {"Open MPI", "OMPI_COMM_WORLD_LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_SIZE", true},
+    {"MPICH/Intel MPI", "MPI_LOCALRANKID", "MPI_LOCALNRANKS", false},
+    {"Slurm", "SLURM_LOCALID",
+     "SLURM_STEP_TASKS_PER_NODE at SLURM_NODEID, else SLURM_TASKS_PER_NODE, else SLURM_NTASKS "
+     "when SLURM_NNODES=1",
+     true},
+};
+
 struct LauncherRank {
   std::string launcher;  // "torchrun", "Open MPI", "MPICH/Intel MPI", "Slurm"
   unsigned local_rank = 0;
   std::optional<unsigned> local_size;
-  bool binds_by_default = false;  // Open MPI (-np <= 2) and Slurm task/affinity bind each rank
+  bool binds_by_default = false;  // Open MPI and Slurm (task/affinity) bind each rank
+  std::string rank_variable;      // where local_rank came from, e.g. "OMPI_COMM_WORLD_LOCAL_RANK"
+  std::string size_variable;      // where local_size came from ("" when unknown)
 };
 
-// nullopt when no launcher variable is present; an Error when one is present but malformed.
+// nullopt when no launcher variable is present; an Error naming the launcher variable when one is
+// present but malformed.
 Expected<std::optional<LauncherRank>> detect_launcher(const EnvMap& env);
 
-// SLURM_STEP_TASKS_PER_NODE ("2(x3),1") indexed by SLURM_NODEID.
-Expected<unsigned> slurm_tasks_on_node(const std::string& tasks_per_node, unsigned node_id);
+// SLURM_STEP_TASKS_PER_NODE ("2(x3),1": counts, each with an optional "(xN)" repeat) indexed by
+// SLURM_NODEID. `variable` names the input in errors (SLURM_TASKS_PER_NODE is the same format).
+Expected<unsigned> slurm_tasks_on_node(const std::string& tasks_per_node, unsigned node_id,
+                                       const std::string& variable = "SLURM_STEP_TASKS_PER_NODE");
 
 }  // namespace xeonplace

@@ -1,0 +1,247 @@
+// The engine of libxeonplace.so, dlopen()ed by the front (front.c) only when this process must be
+// placed. It reads as its story: read the environment, parse the config, load the topology, plan
+// this rank, merge the OpenMP environment, apply, export, log.
+//
+// It runs inside somebody else's process before main(): it never throws into the host (everything
+// is caught at the entry point), never writes to stdout, and leaves nothing behind but the
+// placement (the topology and the plan are freed before it returns).
+#include <unistd.h>
+
+#include <cstring>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "core/bind_policy.h"
+#include "core/options.h"
+#include "core/planner.h"
+#include "core/runtime_env.h"
+#include "shim/engine_abi.h"
+#include "sys/affinity.h"
+#include "sys/environment.h"
+#include "sys/loaded_libraries.h"
+#include "sys/log.h"
+#include "sys/mempolicy.h"
+#include "sys/topology_source.h"
+#include "xeonplace/xeonplace.h"
+
+namespace xeonplace {
+namespace {
+
+// ---- how to report, known even when the rest of the configuration is bad ----
+
+struct Reporting {
+  LogLevel level = LogLevel::Warn;
+  std::string file;
+  OnError on_error = OnError::Abort;
+};
+
+// Each reporting variable is parsed on its own with its row of the table, so that a bad
+// XEONRUN_RANK is still reported where XEONRUN_LOG_FILE says and as XEONRUN_ON_ERROR says. A bad
+// reporting variable keeps its default here; parse_config reports it.
+Reporting reporting_settings(const EnvMap& env) {
+  Config config;
+  for (const char* name :
+       {"XEONRUN_LOG_LEVEL", "XEONRUN_LOG_FILE", "XEONRUN_ON_ERROR", "XEONRUN_DRY_RUN"}) {
+    const OptionSpec* spec = find_option(name);
+    const auto value = lookup(env, name);
+    if (spec != nullptr && value) {
+      Config attempt = config;
+      if (spec->parse(*spec, *value, attempt)) config = attempt;
+    }
+  }
+  // A dry run exists to show the plan: at least info.
+  const bool show_plan = config.dry_run && config.log_level > LogLevel::Info;
+  return {show_plan ? LogLevel::Info : config.log_level, config.log_file, config.on_error};
+}
+
+void write_stderr(const std::string& line) {
+  const char* data = line.data();
+  std::size_t left = line.size();
+  while (left > 0) {
+    const ssize_t n = ::write(2, data, left);
+    if (n <= 0) return;
+    data += n;
+    left -= static_cast<std::size_t>(n);
+  }
+}
+
+// A configuration, topology or planning error: "xeonplace: error: <message>" on stderr and exit
+// status 2, or with XEONRUN_ON_ERROR=warn the same as a warning and the program runs unplaced.
+int fail(const Reporting& reporting, Log& log, const Error& error) {
+  if (reporting.on_error == OnError::Warn) {
+    log.warn(error.message + " (running unplaced)");
+    return XEONPLACE_ENGINE_CONTINUE;
+  }
+  if (!log.to_stderr()) log.error(error.message);
+  write_stderr("xeonplace: error: " + error.message + "\n");
+  return XEONPLACE_ENGINE_EXIT;
+}
+
+// ---- the steps ----
+
+LiveScope live_scope(const Config& config, Log& log) {
+  const Expected<CpuSet> inherited = current_affinity();
+  const PlanningScope scope =
+      planning_scope(config.bind_policy, config.rank_source.launcher_binds_by_default,
+                     inherited ? inherited->count() : 0);
+  if (inherited) {
+    log.debug("inherited affinity " + inherited->format() + "; planning over " + to_string(scope));
+  }
+  return scope == PlanningScope::CgroupOnly ? LiveScope::CgroupOnly : LiveScope::CgroupAndAffinity;
+}
+
+struct RankPlan {
+  RankPlacement placement;
+  unsigned nranks = 0;
+};
+
+// Without a rank (no XEONRUN_RANK, no launcher) this process is rank 0 of the plan.
+Expected<RankPlan> plan_this_rank(const Topology& topology, Config config, Log& log) {
+  const bool rank_given = config.rank.has_value();
+  if (!rank_given) config.rank = 0;
+  Expected<Plan> planned = plan(topology, config);
+  if (!planned) return planned.error();
+  if (planned->ranks.empty())
+    return make_error("the plan has no rank " + std::to_string(*config.rank));
+  for (const std::string& warning : planned->warnings) log.warn(warning);
+  for (const std::string& warning : planned->ranks.front().warnings) log.warn(warning);
+  if (!rank_given && planned->nranks > 1) {
+    log.warn(
+        "XEONRUN_RANK is not set and no launcher gives a local rank: placing this process as "
+        "rank 0 of " +
+        std::to_string(planned->nranks));
+  }
+  return RankPlan{std::move(planned->ranks.front()), planned->nranks};
+}
+
+std::vector<EnvVar> runtime_variables(const RankPlacement& rank, const EnvMap& env, Log& log) {
+  std::vector<std::string> warnings;
+  std::vector<EnvVar> merged = merge_with_user_env(rank.env, env, warnings);
+  for (const std::string& warning : warnings) log.warn(warning);
+  return merged;
+}
+
+void apply_affinity(const RankPlacement& rank, Pin pin, const xeonplace_front& front, Log& log) {
+  if (pin == Pin::None) return;
+  std::vector<std::string> warnings;
+  // Threads that exist already (started by other libraries' constructors) get the whole slice.
+  const Status all = pin_all_threads(rank.cpus, warnings);
+  for (const std::string& warning : warnings) log.warn(warning);
+  if (!all) {
+    log.warn(all.error().message + " (CPU affinity unchanged)");
+    return;
+  }
+  if (pin != Pin::Thread) return;
+  // likwid-pin's order: this thread gets the first CPU, each later thread the next one.
+  const std::vector<unsigned> ids = rank.cpus.ids();
+  const Status self = pin_calling_thread(CpuSet{ids.front()});
+  if (!self) log.warn(self.error().message);
+  const std::vector<int> cpus(ids.begin(), ids.end());
+  if (front.set_thread_cpus(cpus.data(), static_cast<int>(cpus.size()), 1) != 0) {
+    log.warn("out of memory: XEONRUN_PIN=thread falls back to process pinning for new threads");
+  }
+}
+
+std::string apply_memory(const RankPlacement& rank, Membind membind, Log& log) {
+  const Expected<AppliedPolicy> applied = apply_memory_policy(membind, rank.mems);
+  if (!applied) {
+    log.warn(applied.error().message + " (memory policy unchanged)");
+    return "unchanged";
+  }
+  return applied->description;
+}
+
+void apply_environment(const std::vector<EnvVar>& variables, Log& log) {
+  const Status exported = export_variables(variables);
+  if (!exported) log.warn(exported.error().message);
+  if (variables.empty() || !log.enabled(LogLevel::Debug)) return;
+  for (const std::string& runtime : loaded_openmp_runtimes()) {
+    log.debug(runtime + " was loaded before this constructor and read OMP_*/KMP_* already: the " +
+              "values set now reach runtimes loaded later and child processes only");
+  }
+}
+
+// What the program, xeonplace.h and child processes read (children skip placement on seeing it).
+void export_placement(const RankPlan& rank, Membind membind, Log& log) {
+  const Status exported = export_variables({
+      {"XEONRUN_PLACED_RANK", std::to_string(rank.placement.rank)},
+      {"XEONRUN_PLACED_NRANKS", std::to_string(rank.nranks)},
+      {"XEONRUN_PLACED_CPUS", rank.placement.cpus.format()},
+      {"XEONRUN_PLACED_MEMS", rank.placement.mems.format()},
+      {"XEONRUN_PLACED_MEMBIND", to_string(membind)},
+  });
+  if (!exported) log.warn(exported.error().message);
+}
+
+std::string summary(const RankPlan& rank, const Config& config, const std::string& memory,
+                    const std::vector<EnvVar>& variables) {
+  std::string line =
+      "rank " + std::to_string(rank.placement.rank) + " of " + std::to_string(rank.nranks);
+  if (!config.rank_source.name.empty()) line += " (" + config.rank_source.name + ")";
+  line += ": CPUs " + rank.placement.cpus.format() + ", memory nodes " +
+          rank.placement.mems.format() + ", memory policy " + memory + ", pin " +
+          to_string(config.pin) + ", OpenMP";
+  for (const EnvVar& variable : variables) line += " " + variable.name + "=" + variable.value;
+  return line;
+}
+
+// ---- the story ----
+
+int place(const xeonplace_front& front) {
+  const EnvMap env = snapshot_environment(front.envp);
+  const Reporting reporting = reporting_settings(env);
+  Log log(reporting.level, reporting.file);
+
+  Expected<Config> config = parse_config(env);
+  if (!config) return fail(reporting, log, config.error());
+  if (config->disable) return XEONPLACE_ENGINE_CONTINUE;
+  // A fixture describes another machine: its plan can be shown, never applied here.
+  const bool dry_run = config->dry_run || !config->topology.empty();
+
+  Expected<RankPlan> rank = [&]() -> Expected<RankPlan> {
+    Expected<Topology> topology = load_topology(config->topology, live_scope(*config, log));
+    if (!topology) return topology.error();
+    return plan_this_rank(*topology, *config, log);
+  }();  // the topology is freed here: only the rank's placement is kept
+  if (!rank) return fail(reporting, log, rank.error());
+  const std::vector<EnvVar> variables = runtime_variables(rank->placement, env, log);
+
+  if (dry_run) {
+    log.info("dry run, nothing changed: " +
+             summary(*rank, *config, to_string(config->membind), variables));
+    return XEONPLACE_ENGINE_CONTINUE;
+  }
+  apply_affinity(rank->placement, config->pin, front, log);
+  const std::string memory = apply_memory(rank->placement, config->membind, log);
+  apply_environment(variables, log);
+  // Issue #4 step goes here: chain_load_or_continue(...) — re-exec with the allocator and OpenMP
+  // runtime preloaded. After apply (affinity and memory policy survive execve), before export
+  // (the re-executed image must not see XEONRUN_PLACED_* and skip its own engine run).
+  export_placement(*rank, config->membind, log);
+  log.info(summary(*rank, *config, memory, variables));
+  return XEONPLACE_ENGINE_CONTINUE;
+}
+
+}  // namespace
+}  // namespace xeonplace
+
+extern "C" __attribute__((visibility("default"))) int xeonplace_engine_run(
+    const xeonplace_front* front) noexcept {
+  if (front == nullptr || front->abi_version != XEONPLACE_ENGINE_ABI_VERSION) {
+    xeonplace::write_stderr(
+        "xeonplace: warning: libxeonplace-engine.so does not match libxeonplace.so "
+        "(reinstall both; running unplaced)\n");
+    return XEONPLACE_ENGINE_CONTINUE;
+  }
+  // No exception may cross into the host program, whatever it is.
+  try {
+    return xeonplace::place(*front);
+  } catch (const std::exception& e) {
+    xeonplace::write_stderr(std::string("xeonplace: warning: internal error: ") + e.what() +
+                            " (running unplaced)\n");
+  } catch (...) {
+    xeonplace::write_stderr("xeonplace: warning: internal error (running unplaced)\n");
+  }
+  return XEONPLACE_ENGINE_CONTINUE;
+}

@@ -1,0 +1,41 @@
+/* The one call between the front (libxeonplace.so, plain C, linked only against libc) and the
+ * engine (libxeonplace-engine.so, C++, hwloc, libnuma), which the front dlopen()s only when the
+ * process must be placed. Both sides are built from the same tree, so a version number is enough
+ * to catch a stale engine file next to a newer front. */
+#ifndef XEONPLACE_SHIM_ENGINE_ABI_H
+#define XEONPLACE_SHIM_ENGINE_ABI_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define XEONPLACE_ENGINE_ABI_VERSION 1u
+#define XEONPLACE_ENGINE_ENTRY "xeonplace_engine_run"
+#define XEONPLACE_ENGINE_FILE "libxeonplace-engine.so"
+
+struct xeonplace_front {
+  unsigned abi_version;
+  /* What glibc passed to the constructor. */
+  int argc;
+  char** argv;
+  char** envp;
+  /* Absolute path of libxeonplace.so itself (what LD_PRELOAD must keep naming after a re-exec). */
+  const char* front_path;
+  /* XEONRUN_PIN=thread: each thread created from now on gets the next CPU of `cpus`, round-robin,
+   * starting with cpus[first]. The front copies the list. Returns 0, or -1 when out of memory. */
+  int (*set_thread_cpus)(const int* cpus, int count, int first);
+};
+
+/* What the engine tells the front to do next. */
+enum xeonplace_engine_result {
+  XEONPLACE_ENGINE_CONTINUE = 0, /* run the program (placed, unplaced after a warning, dry run) */
+  XEONPLACE_ENGINE_EXIT = 1      /* the error line is printed: _exit(XEONPLACE_EXIT_CONFIG_ERROR) */
+};
+
+typedef int (*xeonplace_engine_entry)(const struct xeonplace_front* front);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* XEONPLACE_SHIM_ENGINE_ABI_H */

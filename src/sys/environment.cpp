@@ -1,0 +1,31 @@
+#include "sys/environment.h"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+namespace xeonplace {
+
+EnvMap snapshot_environment(char** envp) {
+  EnvMap env;
+  if (envp == nullptr) return env;
+  for (char** entry = envp; *entry != nullptr; ++entry) {
+    const char* equals = std::strchr(*entry, '=');
+    if (equals == nullptr || equals == *entry) continue;
+    env.emplace(std::string(*entry, static_cast<std::size_t>(equals - *entry)),
+                std::string(equals + 1));
+  }
+  return env;
+}
+
+Status export_variables(const std::vector<EnvVar>& variables) {
+  for (const EnvVar& variable : variables) {
+    if (::setenv(variable.name.c_str(), variable.value.c_str(), 1) != 0) {
+      return make_error("cannot set " + variable.name + "=" + variable.value + ": " +
+                        std::strerror(errno));
+    }
+  }
+  return Unit{};
+}
+
+}  // namespace xeonplace

@@ -1,0 +1,20 @@
+// The process environment: read once into an EnvMap (so parsing and planning never call getenv)
+// and the variables the placement exports written back.
+#pragma once
+
+#include <vector>
+
+#include "core/env_map.h"
+#include "core/expected.h"
+#include "core/planner.h"
+
+namespace xeonplace {
+
+// `envp` as glibc passes it to constructors (NAME=VALUE entries, NULL-terminated); entries without
+// '=' are skipped, and the first of duplicate names wins, as getenv() does.
+EnvMap snapshot_environment(char** envp);
+
+// setenv() each variable, overwriting. An error names the first variable that could not be set.
+Status export_variables(const std::vector<EnvVar>& variables);
+
+}  // namespace xeonplace

@@ -1,0 +1,14 @@
+// What is already mapped into this process, read from the dynamic linker's list.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace xeonplace {
+
+// Paths of the OpenMP runtimes already loaded (libgomp, LLVM libomp, Intel libiomp5). When one
+// is, it read OMP_*/KMP_* before our constructor ran (DESIGN §3), so setting them now is too late
+// for it.
+std::vector<std::string> loaded_openmp_runtimes();
+
+}  // namespace xeonplace

@@ -1,0 +1,41 @@
+// The library's log: a private spdlog logger (never spdlog's default registry, which belongs to
+// the host program if it uses spdlog), writing whole lines with write(2) to stderr or to
+// XEONRUN_LOG_FILE. Never to stdout: that is the program's output. Safe before main().
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/options.h"
+
+namespace spdlog {
+class logger;
+}
+
+namespace xeonplace {
+
+class Log {
+ public:
+  // `file` empty: stderr. Otherwise the file is opened for appending
+  // (O_WRONLY|O_APPEND|O_CREAT|O_NOFOLLOW|O_CLOEXEC, mode 0644); if it cannot be, the log goes to
+  // stderr and the first line is a warning saying why.
+  Log(LogLevel level, const std::string& file);
+  ~Log();
+  Log(const Log&) = delete;
+  Log& operator=(const Log&) = delete;
+
+  bool enabled(LogLevel level) const;
+  void debug(const std::string& message);
+  void info(const std::string& message);
+  void warn(const std::string& message);
+  void error(const std::string& message);
+  // Lines look like "xeonplace: warning: <message>".
+
+  bool to_stderr() const { return fd_ == 2; }
+
+ private:
+  int fd_ = 2;
+  std::shared_ptr<spdlog::logger> logger_;
+};
+
+}  // namespace xeonplace

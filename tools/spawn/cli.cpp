@@ -1,0 +1,324 @@
+#include "tools/spawn/cli.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <functional>
+
+#include "core/options.h"
+
+namespace xeonplace::spawn {
+namespace {
+
+// The launcher's own flags; everything else comes from xeonplace::flag_table().
+struct LocalFlag {
+  const char* flag;        // dash spelling
+  const char* short_flag;  // "-m" or nullptr
+  const char* metavar;     // nullptr for a switch
+  const char* help;
+  std::function<Status(SpawnOptions&, const std::string&)> apply;
+};
+
+Status ok() { return Unit{}; }
+
+Status parse_grace(SpawnOptions& o, const std::string& v) {
+  errno = 0;
+  char* end = nullptr;
+  double seconds = std::strtod(v.c_str(), &end);
+  if (v.empty() || *end != '\0' || errno != 0 || !std::isfinite(seconds) || seconds < 0 ||
+      seconds > 86400) {
+    return make_error("--grace-period: invalid value '" + v +
+                      "' (accepted: seconds from 0 to 86400, e.g. 5 or 0.5)");
+  }
+  o.grace_period_seconds = seconds;
+  return ok();
+}
+
+const std::vector<LocalFlag>& local_flags() {
+  static const std::vector<LocalFlag> flags = {
+      {"--module", "-m", nullptr,
+       "run the program as a python module: PYTHON -u -m MODULE ARGS (like python -m)",
+       [](SpawnOptions& o, const std::string&) { return o.module = true, ok(); }},
+      {"--no-python", nullptr, nullptr,
+       "run the program itself instead of PYTHON -u PROGRAM (needed for anything but .py files)",
+       [](SpawnOptions& o, const std::string&) { return o.no_python = true, ok(); }},
+      {"--log-path", nullptr, "DIR",
+       "also write each rank's output to DIR/PREFIX_rankR.log (stdout) and "
+       "DIR/PREFIX_rankR.err (stderr); DIR is created",
+       [](SpawnOptions& o, const std::string& v) {
+         if (v.empty()) return Status(make_error("--log-path: empty directory name"));
+         return o.log_path = v, ok();
+       }},
+      {"--log-file-prefix", nullptr, "PREFIX",
+       "names the log files and the console tag [PREFIXR] (default: run)",
+       [](SpawnOptions& o, const std::string& v) {
+         if (v.empty() || v.find('/') != std::string::npos) {
+           return Status(make_error("--log-file-prefix: invalid value '" + v +
+                                    "' (accepted: a non-empty file name without '/')"));
+         }
+         return o.log_file_prefix = v, ok();
+       }},
+      {"--dry-run", nullptr, nullptr, "print the plan for every rank and run nothing",
+       [](SpawnOptions& o, const std::string&) { return o.dry_run = true, ok(); }},
+      {"--json", nullptr, nullptr, "with --dry-run: print the plan as one JSON document",
+       [](SpawnOptions& o, const std::string&) { return o.json = true, ok(); }},
+      {"--topology", nullptr, "SOURCE",
+       "plan for another machine: lscpu:FILE, xml:FILE or synthetic:DESC (sets XEONRUN_TOPOLOGY)",
+       [](SpawnOptions& o, const std::string& v) {
+         if (v.empty()) {
+           return Status(make_error(
+               "--topology: empty value (accepted: lscpu:FILE, xml:FILE, synthetic:DESC)"));
+         }
+         return o.flag_env["XEONRUN_TOPOLOGY"] = v, ok();
+       }},
+      {"--grace-period", nullptr, "SECONDS",
+       "after a rank fails, the others get SIGTERM, then SIGKILL this much later (default: 5)",
+       parse_grace},
+      {"--library", nullptr, "PATH",
+       "the placement library to preload (default: the libxeonplace.so built or installed with "
+       "this tool; an empty PATH preloads nothing)",
+       [](SpawnOptions& o, const std::string& v) { return o.library = v, ok(); }},
+      {"--help", "-h", nullptr, "show this help and exit",
+       [](SpawnOptions& o, const std::string&) { return o.help = true, ok(); }},
+      {"--version", nullptr, nullptr, "print the version and exit",
+       [](SpawnOptions& o, const std::string&) { return o.version = true, ok(); }},
+  };
+  return flags;
+}
+
+// One flag as the parser sees it, whichever table it came from.
+struct AnyFlag {
+  std::string name;  // dash spelling
+  const LocalFlag* local = nullptr;
+  const FlagSpec* placement = nullptr;
+  bool takes_value() const {
+    return local ? local->metavar != nullptr : placement->value == nullptr;
+  }
+};
+
+std::vector<AnyFlag> all_flags() {
+  std::vector<AnyFlag> flags;
+  for (const auto& f : local_flags()) flags.push_back({f.flag, &f, nullptr});
+  for (const auto& f : flag_table()) {
+    // The launcher's own meaning of a name wins (e.g. a table row for --topology).
+    bool shadowed = std::any_of(flags.begin(), flags.end(),
+                                [&](const AnyFlag& a) { return a.local && a.name == f.flag; });
+    if (!shadowed) flags.push_back({f.flag, nullptr, &f});
+  }
+  return flags;
+}
+
+std::string dash_spelling(const std::string& name) {
+  std::string out = name;
+  std::replace(out.begin() + std::min<size_t>(2, out.size()), out.end(), '_', '-');
+  return out;
+}
+
+// Exact name first, then an unambiguous prefix, as run_cpu's argparse accepts.
+Expected<AnyFlag> find_flag(const std::vector<AnyFlag>& flags, const std::string& given) {
+  std::string name = dash_spelling(given);
+  for (const auto& f : flags) {
+    if (f.name == name || (f.local && f.local->short_flag && given == f.local->short_flag)) {
+      return f;
+    }
+  }
+  std::vector<const AnyFlag*> matches;
+  if (name.size() > 2 && name.rfind("--", 0) == 0) {
+    for (const auto& f : flags) {
+      if (f.name.rfind(name, 0) == 0) matches.push_back(&f);
+    }
+  }
+  if (matches.size() == 1) return *matches[0];
+  if (matches.size() > 1) {
+    std::string names;
+    for (const auto* m : matches) names += (names.empty() ? "" : ", ") + m->name;
+    return make_error("ambiguous flag '" + given + "' (could be " + names + ")");
+  }
+  return make_error("unknown flag '" + given +
+                    "' (see xeonrun-spawn --help for the accepted flags)");
+}
+
+// A flag's value is checked by the same parser the library uses for the variable, so a bad value
+// is reported against the flag the user typed.
+Status check_value(const FlagSpec& f, const std::string& value) {
+  const OptionSpec* spec = find_option(f.variable);
+  if (!spec)
+    return make_error(std::string("internal: flag ") + f.flag + " maps to unknown variable " +
+                      f.variable);
+  Config scratch;
+  Status parsed = spec->parse(*spec, value, scratch);
+  if (!parsed) return make_error(std::string(f.flag) + ": " + parsed.error().message);
+  return ok();
+}
+
+bool is_mode_latency(const std::string& v) { return v == "latency"; }
+bool is_mode_throughput(const std::string& v) { return v == "throughput"; }
+bool is_mode_multi(const std::string& v) { return v != "latency" && v != "throughput"; }
+
+// Two switches writing one variable: run_cpu's rules where it has them, else an error.
+Status merge_switch(std::map<std::string, std::string>& setter, SpawnOptions& o,
+                    const FlagSpec& f) {
+  const std::string variable = f.variable;
+  const std::string value = f.value;
+  auto previous = o.flag_env.find(variable);
+  if (previous == o.flag_env.end() || previous->second == value || !setter.count(variable)) {
+    o.flag_env[variable] = value;
+    setter[variable] = f.flag;
+    return ok();
+  }
+  const std::string& old_value = previous->second;
+  if (variable == "XEONRUN_MODE") {
+    if ((is_mode_latency(old_value) && is_mode_throughput(value)) ||
+        (is_mode_throughput(old_value) && is_mode_latency(value))) {
+      return make_error(
+          "--latency-mode and --throughput-mode together: either latency mode or throughput mode "
+          "should be set, not both (as run_cpu)");
+    }
+    // --multi-instance is implied by both modes in run_cpu; the specific mode wins.
+    if (is_mode_multi(value)) return ok();
+    if (is_mode_multi(old_value)) {
+      o.flag_env[variable] = value;
+      setter[variable] = f.flag;
+      return ok();
+    }
+  }
+  return make_error(std::string(f.flag) + " and " + setter[variable] + " together: they set " +
+                    variable + " to different values; choose one");
+}
+
+}  // namespace
+
+Expected<SpawnOptions> parse_args(const std::vector<std::string>& args) {
+  SpawnOptions o;
+  const std::vector<AnyFlag> flags = all_flags();
+  std::map<std::string, std::string> switch_setter;  // variable -> switch flag that set it
+  size_t i = 0;
+  for (; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--") {
+      ++i;
+      break;
+    }
+    if (arg.size() < 2 || arg[0] != '-') break;  // the program
+    std::string name = arg;
+    std::optional<std::string> inline_value;
+    if (auto eq = arg.find('='); eq != std::string::npos && arg.rfind("--", 0) == 0) {
+      name = arg.substr(0, eq);
+      inline_value = arg.substr(eq + 1);
+    }
+    auto flag = find_flag(flags, name);
+    if (!flag) return flag.error();
+    std::string value;
+    if (flag->takes_value()) {
+      if (inline_value) {
+        value = *inline_value;
+      } else if (i + 1 < args.size()) {
+        value = args[++i];
+      } else {
+        std::string accepted = flag->local ? flag->local->metavar
+                               : find_option(flag->placement->variable)
+                                   ? find_option(flag->placement->variable)->accepted
+                                   : "a value";
+        return make_error(flag->name + " needs a value (accepted: " + accepted + ")");
+      }
+    } else if (inline_value) {
+      return make_error(flag->name + " is a switch and takes no value (got '" + *inline_value +
+                        "')");
+    }
+    if (flag->local) {
+      Status applied = flag->local->apply(o, value);
+      if (!applied) return applied.error();
+    } else if (flag->placement->value == nullptr) {
+      Status checked = check_value(*flag->placement, value);
+      if (!checked) return checked.error();
+      o.flag_env[flag->placement->variable] = value;  // repeated: the last one wins, as argparse
+    } else {
+      Status merged = merge_switch(switch_setter, o, *flag->placement);
+      if (!merged) return merged.error();
+    }
+  }
+  if (i < args.size()) {
+    o.program = args[i];
+    o.program_args.assign(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
+  }
+  if (o.help || o.version) return o;
+  if (o.json && !o.dry_run) {
+    return make_error("--json only applies to --dry-run (the plan preview)");
+  }
+  if (o.module && o.no_python) {
+    return make_error("-m/--module and --no-python together: a module needs python; drop one");
+  }
+  if (o.program.empty() && !o.dry_run) {
+    return make_error("no program given (usage: xeonrun-spawn [FLAGS] [--] PROGRAM [ARGS...])");
+  }
+  return o;
+}
+
+namespace {
+
+std::string help_line(const std::string& names, const std::string& help) {
+  std::string line = "  " + names;
+  if (line.size() < 34) {
+    line.append(34 - line.size(), ' ');
+  } else {
+    line += "\n" + std::string(34, ' ');
+  }
+  return line + help + "\n";
+}
+
+std::string underscore_spelling(const std::string& dash) {
+  std::string out = dash;
+  std::replace(out.begin() + 2, out.end(), '-', '_');
+  return out;
+}
+
+}  // namespace
+
+std::string help_text() {
+  std::string text =
+      "usage: xeonrun-spawn [FLAGS] [--] PROGRAM [ARGS...]\n"
+      "\n"
+      "Starts ranks of PROGRAM, each with libxeonplace.so preloaded and XEONRUN_RANK set, so the\n"
+      "library places every rank from inside it (a drop-in for python -m "
+      "torch.backends.xeon.run_cpu).\n"
+      "A PROGRAM ending in .py runs as `PYTHON -u PROGRAM ARGS`, where PYTHON is $PYTHON if set,\n"
+      "else python3 found on PATH; -m runs `PYTHON -u -m MODULE ARGS`; --no-python runs PROGRAM\n"
+      "itself (looked up on PATH). Every flag has a --dash-case and an --under_score spelling and\n"
+      "takes its value as `--flag VALUE` or `--flag=VALUE`.\n"
+      "\n"
+      "Each rank's output reaches the console line by line, tagged [PREFIXR] (PREFIX from\n"
+      "--log-file-prefix, default run: [run0], [run1], ...). When a rank fails the others get\n"
+      "SIGTERM, then SIGKILL after the grace period; SIGINT, SIGTERM and SIGHUP are forwarded to\n"
+      "every rank. Exit status: 0 when every rank succeeds, else the first failing rank's status\n"
+      "(128+N for signal N), or 128+N when xeonrun-spawn itself got signal N; 2 for a bad flag,\n"
+      "127 when the program is not found. A summary line per rank goes to stderr at the end.\n"
+      "\n"
+      "Launcher flags:\n";
+  for (const auto& f : local_flags()) {
+    std::string names = f.short_flag ? std::string(f.short_flag) + ", " : std::string();
+    names += f.flag;
+    std::string dash = f.flag;
+    if (dash.find('-', 2) != std::string::npos) names += ", " + underscore_spelling(dash);
+    if (f.metavar) names += std::string(" ") + f.metavar;
+    text += help_line(names, f.help);
+  }
+  text += "\nPlacement flags (run_cpu's; each sets the XEONRUN_* variable shown):\n";
+  for (const auto& f : flag_table()) {
+    bool shadowed = std::any_of(local_flags().begin(), local_flags().end(),
+                                [&](const LocalFlag& l) { return f.flag == std::string(l.flag); });
+    if (shadowed) continue;
+    std::string dash = f.flag;
+    std::string names = dash;
+    if (dash.find('-', 2) != std::string::npos) names += ", " + underscore_spelling(dash);
+    if (!f.value) names += " VALUE";
+    std::string what = std::string(f.help) + "  [" + f.variable +
+                       (f.value ? std::string("=") + f.value : std::string()) + "]";
+    text += help_line(names, what);
+  }
+  text += "\nEnvironment variables read by the library in every rank:\n";
+  text += variables_help_text();
+  return text;
+}
+
+}  // namespace xeonplace::spawn

@@ -1,0 +1,40 @@
+// xeonrun-spawn's command line: run_cpu's flags (both spellings, `--flag value` and
+// `--flag=value`) become XEONRUN_* variables through the one flag table; a few flags belong to the
+// launcher itself. Pure: parsing never touches the machine.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/env_map.h"
+#include "core/expected.h"
+
+namespace xeonplace::spawn {
+
+struct SpawnOptions {
+  EnvMap flag_env;  // XEONRUN_* variables set by run_cpu's flags (and --topology)
+
+  bool module = false;     // -m: run the program as `python3 -u -m MODULE`
+  bool no_python = false;  // run the program itself
+  bool dry_run = false;
+  bool json = false;
+  bool help = false;
+  bool version = false;
+  std::string log_path;  // "" means no log files
+  std::string log_file_prefix = "run";
+  double grace_period_seconds = 5.0;   // between SIGTERM and SIGKILL when a rank fails
+  std::optional<std::string> library;  // unset: the default libxeonplace.so; "" preloads nothing
+
+  std::string program;  // empty only with --help, --version or --dry-run
+  std::vector<std::string> program_args;
+};
+
+// `args` excludes argv[0]. Errors are one line naming the flag, the bad value and what is accepted.
+Expected<SpawnOptions> parse_args(const std::vector<std::string>& args);
+
+// Generated from the flag table and the variable table; `python_note` says which python runs.
+std::string help_text();
+
+}  // namespace xeonplace::spawn

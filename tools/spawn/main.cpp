@@ -1,0 +1,116 @@
+// xeonrun-spawn: read the flags, plan, then either show the plan or start the ranks and report how
+// they ended. The placement itself happens inside each rank, by the preloaded library.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "core/options.h"
+#include "core/plan_format.h"
+#include "core/planner.h"
+#include "sys/topology_source.h"
+#include "tools/spawn/cli.h"
+#include "tools/spawn/library_path.h"
+#include "tools/spawn/output.h"
+#include "tools/spawn/program.h"
+#include "tools/spawn/rank_env.h"
+#include "tools/spawn/summary.h"
+#include "tools/spawn/supervisor.h"
+
+extern char** environ;
+
+namespace {
+
+constexpr int kUsageError = 2;
+constexpr int kNotFound = 127;
+
+int fail(int code, const std::string& message) {
+  std::string line = "xeonrun-spawn: " + message + "\n";
+  xeonplace::spawn::write_all(2, line);
+  return code;
+}
+
+int run(const std::vector<std::string>& args) {
+  using namespace xeonplace;
+  using namespace xeonplace::spawn;
+
+  auto options = parse_args(args);
+  if (!options) return fail(kUsageError, options.error().message);
+  if (options->help) {
+    write_all(1, help_text());
+    return 0;
+  }
+  if (options->version) {
+    write_all(1, std::string("xeonrun-spawn ") + XEONPLACE_VERSION + "\n");
+    return 0;
+  }
+
+  const EnvMap environment = env_from_strings(environ);
+  const EnvMap planning = planning_env(environment, options->flag_env);
+  auto config = parse_config(planning);
+  if (!config) return fail(kUsageError, config.error().message);
+  auto topology = load_topology(config->topology);
+  if (!topology) return fail(kUsageError, topology.error().message);
+  auto placement = plan(*topology, *config);
+  if (!placement) return fail(kUsageError, placement.error().message);
+
+  if (options->dry_run) {
+    write_all(1, options->json ? format_plan_json(*placement) : format_plan_table(*placement));
+    return 0;
+  }
+
+  auto command = resolve_command(*options, environment);
+  if (!command) {
+    bool usage = !options->no_python && !options->module &&
+                 (options->program.size() < 3 ||
+                  options->program.compare(options->program.size() - 3, 3, ".py") != 0);
+    return fail(usage ? kUsageError : kNotFound, command.error().message);
+  }
+
+  const std::string library = options->library.value_or(default_library_path());
+  struct stat st {};
+  if (!library.empty() && ::stat(library.c_str(), &st) != 0) {
+    return fail(kUsageError, "placement library '" + library +
+                                 "' not found: build it (ninja), install it, or pass --library "
+                                 "PATH (--library '' starts the ranks without it)");
+  }
+
+  std::vector<unsigned> rank_ids;
+  for (const auto& r : placement->ranks) rank_ids.push_back(r.rank);
+  std::vector<RankLogs> logs(rank_ids.size());
+  if (!options->log_path.empty()) {
+    auto opened = open_rank_logs(options->log_path, options->log_file_prefix, rank_ids);
+    if (!opened) return fail(kUsageError, opened.error().message);
+    logs = std::move(*opened);
+  }
+
+  for (const auto& warning : placement->warnings) fail(0, "warning: " + warning);
+  std::vector<RankStart> starts;
+  for (size_t i = 0; i < placement->ranks.size(); ++i) {
+    const RankPlacement& r = placement->ranks[i];
+    RankStart start;
+    start.rank = r.rank;
+    start.cpus = r.cpus.format();
+    start.env = to_env_strings(rank_env(planning, r.rank, placement->nranks, library));
+    start.logs = logs[i];
+    starts.push_back(std::move(start));
+  }
+
+  SuperviseOptions supervise_options;
+  supervise_options.command = std::move(*command);
+  supervise_options.tag_prefix = options->log_file_prefix;
+  supervise_options.grace_period_seconds = options->grace_period_seconds;
+  SuperviseResult result = supervise(starts, supervise_options);
+  close_rank_logs(logs);
+
+  std::string summary;
+  for (const auto& end : result.ranks) summary += summary_line(end);
+  write_all(2, summary);
+  return result.exit_code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return run(std::vector<std::string>(argv + 1, argv + argc)); }

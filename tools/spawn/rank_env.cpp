@@ -1,0 +1,48 @@
+#include "tools/spawn/rank_env.h"
+
+#include "core/options.h"
+
+namespace xeonplace::spawn {
+
+EnvMap env_from_strings(char** envp) {
+  EnvMap env;
+  for (char** e = envp; e && *e; ++e) {
+    std::string entry = *e;
+    auto eq = entry.find('=');
+    if (eq == std::string::npos) continue;
+    env.emplace(entry.substr(0, eq), entry.substr(eq + 1));
+  }
+  return env;
+}
+
+bool is_placement_output(const std::string& name) { return is_output_variable(name); }
+
+EnvMap planning_env(const EnvMap& base, const EnvMap& flag_env) {
+  EnvMap env;
+  for (const auto& [name, value] : base) {
+    if (!is_placement_output(name)) env.emplace(name, value);
+  }
+  for (const auto& [name, value] : flag_env) env[name] = value;
+  return env;
+}
+
+EnvMap rank_env(const EnvMap& planning, unsigned rank, unsigned nranks,
+                const std::string& library) {
+  EnvMap env = planning;
+  env["XEONRUN_RANK"] = std::to_string(rank);
+  env["XEONRUN_NINSTANCES"] = std::to_string(nranks);
+  if (!library.empty()) {
+    auto existing = lookup(env, "LD_PRELOAD");
+    env["LD_PRELOAD"] = existing && !existing->empty() ? library + ":" + *existing : library;
+  }
+  return env;
+}
+
+std::vector<std::string> to_env_strings(const EnvMap& env) {
+  std::vector<std::string> out;
+  out.reserve(env.size());
+  for (const auto& [name, value] : env) out.push_back(name + "=" + value);
+  return out;
+}
+
+}  // namespace xeonplace::spawn

@@ -1,0 +1,32 @@
+#include "tools/spawn/summary.h"
+
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <cstring>
+
+namespace xeonplace::spawn {
+
+std::string describe_end(const RankEnd& end) {
+  if (!end.started) return "not started (" + end.start_error + ")";
+  int status = end.wait_status;
+  if (WIFEXITED(status)) return "exit " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) {
+    int sig = WTERMSIG(status);
+    const char* abbrev = sigabbrev_np(sig);
+    std::string text = "killed by signal " + std::to_string(sig);
+    if (abbrev) text += std::string(" (SIG") + abbrev + ")";
+    return text;
+  }
+  return "wait status " + std::to_string(status);
+}
+
+std::string summary_line(const RankEnd& end) {
+  char wall[32];
+  std::snprintf(wall, sizeof wall, "%.3fs", end.wall_seconds);
+  return "xeonrun-spawn: rank " + std::to_string(end.rank) + "  cpus " +
+         (end.cpus.empty() ? std::string("-") : end.cpus) + "  " + describe_end(end) + "  wall " +
+         wall + "\n";
+}
+
+}  // namespace xeonplace::spawn

@@ -1,0 +1,49 @@
+// Starts the ranks and looks after them until the last one is gone: forwards signals, stops the
+// others when one fails, collects output, and reports how each rank ended. The only part of the
+// launcher that forks, waits and kills.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "tools/spawn/output.h"
+#include "tools/spawn/program.h"
+
+namespace xeonplace::spawn {
+
+struct RankStart {
+  unsigned rank = 0;
+  std::string cpus;              // for the summary: the CPUs the plan gives this rank
+  std::vector<std::string> env;  // "NAME=value"
+  RankLogs logs;                 // -1 fds: no log files
+};
+
+struct SuperviseOptions {
+  Command command;
+  std::string tag_prefix = "run";  // console tag "[run0] "
+  double grace_period_seconds = 5.0;
+};
+
+struct RankEnd {
+  unsigned rank = 0;
+  std::string cpus;
+  pid_t pid = -1;
+  bool started = false;
+  std::string start_error;  // why it could not start (fork failed)
+  int wait_status = 0;      // as waitpid reports it
+  double wall_seconds = 0;
+};
+
+struct SuperviseResult {
+  int exit_code = 0;  // the first failing rank's status, 128+N if the launcher got signal N, or 0
+  std::vector<RankEnd> ranks;
+};
+
+SuperviseResult supervise(const std::vector<RankStart>& ranks, const SuperviseOptions& options);
+
+// The exit code a shell would report for this wait status: the exit status, or 128+N.
+int exit_code_of(int wait_status);
+
+}  // namespace xeonplace::spawn

@@ -21,6 +21,8 @@ packages=(
   numactl hwloc util-linux python3 procps
   # the run_cpu being replaced, for the conformance test and the launch benchmark
   python3-torch
+  # the launchers of the launchers suite (torchrun comes with python3-torch, for /usr/bin/python3)
+  openmpi-bin libopenmpi-dev mpich slurm-wlm
 )
 
 missing=()

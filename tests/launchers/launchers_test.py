@@ -1,0 +1,388 @@
+"""Runs the probe under a real launcher with libxeonplace.so preloaded and checks every rank.
+
+    launchers_test.py --library LIB --probe PROBE --probe-py PROBE_PY SCENARIO
+
+Each scenario starts two ranks (or one process under a restricted CPU set), collects the JSON line
+every rank wrote (probe.c / probe.py) and asserts, per rank: the CPU affinity equals the planned
+CPUs (placement_oracle.py, or the user's binding when it must be kept), the ranks' CPU sets are
+disjoint, the memory policy binds to the NUMA nodes of those CPUs, OMP_NUM_THREADS is the number
+of cores, and XEONRUN_PLACED_* say the same. A launcher that is not installed is a failure that
+names the Debian package to install: these tests are never skipped.
+"""
+
+import argparse
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import placement_oracle
+from placement_oracle import format_list, parse_list
+from slurm_cluster import SlurmCluster
+
+LAUNCH_TIMEOUT = 90  # seconds per launcher command; the meson timeout is above the sum
+TORCH_PYTHON = "/usr/bin/python3"  # python3-torch is Debian's, for Debian's python only
+
+
+class Failure(Exception):
+    pass
+
+
+def require(program, package):
+    path = shutil.which(program)
+    if path is None:
+        raise Failure("%s is not installed: install the Debian package %s (apt-get install %s); "
+                      "this test never skips" % (program, package, package))
+    return path
+
+
+def require_torch():
+    if not os.access(TORCH_PYTHON, os.X_OK):
+        raise Failure("%s is missing: install the Debian package python3" % TORCH_PYTHON)
+    check = subprocess.run([TORCH_PYTHON, "-c", "import torch.distributed.run"],
+                           capture_output=True, text=True, timeout=LAUNCH_TIMEOUT)
+    if check.returncode != 0:
+        raise Failure("torchrun is not available to %s: install the Debian package python3-torch "
+                      "(%s)" % (TORCH_PYTHON, check.stderr.strip().splitlines()[-1:]))
+
+
+def run(command, env, what):
+    print("$ " + " ".join(command), flush=True)
+    try:
+        done = subprocess.run(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, timeout=LAUNCH_TIMEOUT)
+    except subprocess.TimeoutExpired as e:
+        raise Failure("%s did not finish within %d s; output so far:\n%s"
+                      % (what, LAUNCH_TIMEOUT, e.output or ""))
+    print(done.stdout, end="", flush=True)
+    if done.returncode != 0:
+        raise Failure("%s exited with status %d" % (what, done.returncode))
+    return done.stdout
+
+
+def read_records(outdir, count, rank_variable):
+    records = []
+    for path in sorted(glob.glob(os.path.join(outdir, "probe.*.json"))):
+        with open(path) as f:
+            records.append(json.loads(f.read()))
+    if len(records) != count:
+        raise Failure("expected %d probe reports, found %d in %s" % (count, len(records), outdir))
+    if rank_variable is None:
+        return records
+    by_rank = {}
+    for record in records:
+        rank = record["env"].get(rank_variable)
+        if rank is None:
+            raise Failure("a rank did not see %s: %s" % (rank_variable, json.dumps(record)))
+        by_rank[int(rank)] = record
+    if sorted(by_rank) != list(range(count)):
+        raise Failure("%s values %s, expected 0..%d" % (rank_variable, sorted(by_rank), count - 1))
+    return [by_rank[r] for r in range(count)]
+
+
+def check_rank(record, rank, nranks, cpus, nodes, errors):
+    """Appends to `errors` every way `record` differs from rank `rank` placed on `cpus`/`nodes`."""
+    env = record["env"]
+    label = "rank %d (pid %d)" % (rank, record["pid"])
+
+    def expect(what, seen, wanted):
+        if seen != wanted:
+            errors.append("%s: %s is %r, expected %r" % (label, what, seen, wanted))
+
+    expect("CPU affinity", format_list(record["affinity"]), format_list(cpus))
+    expect("memory policy", record["mempolicy"], "bind")
+    expect("memory policy nodes", format_list(record["mempolicy_nodes"]), format_list(nodes))
+    expect("OMP_NUM_THREADS", env.get("OMP_NUM_THREADS"), str(len(cpus)))
+    expect("XEONRUN_PLACED_RANK", env.get("XEONRUN_PLACED_RANK"), str(rank))
+    expect("XEONRUN_PLACED_NRANKS", env.get("XEONRUN_PLACED_NRANKS"), str(nranks))
+    placed = env.get("XEONRUN_PLACED_CPUS")
+    expect("XEONRUN_PLACED_CPUS", placed and format_list(parse_list(placed)), format_list(cpus))
+    mems = env.get("XEONRUN_PLACED_MEMS")
+    expect("XEONRUN_PLACED_MEMS", mems and format_list(parse_list(mems)), format_list(nodes))
+    expect("XEONRUN_PLACED_MEMBIND", env.get("XEONRUN_PLACED_MEMBIND"), "bind")
+    if "torch_num_threads" in record:
+        expect("torch.get_num_threads()", record["torch_num_threads"], len(cpus))
+
+
+def check_ranks(records, expected, nranks_placed=None):
+    """`expected`: [(cpus, nodes)] per rank; `nranks_placed`: XEONRUN_PLACED_NRANKS if not len."""
+    errors = []
+    for rank, (record, (cpus, nodes)) in enumerate(zip(records, expected)):
+        check_rank(record, rank, nranks_placed or len(expected), cpus, nodes, errors)
+    seen = [set(r["affinity"]) for r in records]
+    for i in range(len(seen)):
+        for j in range(i + 1, len(seen)):
+            if seen[i] & seen[j]:
+                errors.append("ranks %d and %d share CPUs %s" % (i, j, format_list(seen[i] & seen[j])))
+    if errors:
+        raise Failure("\n".join(errors))
+    for rank, record in enumerate(records):
+        print("ok: rank %d on CPUs %s, memory bound to %s, OMP_NUM_THREADS=%s"
+              % (rank, format_list(record["affinity"]), format_list(record["mempolicy_nodes"]),
+                 record["env"].get("OMP_NUM_THREADS")), flush=True)
+
+
+def clean_env(library=None, extra=None):
+    """The test's environment without anything that would place or misdirect the launcher."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("XEONRUN_", "OMP_", "KMP_", "SLURM_", "OMPI_", "PMIX_", "PMI_"))
+           and k not in ("LD_PRELOAD", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MPI_LOCALRANKID",
+                         "MPI_LOCALNRANKS")}
+    if library:
+        env["LD_PRELOAD"] = library
+    env.update(extra or {})
+    return env
+
+
+def two_rank_plan():
+    return placement_oracle.plan(2)
+
+
+def reversed_binding(plan):
+    """The user's binding the respect tests ask for: rank 0 on rank 1's planned CPUs and back."""
+    return [plan[1], plan[0]]
+
+
+# ---- Open MPI ----
+
+def openmpi(args, outdir, extra_flags, policy=None):
+    require("mpirun", "openmpi-bin")
+    command = ["mpirun", "--allow-run-as-root", "-np", "2", "-x", "LD_PRELOAD=" + args.library]
+    if policy:
+        command += ["-x", "XEONRUN_BIND_POLICY=" + policy]
+    command += extra_flags + [args.probe, outdir]
+    run(command, clean_env(), "mpirun")
+    return read_records(outdir, 2, "OMPI_COMM_WORLD_LOCAL_RANK")
+
+
+def openmpi_rankfile(outdir, binding):
+    path = os.path.join(outdir, "..", "rankfile")
+    with open(path, "w") as f:
+        for rank, (cpus, _) in enumerate(binding):
+            f.write("rank %d=localhost slot=%s\n" % (rank, format_list(cpus)))
+    return ["--rankfile", path]
+
+
+def scenario_openmpi_default_binding(args, outdir):
+    """mpirun binds each of 2 ranks to one core; auto must plan over the machine, not re-slice."""
+    plan = two_rank_plan()
+    check_ranks(openmpi(args, outdir, []), plan)
+
+
+def scenario_openmpi_bind_none(args, outdir):
+    plan = two_rank_plan()
+    check_ranks(openmpi(args, outdir, ["--bind-to", "none"]), plan)
+
+
+def scenario_openmpi_user_binding_respected(args, outdir):
+    """A rankfile puts rank 0 where the plan puts rank 1; respect keeps it, adds memory + OpenMP."""
+    binding = reversed_binding(two_rank_plan())
+    records = openmpi(args, outdir, openmpi_rankfile(outdir, binding), policy="respect")
+    check_ranks(records, binding)
+
+
+def scenario_openmpi_user_binding_replaced(args, outdir):
+    plan = two_rank_plan()
+    records = openmpi(args, outdir, openmpi_rankfile(outdir, reversed_binding(plan)),
+                      policy="replace")
+    check_ranks(records, plan)
+
+
+# ---- MPICH ----
+
+def scenario_mpich_no_binding(args, outdir):
+    require("mpiexec.mpich", "mpich")
+    plan = two_rank_plan()
+    run(["mpiexec.mpich", "-n", "2", "-genv", "LD_PRELOAD", args.library, args.probe, outdir],
+        clean_env(), "mpiexec.mpich")
+    check_ranks(read_records(outdir, 2, "MPI_LOCALRANKID"), plan)
+
+
+# ---- Slurm ----
+
+def slurm(args, outdir, extra_flags, policy=None):
+    for program in ("srun", "slurmctld", "slurmd", "sinfo"):
+        require(program, "slurm-wlm")
+    exports = "ALL,LD_PRELOAD=" + args.library
+    if policy:
+        exports += ",XEONRUN_BIND_POLICY=" + policy
+    with SlurmCluster(timeout=30) as cluster:
+        try:
+            run(["srun", "-n", "2", "--export=" + exports] + extra_flags + [args.probe, outdir],
+                cluster.env(clean_env()), "srun")
+        except Failure:
+            print(cluster.logs(), file=sys.stderr)
+            raise
+    return read_records(outdir, 2, "SLURM_LOCALID")
+
+
+def scenario_slurm_default_binding(args, outdir):
+    """task/affinity binds each task to one CPU; auto must plan over the machine, not re-slice."""
+    check_ranks(slurm(args, outdir, []), two_rank_plan())
+
+
+def scenario_slurm_cpu_bind_none(args, outdir):
+    check_ranks(slurm(args, outdir, ["--cpu-bind=none"]), two_rank_plan())
+
+
+def scenario_slurm_user_binding_respected(args, outdir):
+    binding = reversed_binding(two_rank_plan())
+    cpus = ",".join(str(cpus[0]) for cpus, _ in binding)
+    check_ranks(slurm(args, outdir, ["--cpu-bind=map_cpu:" + cpus], policy="respect"), binding)
+
+
+# ---- torchrun ----
+
+def scenario_torchrun(args, outdir):
+    """torchrun starts python ranks with LOCAL_RANK/LOCAL_WORLD_SIZE and OMP_NUM_THREADS=1."""
+    require_torch()
+    from slurm_cluster import free_port
+    plan = two_rank_plan()
+    # --redirects/--tee: torch 1.13's torchrun fails on Python 3.11 without them.
+    run([TORCH_PYTHON, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--redirects", "1",
+         "--tee", "1", "--master_port", str(free_port()), args.probe_py, outdir],
+        clean_env(args.library), "torchrun")
+    check_ranks(read_records(outdir, 2, "LOCAL_RANK"), plan)
+
+
+# ---- containers: a restricted CPU set ----
+
+def last_allowed_cpu():
+    cpus = placement_oracle.allowed_cpus()
+    if len(cpus) < 2:
+        raise Failure("this test needs a process allowed on 2 CPUs or more, it has %s"
+                      % format_list(cpus))
+    return cpus[-1]
+
+
+def single_process(args, outdir, prefix, extra):
+    env = clean_env(args.library, dict({"XEONRUN_RANK": "0", "XEONRUN_NINSTANCES": "1"}, **extra))
+    run(prefix + [args.probe, outdir], env, " ".join(prefix[:3]) or "probe")
+    return read_records(outdir, 1, None)
+
+
+def scenario_taskset_restricted(args, outdir):
+    """`taskset -c LAST`: the plan must stay inside the one CPU the process may use."""
+    require("taskset", "util-linux")
+    cpu = last_allowed_cpu()
+    records = single_process(args, outdir, ["taskset", "-c", str(cpu)], {})
+    check_ranks(records, [([cpu], [placement_oracle.cpu_node(cpu)])])
+
+
+def scenario_taskset_replace_uses_cgroup(args, outdir):
+    """XEONRUN_BIND_POLICY=replace: the affinity taskset gave is replaced by the cgroup's set."""
+    require("taskset", "util-linux")
+    cpu = last_allowed_cpu()
+    records = single_process(args, outdir, ["taskset", "-c", str(cpu)],
+                             {"XEONRUN_BIND_POLICY": "replace"})
+    check_ranks(records, placement_oracle.plan(1))
+
+
+def scenario_cgroup_v1_cpuset(args, outdir):
+    run_in_cpuset(args, outdir, "v1")
+
+
+def scenario_cgroup_v2_cpuset(args, outdir):
+    run_in_cpuset(args, outdir, "v2")
+
+
+CGROUP_V1_CPUSET = "/sys/fs/cgroup/cpuset"
+
+
+def cgroup_v2_root():
+    """The cgroup v2 mount where the cpuset controller can be used, or None."""
+    for root in ("/sys/fs/cgroup", "/sys/fs/cgroup/unified"):
+        try:
+            with open(os.path.join(root, "cgroup.controllers")) as f:
+                if "cpuset" in f.read().split():
+                    return root
+        except OSError:
+            pass
+    return None
+
+
+def cpuset_support(version):
+    """None when this machine lets a test create a child cpuset of `version`, else why not."""
+    if os.geteuid() != 0:
+        return "creating a cgroup needs root"
+    if version == "v1":
+        if not os.access(os.path.join(CGROUP_V1_CPUSET, "cgroup.procs"), os.W_OK):
+            return "no writable cgroup v1 cpuset hierarchy at " + CGROUP_V1_CPUSET
+        return None
+    root = cgroup_v2_root()
+    if root is None:
+        return ("no cgroup v2 hierarchy offers the cpuset controller (cgroup.controllers of "
+                "/sys/fs/cgroup and /sys/fs/cgroup/unified; a controller bound to v1 is not)")
+    if not os.access(os.path.join(root, "cgroup.subtree_control"), os.W_OK):
+        return "cannot enable cpuset in %s/cgroup.subtree_control" % root
+    return None
+
+
+def run_in_cpuset(args, outdir, version):
+    """A child cpuset holding only the last CPU; the probe runs inside it with `replace`, which
+    plans over the cgroup's set: it must get that CPU and nothing the cgroup forbids."""
+    cpu = last_allowed_cpu()
+    node = placement_oracle.cpu_node(cpu)
+    if version == "v1":
+        parent = CGROUP_V1_CPUSET
+    else:
+        parent = cgroup_v2_root()
+        if parent is None:
+            raise Failure("no cgroup v2 hierarchy with the cpuset controller on this machine")
+        with open(os.path.join(parent, "cgroup.subtree_control"), "w") as f:
+            f.write("+cpuset")
+    group = tempfile.mkdtemp(prefix="xp-test-", dir=parent)
+    try:
+        with open(os.path.join(group, "cpuset.cpus"), "w") as f:
+            f.write(str(cpu))
+        with open(os.path.join(group, "cpuset.mems"), "w") as f:
+            f.write(str(node))
+        # The shell moves itself into the group, then becomes the probe: nothing else is moved.
+        prefix = ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', group]
+        records = single_process(args, outdir, prefix, {"XEONRUN_BIND_POLICY": "replace"})
+        check_ranks(records, [([cpu], [node])])
+    finally:
+        os.rmdir(group)
+
+
+SCENARIOS = {name[len("scenario_"):]: fn for name, fn in globals().items()
+             if name.startswith("scenario_")}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--library", help="path of libxeonplace.so")
+    parser.add_argument("--probe", help="path of the compiled probe.c")
+    parser.add_argument("--probe-py", help="path of probe.py")
+    parser.add_argument("--supports", choices=["cgroup_v1_cpuset", "cgroup_v2_cpuset"],
+                        help="exit 0 if this machine can run that test, else say why and exit 1")
+    parser.add_argument("scenario", nargs="?", choices=sorted(SCENARIOS))
+    args = parser.parse_args()
+    if args.supports:
+        why_not = cpuset_support(args.supports.split("_")[1])
+        print(why_not or "supported")
+        return 0 if why_not is None else 1
+    if not (args.library and args.probe and args.probe_py and args.scenario):
+        parser.error("--library, --probe, --probe-py and a scenario are required")
+    if not os.path.exists(args.library):
+        print("FAIL: %s does not exist (build libxeonplace.so first)" % args.library)
+        return 1
+    workdir = tempfile.mkdtemp(prefix="xp-launchers-")
+    outdir = os.path.join(workdir, "reports")
+    os.mkdir(outdir)
+    try:
+        SCENARIOS[args.scenario](args, outdir)
+    except Failure as failure:
+        print("FAIL: %s: %s" % (args.scenario, failure), flush=True)
+        return 1
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    print("PASS: %s" % args.scenario)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -107,13 +107,20 @@ static int node_is_set(int node, const void* set) {
 static const char* mempolicy_name(int mode) {
   // Values of the kernel's enum mempolicy (linux/mempolicy.h); flags live above bit 15.
   switch (mode & 0xff) {
-    case 0: return "default";
-    case 1: return "preferred";
-    case 2: return "bind";
-    case 3: return "interleave";
-    case 4: return "local";
-    case 5: return "preferred_many";
-    default: return "unknown";
+    case 0:
+      return "default";
+    case 1:
+      return "preferred";
+    case 2:
+      return "bind";
+    case 3:
+      return "interleave";
+    case 4:
+      return "local";
+    case 5:
+      return "preferred_many";
+    default:
+      return "unknown";
   }
 }
 

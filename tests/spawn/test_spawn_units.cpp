@@ -1,0 +1,157 @@
+// The launcher's pure parts: flag parsing, line cutting, the rank environment, the summary.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <string>
+#include <vector>
+
+#include "tools/spawn/cli.h"
+#include "tools/spawn/line_splitter.h"
+#include "tools/spawn/rank_env.h"
+#include "tools/spawn/summary.h"
+
+namespace xeonplace::spawn {
+namespace {
+
+std::vector<std::string> split_all(const std::vector<std::string>& chunks, bool finish = true) {
+  LineSplitter splitter;
+  std::vector<std::string> lines;
+  auto emit = [&](std::string_view line) { lines.emplace_back(line); };
+  for (const auto& c : chunks) splitter.feed(c, emit);
+  if (finish) splitter.finish(emit);
+  return lines;
+}
+
+TEST(LineSplitter, LinesSplitAcrossChunksComeOutWhole) {
+  EXPECT_EQ(split_all({"ab", "c\nde", "f\n\n"}),
+            (std::vector<std::string>{"abc\n", "def\n", "\n"}));
+}
+
+TEST(LineSplitter, PartialLineIsHeldUntilItsNewline) {
+  EXPECT_TRUE(split_all({"no newline yet"}, false).empty());
+}
+
+TEST(LineSplitter, FinalPartialLineGetsANewlineAtEnd) {
+  EXPECT_EQ(split_all({"a\nlast"}), (std::vector<std::string>{"a\n", "last\n"}));
+  EXPECT_EQ(split_all({"a\n"}), (std::vector<std::string>{"a\n"}));
+}
+
+Expected<SpawnOptions> parse(std::vector<std::string> args) { return parse_args(args); }
+
+TEST(Cli, BothSpellingsAndBothValueFormsSetTheSameVariable) {
+  for (auto args : std::vector<std::vector<std::string>>{{"--ncores-per-instance", "4", "p"},
+                                                         {"--ncores_per_instance", "4", "p"},
+                                                         {"--ncores-per-instance=4", "p"},
+                                                         {"--ncores_per_instance=4", "p"}}) {
+    auto o = parse(args);
+    ASSERT_TRUE(o) << o.error().message;
+    EXPECT_EQ(lookup(o->flag_env, "XEONRUN_NCORES_PER_INSTANCE"), "4");
+    EXPECT_EQ(o->program, "p");
+  }
+}
+
+TEST(Cli, ProgramArgumentsAreUntouched) {
+  auto o = parse({"--no-python", "prog", "--ninstances", "3", "--", "-x"});
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->program, "prog");
+  EXPECT_EQ(o->program_args, (std::vector<std::string>{"--ninstances", "3", "--", "-x"}));
+  EXPECT_EQ(o->flag_env.count("XEONRUN_NINSTANCES"), 0u);
+}
+
+TEST(Cli, DoubleDashEndsTheFlags) {
+  auto o = parse({"--no-python", "--", "-weird-name", "a"});
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->program, "-weird-name");
+}
+
+TEST(Cli, MultiInstanceGivesWayToASpecificMode) {
+  auto o = parse({"--multi-instance", "--latency-mode", "x.py"});
+  ASSERT_TRUE(o) << o.error().message;
+  EXPECT_EQ(lookup(o->flag_env, "XEONRUN_MODE"), "latency");
+  o = parse({"--throughput-mode", "--multi_instance", "x.py"});
+  ASSERT_TRUE(o);
+  EXPECT_EQ(lookup(o->flag_env, "XEONRUN_MODE"), "throughput");
+}
+
+TEST(Cli, LatencyAndThroughputTogetherIsAnError) {
+  auto o = parse({"--latency-mode", "--throughput-mode", "x.py"});
+  ASSERT_FALSE(o);
+  EXPECT_NE(o.error().message.find("--latency-mode and --throughput-mode"), std::string::npos);
+}
+
+TEST(Cli, TwoAllocatorsIsAnErrorNamingBothFlags) {
+  auto o = parse({"--enable-tcmalloc", "--enable_jemalloc", "x.py"});
+  ASSERT_FALSE(o);
+  EXPECT_NE(o.error().message.find("--enable-jemalloc"), std::string::npos);
+  EXPECT_NE(o.error().message.find("--enable-tcmalloc"), std::string::npos);
+}
+
+TEST(Cli, UnambiguousPrefixIsAcceptedAsArgparseDoes) {
+  auto o = parse({"--ninst", "2", "x.py"});
+  ASSERT_TRUE(o) << o.error().message;
+  EXPECT_EQ(lookup(o->flag_env, "XEONRUN_NINSTANCES"), "2");
+  auto ambiguous = parse({"--enable", "x.py"});
+  ASSERT_FALSE(ambiguous);
+  EXPECT_NE(ambiguous.error().message.find("ambiguous"), std::string::npos);
+}
+
+TEST(Cli, BadValueNamesFlagAndValue) {
+  auto o = parse({"--ninstances", "many", "x.py"});
+  ASSERT_FALSE(o);
+  EXPECT_NE(o.error().message.find("--ninstances"), std::string::npos);
+  EXPECT_NE(o.error().message.find("many"), std::string::npos);
+}
+
+TEST(Cli, GracePeriodAcceptsFractionsAndRejectsNonsense) {
+  auto o = parse({"--grace-period", "0.25", "x.py"});
+  ASSERT_TRUE(o);
+  EXPECT_DOUBLE_EQ(o->grace_period_seconds, 0.25);
+  for (const char* bad : {"-1", "abc", "", "1e9", "nan"}) {
+    EXPECT_FALSE(parse({"--grace-period", bad, "x.py"})) << bad;
+  }
+}
+
+TEST(Cli, ModuleAndNoPythonTogetherIsAnError) { EXPECT_FALSE(parse({"-m", "--no-python", "x"})); }
+
+TEST(Cli, EmptyLibraryMeansPreloadNothing) {
+  auto o = parse({"--library=", "x.py"});
+  ASSERT_TRUE(o);
+  ASSERT_TRUE(o->library.has_value());
+  EXPECT_EQ(*o->library, "");
+}
+
+TEST(RankEnv, PlacementOutputsAreDroppedAndFlagsOverrideTheEnvironment) {
+  EnvMap base = {{"XEONRUN_PLACED_CPUS", "3"},
+                 {"XEONRUN_REEXEC_GUARD", "1"},
+                 {"XEONRUN_MODE", "throughput"},
+                 {"HOME", "/root"}};
+  EnvMap planning = planning_env(base, {{"XEONRUN_MODE", "latency"}});
+  EXPECT_EQ(planning, (EnvMap{{"HOME", "/root"}, {"XEONRUN_MODE", "latency"}}));
+}
+
+TEST(RankEnv, LibraryIsPrependedToAnExistingPreload) {
+  EnvMap env = rank_env({{"LD_PRELOAD", "/a.so"}}, 2, 4, "/lib/x.so");
+  EXPECT_EQ(env["LD_PRELOAD"], "/lib/x.so:/a.so");
+  EXPECT_EQ(env["XEONRUN_RANK"], "2");
+  EXPECT_EQ(env["XEONRUN_NINSTANCES"], "4");
+  EXPECT_EQ(rank_env({}, 0, 1, "/lib/x.so")["LD_PRELOAD"], "/lib/x.so");
+  EXPECT_EQ(rank_env({}, 0, 1, "").count("LD_PRELOAD"), 0u);
+}
+
+TEST(Summary, DescribesExitSignalAndStartFailure) {
+  RankEnd end;
+  end.started = true;
+  end.rank = 3;
+  end.cpus = "4-7";
+  end.wall_seconds = 1.5;
+  end.wait_status = 3 << 8;
+  EXPECT_EQ(summary_line(end), "xeonrun-spawn: rank 3  cpus 4-7  exit 3  wall 1.500s\n");
+  end.wait_status = SIGKILL;
+  EXPECT_EQ(describe_end(end), "killed by signal 9 (SIGKILL)");
+  end.started = false;
+  end.start_error = "fork: EAGAIN";
+  EXPECT_EQ(describe_end(end), "not started (fork: EAGAIN)");
+}
+
+}  // namespace
+}  // namespace xeonplace::spawn

@@ -77,6 +77,82 @@ TEST(LscpuPytorchFixture, ShapeAndSets) {
   EXPECT_FALSE(topology.has_hybrid_cpus());
 }
 
+std::vector<unsigned> range(unsigned first, unsigned last) {
+  std::vector<unsigned> out;
+  for (unsigned id = first; id <= last; ++id) out.push_back(id);
+  return out;
+}
+
+TEST(LscpuFixtures, Xeon2x28WithSiblingsAtPlus56) {
+  const Topology topology = parse_fixture("xeon_2s28c_ht.lscpu");
+  ASSERT_EQ(topology.pus.size(), 112U);
+  const std::vector<Core> cores = topology.usable_cores(false);
+  ASSERT_EQ(cores.size(), 56U);
+  EXPECT_EQ(first_pus(cores, 0), range(0, 27));
+  EXPECT_EQ(first_pus(cores, 1), range(28, 55));
+  EXPECT_EQ(cores[0].cpus, (std::vector<unsigned>{0, 56}));
+  EXPECT_EQ(cores[55].cpus, (std::vector<unsigned>{55, 111}));
+  EXPECT_EQ(topology.nodes[1].cpus.format(), "28-55,84-111");
+}
+
+TEST(LscpuFixtures, AdjacentSiblingsShareACore) {
+  const Topology topology = parse_fixture("adjacent_siblings_2s4c.lscpu");
+  const std::vector<Core> cores = topology.usable_cores(false);
+  ASSERT_EQ(cores.size(), 8U);
+  EXPECT_EQ(first_pus(cores, 0), (std::vector<unsigned>{0, 2, 4, 6}));
+  EXPECT_EQ(first_pus(cores, 1), (std::vector<unsigned>{8, 10, 12, 14}));
+  EXPECT_EQ(cores[1].cpus, (std::vector<unsigned>{2, 3}));
+  EXPECT_EQ(topology.nodes[0].cpus.format(), "0-7");
+}
+
+TEST(LscpuFixtures, SixteenNodesWithIdsAboveNine) {
+  const Topology topology = parse_fixture("snc4_4s16c_16nodes.lscpu");
+  ASSERT_EQ(topology.pus.size(), 128U);
+  ASSERT_EQ(topology.nodes.size(), 16U);
+  EXPECT_EQ(topology.allowed_mems.format(), "0-15");
+  EXPECT_EQ(topology.nodes[15].id, 15U);
+  EXPECT_EQ(topology.nodes[15].cpus.format(), "60-63,124-127");
+  EXPECT_EQ(topology.nodes[10].cpus.format(), "40-43,104-107");
+  const std::vector<Core> cores = topology.usable_cores(false);
+  ASSERT_EQ(cores.size(), 64U);
+  EXPECT_EQ(first_pus(cores, 12), range(48, 51));
+  EXPECT_EQ(cores[63].package, 3U);
+}
+
+TEST(LscpuFixtures, OfflineCpuInEveryStyleIsNeverUsable) {
+  for (const char* name :
+       {"offline_cpu_missing.lscpu", "offline_cpu_all.lscpu", "offline_cpu_online_column.lscpu"}) {
+    SCOPED_TRACE(name);
+    const Topology topology = parse_fixture(name);
+    EXPECT_EQ(topology.allowed_cpus.format(), "0-2,4-7");
+    const std::vector<Core> cores = topology.usable_cores(false);
+    ASSERT_EQ(cores.size(), 4U);
+    EXPECT_EQ(cores[3].cpus, (std::vector<unsigned>{7}));
+    EXPECT_EQ(first_pus(cores, 0), (std::vector<unsigned>{0, 1, 2, 7}));
+  }
+  EXPECT_EQ(parse_fixture("offline_cpu_missing.lscpu").pus.size(), 7U);
+  const Topology all = parse_fixture("offline_cpu_all.lscpu");
+  ASSERT_EQ(all.pus.size(), 8U);
+  EXPECT_FALSE(all.pus[3].online);
+}
+
+TEST(LscpuFixtures, VmWithoutNumaIsNodeZero) {
+  const Topology topology = parse_fixture("vm_no_numa.lscpu");
+  ASSERT_EQ(topology.nodes.size(), 1U);
+  EXPECT_EQ(topology.nodes[0].cpus.format(), "0-3");
+  EXPECT_EQ(topology.usable_cores(false).size(), 4U);
+}
+
+TEST(LscpuFixtures, UnevenNodesFourFourTwo) {
+  const Topology topology = parse_fixture("uneven_nodes_4_4_2.lscpu");
+  const std::vector<Core> cores = topology.usable_cores(false);
+  ASSERT_EQ(cores.size(), 10U);
+  EXPECT_EQ(first_pus(cores, 0), range(0, 3));
+  EXPECT_EQ(first_pus(cores, 1), range(4, 7));
+  EXPECT_EQ(first_pus(cores, 2), range(8, 9));
+  EXPECT_EQ(all_pus(cores, 2), (std::vector<unsigned>{8, 9, 18, 19}));
+}
+
 TEST(LscpuParse, EmptyNodeColumnMeansNodeZero) {
   Expected<Topology> topology = parse_lscpu("# CPU,Core,Socket,Node\n0,0,0,\n1,1,0,\n", "t");
   ASSERT_TRUE(topology.ok()) << topology.error().message;

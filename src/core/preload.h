@@ -17,6 +17,7 @@
 namespace xeonplace {
 
 // Set in the environment of the re-executed image only (XEONRUN_REEXEC_* are outputs, not inputs).
+inline constexpr const char* kReexecPrefix = "XEONRUN_REEXEC_";
 inline constexpr const char* kReexecGuardVariable = "XEONRUN_REEXEC_GUARD";  // pid that re-executed
 inline constexpr const char* kReexecNameVariable = "XEONRUN_REEXEC_NAME";    // comm before exec
 // run_cpu's MALLOC_CONF for an explicitly chosen jemalloc.

@@ -18,6 +18,7 @@
 #include "core/runtime_env.h"
 #include "shim/engine_abi.h"
 #include "sys/affinity.h"
+#include "sys/chain_load.h"
 #include "sys/environment.h"
 #include "sys/loaded_libraries.h"
 #include "sys/log.h"
@@ -162,6 +163,16 @@ void apply_environment(const std::vector<EnvVar>& variables, Log& log) {
   }
 }
 
+// Issue #4: re-exec once with the allocator and OpenMP runtime preloaded and the OpenMP variables
+// in the initial environment (does not return when it re-executes).
+void chain_load(const Config& config, const std::vector<EnvVar>& variables, const EnvMap& env,
+                const xeonplace_front& front, Log& log) {
+  const ChainLoadReport report = chain_load_or_continue(
+      config, variables, env, front.front_path != nullptr ? front.front_path : "");
+  for (const std::string& line : report.debug) log.debug(line);
+  for (const std::string& line : report.warnings) log.warn(line);
+}
+
 // What the program, xeonplace.h and child processes read (children skip placement on seeing it).
 void export_placement(const RankPlan& rank, Membind membind, Log& log) {
   const Status exported = export_variables({
@@ -215,9 +226,9 @@ int place(const xeonplace_front& front) {
   apply_affinity(rank->placement, config->pin, front, log);
   const std::string memory = apply_memory(rank->placement, config->membind, log);
   apply_environment(variables, log);
-  // Issue #4 step goes here: chain_load_or_continue(...) — re-exec with the allocator and OpenMP
-  // runtime preloaded. After apply (affinity and memory policy survive execve), before export
-  // (the re-executed image must not see XEONRUN_PLACED_* and skip its own engine run).
+  // After apply (affinity and memory policy survive execve), before export (the re-executed image
+  // must not see XEONRUN_PLACED_* and skip its own engine run).
+  chain_load(*config, variables, env, front, log);
   export_placement(*rank, config->membind, log);
   log.info(summary(*rank, *config, memory, variables));
   return XEONPLACE_ENGINE_CONTINUE;

@@ -15,7 +15,7 @@ std::string joined(const std::vector<std::string>& items) {
   return out;
 }
 
-std::string self_path(const std::vector<std::string>& loaded) {
+std::string find_self(const std::vector<std::string>& loaded) {
   for (const auto& path : loaded) {
     auto slash = path.rfind('/');
     std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
@@ -38,7 +38,8 @@ std::string consequence(const ChainLoad& chain, bool omp_stale) {
 }  // namespace
 
 ChainLoadReport chain_load_or_continue(const Config& config, const std::vector<EnvVar>& runtime_env,
-                                       const EnvMap& startup_env) {
+                                       const EnvMap& startup_env, const std::string& self_path,
+                                       const std::vector<EnvVar>& carry) {
   ChainLoadReport report;
   const long pid = static_cast<long>(getpid());
   const GuardState guard = guard_state(startup_env, pid);
@@ -46,7 +47,7 @@ ChainLoadReport chain_load_or_continue(const Config& config, const std::vector<E
     report.reexecuted_image = true;
     set_process_name(lookup(startup_env, kReexecNameVariable).value_or(""));
     // Gone before main(): the app, bash included, and its children never see them.
-    remove_from_environ({kReexecGuardVariable, kReexecNameVariable});
+    remove_from_environ(kReexecPrefix);
   }
 
   const bool secure = secure_execution();
@@ -62,7 +63,7 @@ ChainLoadReport chain_load_or_continue(const Config& config, const std::vector<E
     }
   }
   input.loaded = loaded;
-  input.self_path = self_path(loaded);
+  input.self_path = self_path.empty() ? find_self(loaded) : self_path;
   input.env = startup_env;
   const ChainLoad chain = compose_chain_load(input);
   report.warnings.insert(report.warnings.end(), chain.warnings.begin(), chain.warnings.end());
@@ -102,6 +103,7 @@ ChainLoadReport chain_load_or_continue(const Config& config, const std::vector<E
 
   std::vector<EnvVar> set = runtime_env;
   set.insert(set.end(), chain.env.begin(), chain.env.end());
+  set.insert(set.end(), carry.begin(), carry.end());
   for (auto& var : guard_env(pid, process_name())) set.push_back(std::move(var));
   // The new image must place itself again (its front skips a placed child): drop any export.
   const std::vector<std::string> envp =

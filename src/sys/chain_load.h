@@ -26,7 +26,12 @@ struct ChainLoadReport {
 // (guard XEONRUN_REEXEC_GUARD=<pid>), never under AT_SECURE, and never in a dry run; when the
 // exec is impossible (no /proc, E2BIG) it warns and the app runs as it is. In the re-executed
 // image it restores the process name and removes the XEONRUN_REEXEC_* variables from `environ`.
+// `self_path`: libxeonplace.so's absolute path, kept in LD_PRELOAD ("": found among the loaded).
+// `carry`: XEONRUN_REEXEC_* variables for the re-executed image only (read there from the startup
+// environment, then removed with the guard); passed here rather than setenv()ed, which bash
+// ignores.
 ChainLoadReport chain_load_or_continue(const Config& config, const std::vector<EnvVar>& runtime_env,
-                                       const EnvMap& startup_env);
+                                       const EnvMap& startup_env, const std::string& self_path = "",
+                                       const std::vector<EnvVar>& carry = {});
 
 }  // namespace xeonplace

@@ -55,18 +55,11 @@ std::vector<std::string> environ_entries() {
   return out;
 }
 
-void remove_from_environ(const std::vector<std::string>& names) {
+void remove_from_environ(const std::string& prefix) {
   if (environ == nullptr) return;
   char** write = environ;
   for (char** read = environ; *read != nullptr; ++read) {
-    const char* entry = *read;
-    const char* eq = std::strchr(entry, '=');
-    const std::size_t len = eq ? static_cast<std::size_t>(eq - entry) : std::strlen(entry);
-    bool drop = false;
-    for (const auto& name : names) {
-      drop = drop || (name.size() == len && std::strncmp(entry, name.data(), len) == 0);
-    }
-    if (!drop) *write++ = *read;
+    if (std::strncmp(*read, prefix.c_str(), prefix.size()) != 0) *write++ = *read;
   }
   *write = nullptr;
 }

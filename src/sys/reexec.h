@@ -30,8 +30,9 @@ Expected<std::vector<std::string>> read_cmdline();
 // The current `environ` as "NAME=value" entries.
 std::vector<std::string> environ_entries();
 
-// Removes the named variables from `environ` in place (no unsetenv: see above).
-void remove_from_environ(const std::vector<std::string>& names);
+// Removes every variable whose name starts with `prefix` from `environ`, in place (no unsetenv:
+// see above).
+void remove_from_environ(const std::string& prefix);
 
 // Execs /proc/self/exe with `argv` and `envp`. Returns only when the exec failed, with a line that
 // says why (E2BIG: environment too large; ENOENT: no /proc; ...).

@@ -19,6 +19,9 @@ packages=(
   # what placed programs chain-load, and the tools tests compare with
   libjemalloc2 libgoogle-perftools4 libtcmalloc-minimal4 libomp-14-dev
   numactl hwloc util-linux python3 procps
+  # QEMU guests with virtual sockets/SMT/NUMA (meson test --suite vm); the generic kernel, not
+  # the cloud one (no NUMA emulation there)
+  qemu-system-x86 linux-image-amd64 busybox-static cpio
   # the run_cpu being replaced, for the conformance test and the launch benchmark
   python3-torch
   # the launchers of the launchers suite (torchrun comes with python3-torch, for /usr/bin/python3)

@@ -1,0 +1,15 @@
+#!/bin/busybox sh
+# /init of the test guests: mount the kernel file systems, run /guest-script.sh, report its exit
+# status between markers on the serial console, power off. The host harness (run_vm_test.py) reads
+# everything between @@XEONVM-BEGIN@@ and @@XEONVM-EXIT n@@.
+/bin/busybox --install -s /bin
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin HOME=/tmp
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mount -t tmpfs tmp /tmp
+echo "@@XEONVM-BEGIN@@"
+sh /guest-script.sh 2>&1
+rc=$?
+echo "@@XEONVM-EXIT $rc@@"
+poweroff -f

@@ -1,0 +1,209 @@
+#!/usr/bin/env python3
+"""Boot one QEMU guest with a virtual multi-socket / SMT / NUMA topology, run every case of it with
+the real libxeonplace.so and xeonrun-spawn, and compare what the ranks report from inside with the
+plan the guest itself prints. Exit 0 when every check passes, 1 on a mismatch (each one listed),
+2 when the host lacks something (the message names the Debian package).
+
+  run_vm_test.py --guest 2s4c2t --build-dir BUILD --probe BUILD/tests/vm/vm-probe
+  run_vm_test.py --list
+"""
+
+import argparse
+import dataclasses
+import glob
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import xeonvm_checks as checks  # noqa: E402
+from xeonvm_guest import HostSetupError, Initramfs, boot, find_host_tools  # noqa: E402
+from xeonvm_script import PROBE, guest_script  # noqa: E402
+from xeonvm_topologies import GUESTS  # noqa: E402
+
+# Libraries the placed ranks may chain-load (allocator, OpenMP runtime): shipped when the host has
+# them, at the same paths, so the library's search finds in the guest what it finds here.
+RUNTIME_LIBRARY_GLOBS = [
+    "/usr/lib/x86_64-linux-gnu/libomp.so*", "/usr/lib/x86_64-linux-gnu/libiomp5.so",
+    "/usr/lib/llvm-*/lib/libomp.so*", "/usr/lib/llvm-*/lib/libiomp5.so",
+    "/usr/lib/x86_64-linux-gnu/libtcmalloc.so*", "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so*",
+    "/usr/lib/x86_64-linux-gnu/libjemalloc.so*",
+]
+
+
+def _require(path, what):
+    if not os.path.exists(path):
+        raise HostSetupError("%s not found at %s: build it first (ninja -C <build>)" % (what, path))
+    return os.path.abspath(path)
+
+
+def _host_plan_preloads(spawn):
+    """Whatever the plan on this host would preload: ship it too."""
+    out = subprocess.run([spawn, "--dry-run", "--json", "--ninstances", "1", "--no-python",
+                          "/bin/true"], capture_output=True, text=True, check=False).stdout
+    try:
+        plan = json.loads(out)
+    except ValueError:
+        return []
+    paths = []
+    for rank in plan.get("ranks", []):
+        for entry in rank.get("env", {}).get("LD_PRELOAD", "").split(":"):
+            if entry.startswith("/") and os.path.exists(entry):
+                paths.append(entry)
+    return paths
+
+
+def build_initramfs(tools, guest, args, path):
+    root = Initramfs(tools)
+    try:
+        root.add_file(args.probe, PROBE)
+        numactl = "/usr/bin/numactl"
+        if not os.path.exists(numactl):
+            raise HostSetupError("numactl not found: install the Debian package numactl")
+        root.add_file(numactl)
+        if guest.cases:
+            root.add_file(args.spawn)
+            root.add_file(args.library)
+            root.add_file(args.engine)
+            for pattern in RUNTIME_LIBRARY_GLOBS:
+                for lib in glob.glob(pattern):
+                    root.add_file(lib)
+            for lib in _host_plan_preloads(args.spawn):
+                root.add_file(lib)
+        root.add_text("/guest-script.sh", guest_script(guest, args.spawn, args.library))
+        root.pack(path)
+    finally:
+        root.cleanup()
+
+
+def judge(guest, result):
+    """Every check of the guest: (name, [failures]) in order."""
+    res = checks.Results(result.files)
+    verdicts = []
+    topo_text = res.text("topology.txt")
+    if topo_text is None:
+        return [("guest script", ["no topology dump: the guest script did not run to the end"])]
+    topo = checks.parse_topology(topo_text)
+    still_online = [c for c in guest.offline_cpus if c not in topo.offline]
+    verdicts.append(("offline CPUs", ["CPU %d is still online" % c for c in still_online]))
+    control_fails = checks.check_control(guest.control, res.reports("control", "numactl"))
+    verdicts.append(("control numactl -C %d -m %d" % (guest.control.cpu, guest.control.node),
+                     control_fails + _log_if(control_fails, res, "control/numactl.log")))
+    for case in guest.cases:
+        plan_rc = (res.text(case.name + "/plan.rc") or "").strip()
+        try:
+            plan = json.loads(res.text(case.name + "/plan.json") or "")
+        except ValueError:
+            plan = None
+        if plan_rc != "0" or plan is None:
+            verdicts.append((case.name + " plan", [
+                "xeonrun-spawn --dry-run --json exited %s, printed: %s %s" % (
+                    plan_rc or "?", (res.text(case.name + "/plan.json") or "").strip(),
+                    (res.text(case.name + "/plan.err") or "").strip())]))
+            continue
+        verdicts.append((case.name + " plan", checks.check_plan(case, plan, topo)))
+        for launch in case.launch:
+            verdicts.append(("%s %s" % (case.name, launch), _judge_launch(case, plan, res, launch)))
+    return verdicts
+
+
+def _log_if(fails, res, *paths):
+    if not fails:
+        return []
+    out = []
+    for path in paths:
+        text = (res.text(path) or "").strip()
+        if text:
+            out.append("%s:\n      %s" % (path, text.replace("\n", "\n      ")))
+    return out
+
+
+def _judge_launch(case, plan, res, launch):
+    fails = []
+    rc = (res.text("%s/%s.rc" % (case.name, launch)) or "").strip()
+    if rc != "0":
+        fails.append("%s exited %s" % (launch, rc or "(no status)"))
+    reports = res.reports(case.name, launch)
+    for rank in plan["ranks"]:
+        report = reports.get(str(rank["rank"]))
+        if report is None:
+            fails.append("rank %d: no probe report (found ranks: %s)" % (
+                rank["rank"], ",".join(sorted(reports)) or "none"))
+            continue
+        fails += ["rank %d: %s" % (rank["rank"], f) for f in checks.check_report(case, rank, report)]
+    logs = ["%s/spawn.log" % case.name] if launch == "spawn" else [
+        "%s/preload.%d.log" % (case.name, r) for r in range(case.nranks)]
+    return fails + _log_if(fails, res, *logs)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--guest", choices=sorted(GUESTS))
+    parser.add_argument("--list", action="store_true", help="list the guests and their cases")
+    parser.add_argument("--build-dir", help="meson build directory with the library and spawn")
+    parser.add_argument("--probe", help="the vm-probe executable (default BUILD/tests/vm/vm-probe)")
+    parser.add_argument("--timeout", type=float, default=240, help="seconds for the whole boot")
+    parser.add_argument("--console", help="also write the whole guest console to this file")
+    parser.add_argument("--control-only", action="store_true",
+                        help="run only the numactl control (proves the harness and the probe "
+                             "without the library)")
+    args = parser.parse_args()
+    if args.list:
+        for name, guest in GUESTS.items():
+            print("%-12s %s" % (name, ", ".join(c.name for c in guest.cases)))
+        return 0
+    if not args.guest or not args.build_dir:
+        parser.error("--guest and --build-dir are required")
+    guest = GUESTS[args.guest]
+    if args.control_only:
+        guest = dataclasses.replace(guest, cases=[])
+    try:
+        tools = find_host_tools()
+        build = args.build_dir
+        args.probe = _require(args.probe or os.path.join(build, "tests/vm/vm-probe"), "vm-probe")
+        args.library = os.path.join(build, "src/shim/libxeonplace.so")
+        args.engine = os.path.join(build, "src/shim/libxeonplace-engine.so")
+        args.spawn = os.path.join(build, "tools/spawn/xeonrun-spawn")
+        if not args.control_only:
+            args.library = _require(args.library, "libxeonplace.so")
+            args.engine = _require(args.engine, "libxeonplace-engine.so")
+            args.spawn = _require(args.spawn, "xeonrun-spawn")
+        with tempfile.TemporaryDirectory(prefix="xeonvm-") as tmp:
+            initrd = os.path.join(tmp, "initrd.cpio")
+            t0 = time.monotonic()
+            build_initramfs(tools, guest, args, initrd)
+            pack_seconds = time.monotonic() - t0
+            result = boot(tools, initrd, guest.qemu, args.timeout)
+    except HostSetupError as e:
+        print("run_vm_test: %s" % e, file=sys.stderr)
+        return 2
+    if args.console:
+        with open(args.console, "w") as f:
+            f.write(result.console)
+    print("guest %s: initramfs %.1f s, boot %s s, whole run %.1f s, kernel %s" % (
+        guest.name, pack_seconds,
+        "%.1f" % result.boot_seconds if result.boot_seconds is not None else "?",
+        result.total_seconds, os.path.basename(tools.kernel)))
+    if result.exit_code is None:
+        why = "timed out after %.0f s" % args.timeout if result.timed_out else "ended early"
+        print("FAIL guest %s: %s without the end marker; console tail:\n%s" % (
+            guest.name, why, "\n".join(result.console.splitlines()[-40:])))
+        return 1
+    failed = 0
+    for name, fails in judge(guest, result):
+        print("%s %s/%s" % ("FAIL" if fails else "PASS", guest.name, name))
+        for f in fails:
+            print("    " + f)
+        failed += bool(fails)
+    total = len(judge(guest, result))
+    print("%s: %d of %d checks passed" % (guest.name, total - failed, total))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

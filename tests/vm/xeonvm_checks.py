@@ -1,0 +1,212 @@
+"""Judging one guest's results: the plan it printed against the oracle and the topology, and every
+rank's probe report against the plan. Each check returns a list of failure lines (empty: passed)."""
+
+import dataclasses
+import json
+
+
+def parse_list(text):
+    """'0-3,8' -> [0, 1, 2, 3, 8]."""
+    out = []
+    for part in (text or "").strip().split(","):
+        if not part:
+            continue
+        lo, _, hi = part.partition("-")
+        out += list(range(int(lo), int(hi or lo) + 1))
+    return out
+
+
+@dataclasses.dataclass
+class GuestTopology:
+    online: list        # online CPUs
+    offline: list
+    core_of: dict       # cpu -> (package, core_id), online CPUs only
+    node_cpus: dict     # node -> [cpus]
+
+
+def parse_topology(text):
+    online, offline, core_of, node_cpus = [], [], {}, {}
+    for line in text.splitlines():
+        words = line.split()
+        if words[:1] == ["cpu"]:
+            cpu = int(words[1])
+            if words[2] == "1":
+                online.append(cpu)
+                core_of[cpu] = (words[3], words[4])
+            else:
+                offline.append(cpu)
+        elif words[:1] == ["node"]:
+            node_cpus[int(words[1])] = parse_list(words[2] if len(words) > 2 else "")
+    return GuestTopology(sorted(online), sorted(offline), core_of, node_cpus)
+
+
+class Results:
+    """The files one guest dumped, addressed by case."""
+
+    def __init__(self, files):
+        self.files = files
+
+    def text(self, path):
+        return self.files.get("/tmp/out/" + path)
+
+    def reports(self, case, label):
+        prefix = "/tmp/out/%s/%s.rank" % (case, label)
+        found = {}
+        for path, text in self.files.items():
+            if path.startswith(prefix) and path.endswith(".json"):
+                found[path[len(prefix):-len(".json")]] = json.loads(text)
+        return found
+
+
+def _fmt(v):
+    return ",".join(str(x) for x in v) if isinstance(v, list) else str(v)
+
+
+def check_plan(case, plan, topo):
+    fails = []
+    ranks = plan.get("ranks", [])
+    if plan.get("nranks") != case.nranks or len(ranks) != case.nranks:
+        return ["plan has nranks=%s and %d rank entries, expected %d" % (
+            plan.get("nranks"), len(ranks), case.nranks)]
+    seen = {}
+    for i, rank in enumerate(ranks):
+        if rank.get("rank") != i:
+            fails.append("plan entry %d is rank %s" % (i, rank.get("rank")))
+        cpus = rank.get("cpus", [])
+        if not cpus:
+            fails.append("rank %d: no CPUs planned" % i)
+        for cpu in cpus:
+            if cpu in seen:
+                fails.append("CPU %d planned for ranks %d and %d" % (cpu, seen[cpu], i))
+            seen[cpu] = i
+            if cpu not in topo.online:
+                fails.append("rank %d: CPU %d planned but it is not online (online: %s)" % (
+                    i, cpu, _fmt(topo.online)))
+        if case.one_pu_per_core:
+            cores = [topo.core_of.get(c) for c in cpus]
+            if len(set(cores)) != len(cores):
+                fails.append("rank %d: CPUs %s share physical cores (one PU per core expected "
+                             "without logical cores)" % (i, _fmt(cpus)))
+            for cpu in cpus:
+                first = min(c for c in topo.online if topo.core_of[c] == topo.core_of.get(cpu))
+                if cpu != first:
+                    fails.append("rank %d: CPU %d is not the first online PU of its core (%d is)"
+                                 % (i, cpu, first))
+        if case.expect_cpus is not None and cpus != case.expect_cpus[i]:
+            fails.append("rank %d: plan CPUs %s, expected %s" % (
+                i, _fmt(cpus), _fmt(case.expect_cpus[i])))
+        if case.expect_mems is not None and rank.get("mems") != case.expect_mems[i]:
+            fails.append("rank %d: plan memory nodes %s, expected %s" % (
+                i, _fmt(rank.get("mems")), _fmt(case.expect_mems[i])))
+    return fails
+
+
+def _check_pages(pages, nodes, memory):
+    if "error" in pages:
+        return ["pages: %s" % pages["error"]]
+    total = pages["total"]
+    by_node = {int(k): v for k, v in pages["by_node"].items()}
+    fails = []
+    if pages["unknown"]:
+        fails.append("pages: %d of %d with no node" % (pages["unknown"], total))
+    outside = sum(v for n, v in by_node.items() if n not in nodes)
+    where = ", ".join("node %d: %d" % kv for kv in sorted(by_node.items()))
+    if memory == "preferred":
+        if by_node.get(nodes[0], 0) < 0.9 * total:
+            fails.append("pages: %s of %d on preferred node %d (%s)" % (
+                by_node.get(nodes[0], 0), total, nodes[0], where))
+    elif outside:
+        fails.append("pages: %d of %d outside nodes %s (%s)" % (outside, total, _fmt(nodes), where))
+    if memory == "interleave":
+        fair = total / len(nodes)
+        thin = [n for n in nodes if by_node.get(n, 0) < fair / 2]
+        if thin:
+            fails.append("pages not interleaved: nodes %s got less than half their share of %d "
+                         "(%s)" % (_fmt(thin), total, where))
+    return fails
+
+
+def _check_policy(policy, nodes, memory):
+    if "error" in policy:
+        return ["mempolicy: %s" % policy["error"]]
+    accepted = {"preferred": ("preferred", "preferred_many")}.get(memory, (memory,))
+    fails = []
+    if policy["mode"] not in accepted:
+        fails.append("mempolicy mode %s, expected %s" % (policy["mode"], memory))
+    if policy["nodes"] != nodes:
+        fails.append("mempolicy nodes %s, expected %s" % (_fmt(policy["nodes"]), _fmt(nodes)))
+    return fails
+
+
+def _check_one_cpu_per_thread(threads, cpus, what, expected_count):
+    fails = []
+    if len(threads) != expected_count:
+        fails.append("%s: %d threads reported, expected %d" % (what, len(threads), expected_count))
+    used = []
+    for t in threads:
+        if len(t["affinity"]) != 1:
+            fails.append("%s thread %d: affinity %s, expected one CPU" % (
+                what, t["id"], _fmt(t["affinity"])))
+            continue
+        cpu = t["affinity"][0]
+        used.append(cpu)
+        if cpu not in cpus:
+            fails.append("%s thread %d: pinned to CPU %d outside the rank's %s" % (
+                what, t["id"], cpu, _fmt(cpus)))
+        if any(s != cpu for s in t["samples"]):
+            fails.append("%s thread %d: ran on %s, pinned to %d" % (
+                what, t["id"], _fmt(t["samples"]), cpu))
+    wanted = min(len(threads), len(cpus))
+    if len(set(used)) < wanted:
+        fails.append("%s: threads share CPUs: %s (rank CPUs %s)" % (what, _fmt(used), _fmt(cpus)))
+    return fails
+
+
+def check_report(case, rank, report):
+    """One rank's probe report against its plan entry."""
+    cpus, mems = rank["cpus"], rank["mems"]
+    fails = []
+    main = report["main"]
+    if case.threads:
+        # Under XEONRUN_PIN=thread the main thread may be narrowed to one CPU of the slice.
+        if not main["affinity"] or not set(main["affinity"]) <= set(cpus):
+            fails.append("main thread affinity %s not within the rank's %s" % (
+                _fmt(main["affinity"]), _fmt(cpus)))
+    elif main["affinity"] != cpus:
+        fails.append("affinity %s, planned %s" % (_fmt(main["affinity"]), _fmt(cpus)))
+    stray = [s for s in main["samples"] if s not in cpus]
+    if stray:
+        fails.append("main thread ran on CPUs %s outside %s" % (_fmt(stray), _fmt(cpus)))
+    fails += _check_policy(report["mempolicy"], mems, case.memory)
+    fails += _check_pages(report["pages"], mems, case.memory)
+    env = report["env"]
+    if parse_list(env.get("XEONRUN_PLACED_CPUS")) != cpus:
+        fails.append("XEONRUN_PLACED_CPUS=%s, planned %s" % (env.get("XEONRUN_PLACED_CPUS"),
+                                                            _fmt(cpus)))
+    if parse_list(env.get("XEONRUN_PLACED_MEMS")) != mems:
+        fails.append("XEONRUN_PLACED_MEMS=%s, planned %s" % (env.get("XEONRUN_PLACED_MEMS"),
+                                                            _fmt(mems)))
+    if env.get("XEONRUN_PLACED_RANK") != str(rank["rank"]):
+        fails.append("XEONRUN_PLACED_RANK=%s, expected %d" % (env.get("XEONRUN_PLACED_RANK"),
+                                                             rank["rank"]))
+    if case.threads:
+        fails += _check_one_cpu_per_thread(report["pthreads"], cpus, "pthread", case.threads)
+    if case.omp:
+        fails += _check_one_cpu_per_thread(report["omp"], cpus, "OpenMP",
+                                           rank.get("omp_threads", len(cpus)))
+    return fails
+
+
+def check_control(control, reports):
+    if len(reports) != 1:
+        return ["numactl control: %d probe reports, expected 1" % len(reports)]
+    report = next(iter(reports.values()))
+    fails = []
+    if report["main"]["affinity"] != [control.cpu]:
+        fails.append("affinity %s under numactl --physcpubind=%d" % (
+            _fmt(report["main"]["affinity"]), control.cpu))
+    if any(s != control.cpu for s in report["main"]["samples"]):
+        fails.append("ran on %s, pinned to %d" % (_fmt(report["main"]["samples"]), control.cpu))
+    fails += _check_policy(report["mempolicy"], [control.node], "bind")
+    fails += _check_pages(report["pages"], [control.node], "bind")
+    return fails

@@ -1,0 +1,100 @@
+"""The shell script one guest runs: topology facts, the numactl control, then every case, each
+launched through xeonrun-spawn and through a plain LD_PRELOAD loop. Results are files under
+/tmp/out/<case>/ that the script dumps on the console at the end (xeonvm_guest.GUEST_DUMP)."""
+
+import shlex
+
+from xeonvm_guest import GUEST_DUMP
+
+PROBE = "/work/vm-probe"
+
+# Variables xeonrun-spawn takes as run_cpu flags. The rest reach it (and its ranks) through the
+# environment. The LD_PRELOAD launch gets everything as variables.
+_FLAGS = {
+    "XEONRUN_NINSTANCES": lambda v: ["--ninstances", v],
+    "XEONRUN_NCORES_PER_INSTANCE": lambda v: ["--ncores-per-instance", v],
+    "XEONRUN_NODE_ID": lambda v: ["--node-id", v],
+    "XEONRUN_CORE_LIST": lambda v: ["--core-list", v],
+    "XEONRUN_USE_LOGICAL_CORE": lambda v: ["--use-logical-core"] if v == "1" else [],
+    "XEONRUN_MODE": lambda v: ["--%s-mode" % v],
+}
+
+_TOPOLOGY_DUMP = r"""
+mkdir -p /tmp/out
+for c in /sys/devices/system/cpu/cpu[0-9]*; do
+  n=${c##*/cpu}
+  online=$(cat $c/online 2>/dev/null || echo 1)
+  pkg=$(cat $c/topology/physical_package_id 2>/dev/null || echo -)
+  core=$(cat $c/topology/core_id 2>/dev/null || echo -)
+  echo "cpu $n $online $pkg $core"
+done > /tmp/out/topology.txt
+for d in /sys/devices/system/node/node[0-9]*; do
+  echo "node ${d##*/node} $(cat $d/cpulist)"
+done >> /tmp/out/topology.txt
+"""
+
+
+def _q(words):
+    return " ".join(shlex.quote(w) for w in words)
+
+
+def _spawn_flags(env):
+    flags = []
+    for name, value in env.items():
+        if name in _FLAGS:
+            flags += _FLAGS[name](value)
+    return flags
+
+
+def _probe_args(case, outdir, label):
+    args = ["--out", outdir, "--label", label]
+    if case.threads:
+        args += ["--threads", str(case.threads)]
+    if case.omp:
+        args += ["--omp"]
+    return args
+
+
+def _case_script(case, spawn, library):
+    d = "/tmp/out/" + case.name
+    passed_as_env = {k: v for k, v in case.env.items() if k not in _FLAGS}
+    flags = _spawn_flags(case.env)
+    lines = ["mkdir -p %s" % d, "("]
+    for name, value in passed_as_env.items():
+        lines.append("  export %s=%s" % (name, shlex.quote(value)))
+    lines.append("  %s > %s/plan.json 2> %s/plan.err; echo $? > %s/plan.rc" % (
+        _q([spawn, "--dry-run", "--json", *flags, "--no-python", PROBE,
+            *_probe_args(case, d, "spawn")]), d, d, d))
+    lines.append("  export XEONRUN_LOG_LEVEL=info")
+    if "spawn" in case.launch:
+        lines.append("  %s > %s/spawn.log 2>&1; echo $? > %s/spawn.rc" % (
+            _q([spawn, *flags, "--no-python", PROBE, *_probe_args(case, d, "spawn")]), d, d))
+    if "preload" in case.launch:
+        rank_env = ["%s=%s" % (k, v) for k, v in case.env.items() if k in _FLAGS]
+        lines.append('  pids=""')
+        lines.append("  for r in %s; do" % " ".join(str(r) for r in range(case.nranks)))
+        lines.append("    env LD_PRELOAD=%s XEONRUN_RANK=$r %s > %s/preload.$r.log 2>&1 &" % (
+            shlex.quote(library), _q([*rank_env, PROBE, *_probe_args(case, d, "preload")]), d))
+        lines.append('    pids="$pids $!"')
+        lines.append("  done")
+        lines.append("  rc=0; for p in $pids; do wait $p || rc=$?; done; echo $rc > %s/preload.rc"
+                     % d)
+    lines.append(")")
+    return "\n".join(lines) + "\n"
+
+
+def guest_script(guest, spawn, library):
+    parts = ["set -u\n"]
+    for cpu in guest.offline_cpus:
+        parts.append("echo 0 > /sys/devices/system/cpu/cpu%d/online || "
+                     "echo 'cannot take cpu%d offline'\n" % (cpu, cpu))
+    parts.append(_TOPOLOGY_DUMP)
+    c = guest.control
+    parts.append("mkdir -p /tmp/out/control\n")
+    parts.append("numactl --physcpubind=%d --membind=%d %s > /tmp/out/control/numactl.log 2>&1; "
+                 "echo $? > /tmp/out/control/numactl.rc\n" % (
+                     c.cpu, c.node, _q([PROBE, "--out", "/tmp/out/control", "--label", "numactl"])))
+    for case in guest.cases:
+        parts.append(_case_script(case, spawn, library))
+    parts.append(GUEST_DUMP)
+    return "".join(parts)

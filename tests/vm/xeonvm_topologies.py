@@ -1,0 +1,162 @@
+"""The guests: a virtual machine shape each, and the cases one boot of it runs.
+
+Expected CPUs and nodes written here are worked out by hand from the topology (run_cpu's
+semantics: one PU per physical core unless logical cores are asked for, cores sorted and sliced
+per rank, memory on the nodes of the rank's CPUs). They are an oracle independent of the planner:
+the guest's own plan must match them, and the ranks must match the plan.
+
+QEMU numbers vCPUs socket-major, then core, then thread, so with threads=2 the SMT siblings are
+CPUs 2k and 2k+1 -- unlike most Intel machines (k and k+ncores). A planner that takes core ids for
+CPU ids, or assumes the second half of the CPUs are siblings, fails here.
+"""
+
+import dataclasses
+
+from xeonvm_guest import QemuTopology
+
+
+@dataclasses.dataclass
+class Case:
+    name: str
+    env: dict                     # XEONRUN_* variables every rank sees (flags for xeonrun-spawn)
+    nranks: int                   # ranks the plan must have
+    expect_cpus: list = None      # per rank, the oracle; None: only the generic checks
+    expect_mems: list = None      # per rank: the nodes of the memory policy
+    launch: tuple = ("spawn", "preload")
+    memory: str = "bind"          # policy the ranks must report: bind, preferred, interleave
+    threads: int = 0              # pthreads (and --omp) the probe starts; checks XEONRUN_PIN=thread
+    omp: bool = False
+    one_pu_per_core: bool = True  # without logical cores: first PU of distinct cores
+
+
+@dataclasses.dataclass
+class Control:
+    """numactl pins the probe: proves the probe and the harness measure what they claim."""
+    cpu: int
+    node: int
+
+
+@dataclasses.dataclass
+class Guest:
+    name: str
+    qemu: QemuTopology
+    control: Control
+    cases: list
+    offline_cpus: list = dataclasses.field(default_factory=list)
+
+
+def _two_sockets_smt():
+    return Guest(
+        name="2s4c2t",
+        qemu=QemuTopology(smp="16,sockets=2,cores=4,threads=2",
+                          nodes=[(512, "0-7"), (512, "8-15")], distances=[(0, 1, 21)]),
+        control=Control(cpu=13, node=1),
+        cases=[
+            Case("default", {"XEONRUN_NINSTANCES": "2"}, 2,
+                 expect_cpus=[[0, 2, 4, 6], [8, 10, 12, 14]], expect_mems=[[0], [1]]),
+            Case("logical", {"XEONRUN_NINSTANCES": "2", "XEONRUN_USE_LOGICAL_CORE": "1"}, 2,
+                 expect_cpus=[list(range(0, 8)), list(range(8, 16))], expect_mems=[[0], [1]],
+                 one_pu_per_core=False),
+            Case("interleave", {"XEONRUN_NINSTANCES": "1", "XEONRUN_MEMBIND": "interleave"}, 1,
+                 expect_cpus=[[0, 2, 4, 6, 8, 10, 12, 14]], expect_mems=[[0, 1]],
+                 memory="interleave"),
+            Case("pin-thread", {"XEONRUN_NINSTANCES": "2", "XEONRUN_PIN": "thread"}, 2,
+                 expect_cpus=[[0, 2, 4, 6], [8, 10, 12, 14]], expect_mems=[[0], [1]],
+                 threads=4, omp=True),
+        ])
+
+
+def _four_sockets():
+    # 4 sockets x 2 cores, no SMT: node k holds CPUs 2k and 2k+1.
+    return Guest(
+        name="4s",
+        qemu=QemuTopology(smp="8,sockets=4,cores=2,threads=1",
+                          nodes=[(256, "0-1"), (256, "2-3"), (256, "4-5"), (256, "6-7")]),
+        control=Control(cpu=7, node=3),
+        cases=[
+            Case("default", {"XEONRUN_NINSTANCES": "4"}, 4,
+                 expect_cpus=[[0, 1], [2, 3], [4, 5], [6, 7]],
+                 expect_mems=[[0], [1], [2], [3]]),
+            Case("throughput", {"XEONRUN_MODE": "throughput"}, 4,
+                 expect_cpus=[[0, 1], [2, 3], [4, 5], [6, 7]],
+                 expect_mems=[[0], [1], [2], [3]]),
+            # run_cpu lets a slice cross nodes; memory then binds to every node it touches.
+            Case("cross-node", {"XEONRUN_NINSTANCES": "2", "XEONRUN_NCORES_PER_INSTANCE": "3"}, 2,
+                 expect_cpus=[[0, 1, 2], [3, 4, 5]], expect_mems=[[0, 1], [1, 2]]),
+            Case("interleave", {"XEONRUN_NINSTANCES": "1", "XEONRUN_MEMBIND": "interleave"}, 1,
+                 expect_cpus=[list(range(8))], expect_mems=[[0, 1, 2, 3]], memory="interleave",
+                 launch=("preload",)),
+        ])
+
+
+def _snc_with_memory_node():
+    # 2 sockets x 4 cores x 2 threads, sub-NUMA clustering: 2 nodes per socket (2 cores each),
+    # plus node 4: memory without CPUs (HBM/CXL-like), near socket 0.
+    distances = [(0, 1, 11), (0, 2, 21), (0, 3, 21), (1, 2, 21), (1, 3, 21), (2, 3, 11),
+                 (0, 4, 14), (1, 4, 14), (2, 4, 24), (3, 4, 24)]
+    return Guest(
+        name="snc-memnode",
+        qemu=QemuTopology(smp="16,sockets=2,cores=4,threads=2",
+                          nodes=[(256, "0-3"), (256, "4-7"), (256, "8-11"), (256, "12-15"),
+                                 (256, None)], distances=distances),
+        control=Control(cpu=5, node=4),
+        cases=[
+            Case("default", {"XEONRUN_NINSTANCES": "4"}, 4,
+                 expect_cpus=[[0, 2], [4, 6], [8, 10], [12, 14]],
+                 expect_mems=[[0], [1], [2], [3]]),
+            Case("throughput", {"XEONRUN_MODE": "throughput"}, 4,
+                 expect_cpus=[[0, 2], [4, 6], [8, 10], [12, 14]],
+                 expect_mems=[[0], [1], [2], [3]], launch=("preload",)),
+            Case("memnode-bind", {"XEONRUN_NINSTANCES": "2", "XEONRUN_MEM_NODES": "4"}, 2,
+                 expect_cpus=[[0, 2, 4, 6], [8, 10, 12, 14]], expect_mems=[[4], [4]]),
+            Case("memnode-preferred", {"XEONRUN_NINSTANCES": "2", "XEONRUN_MEM_NODES": "4",
+                                       "XEONRUN_MEMBIND": "preferred"}, 2,
+                 expect_cpus=[[0, 2, 4, 6], [8, 10, 12, 14]], expect_mems=[[4], [4]],
+                 memory="preferred"),
+            Case("interleave", {"XEONRUN_NINSTANCES": "2", "XEONRUN_MEMBIND": "interleave"}, 2,
+                 expect_cpus=[[0, 2, 4, 6], [8, 10, 12, 14]], expect_mems=[[0, 1], [2, 3]],
+                 memory="interleave", launch=("spawn",)),
+        ])
+
+
+def _twelve_nodes():
+    # 12 nodes of one CPU each: node ids of two digits, masks wider than a byte. Node 0 gets more
+    # memory because the kernel and the unpacked initramfs live there first.
+    nodes = [(256, "0")] + [(64, str(k)) for k in range(1, 12)]
+    one_each = [[k] for k in range(12)]
+    return Guest(
+        name="12nodes",
+        qemu=QemuTopology(smp="12,sockets=2,cores=6,threads=1", nodes=nodes),
+        control=Control(cpu=11, node=11),
+        cases=[
+            Case("throughput", {"XEONRUN_MODE": "throughput"}, 12,
+                 expect_cpus=one_each, expect_mems=one_each),
+            Case("node-id", {"XEONRUN_NINSTANCES": "1", "XEONRUN_NODE_ID": "10"}, 1,
+                 expect_cpus=[[10]], expect_mems=[[10]]),
+            Case("interleave", {"XEONRUN_NINSTANCES": "1", "XEONRUN_MEMBIND": "interleave"}, 1,
+                 expect_cpus=[list(range(12))], expect_mems=[list(range(12))],
+                 memory="interleave", launch=("spawn",)),
+        ])
+
+
+def _offline_cpu():
+    # 2 sockets x 2 cores x 2 threads; the guest takes CPU 2 (first PU of core 1) offline before
+    # anything runs, so core 1 must be represented by its other PU, CPU 3.
+    return Guest(
+        name="offline-cpu",
+        qemu=QemuTopology(smp="8,sockets=2,cores=2,threads=2",
+                          nodes=[(512, "0-3"), (512, "4-7")]),
+        offline_cpus=[2],
+        control=Control(cpu=3, node=0),
+        cases=[
+            Case("default", {"XEONRUN_NINSTANCES": "2"}, 2,
+                 expect_cpus=[[0, 3], [4, 6]], expect_mems=[[0], [1]]),
+            Case("logical", {"XEONRUN_NINSTANCES": "2", "XEONRUN_USE_LOGICAL_CORE": "1"}, 2,
+                 one_pu_per_core=False),
+            Case("pin-thread", {"XEONRUN_NINSTANCES": "2", "XEONRUN_PIN": "thread"}, 2,
+                 expect_cpus=[[0, 3], [4, 6]], expect_mems=[[0], [1]], threads=2, omp=True),
+        ])
+
+
+GUESTS = {g.name: g for g in (_two_sockets_smt(), _four_sockets(), _snc_with_memory_node(),
+                              _twelve_nodes(), _offline_cpu())}

@@ -17,6 +17,13 @@ PlanningScope planning_scope(BindPolicy policy, bool launcher_binds_by_default,
              : PlanningScope::CgroupAndAffinity;
 }
 
+void restrict_to_affinity(Topology& topology, const CpuSet& affinity) {
+  for (Pu& pu : topology.pus) {
+    if (!affinity.contains(pu.cpu)) pu.allowed = false;
+  }
+  topology.finalize();
+}
+
 const char* to_string(PlanningScope scope) {
   return scope == PlanningScope::CgroupOnly ? "the cgroup's CPUs (inherited binding replaced)"
                                             : "the inherited affinity";

@@ -4,7 +4,9 @@
 
 #include <cstddef>
 
+#include "core/cpuset.h"
 #include "core/options.h"
+#include "core/topology.h"
 
 namespace xeonplace {
 
@@ -21,5 +23,11 @@ PlanningScope planning_scope(BindPolicy policy, bool launcher_binds_by_default,
                              std::size_t inherited_affinity_cpus);
 
 const char* to_string(PlanningScope scope);
+
+// Marks every PU outside `affinity` as not allowed (CgroupAndAffinity applied to a topology loaded
+// over the cgroup alone). The engine restricts by the affinity the process started with, which
+// after a re-exec (issue #4) is not the one the re-executed image inherits: that one is already
+// the rank's slice.
+void restrict_to_affinity(Topology& topology, const CpuSet& affinity);
 
 }  // namespace xeonplace

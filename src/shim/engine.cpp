@@ -7,6 +7,7 @@
 // placement (the topology and the plan are freed before it returns).
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <string>
@@ -15,6 +16,7 @@
 #include "core/bind_policy.h"
 #include "core/options.h"
 #include "core/planner.h"
+#include "core/preload.h"
 #include "core/runtime_env.h"
 #include "shim/engine_abi.h"
 #include "sys/affinity.h"
@@ -28,6 +30,9 @@
 
 namespace xeonplace {
 namespace {
+
+// The re-exec's guard (sys/reexec.h) and the variable carrying the original affinity across it.
+constexpr const char* kInheritedAffinityVariable = "XEONRUN_REEXEC_AFFINITY";
 
 // ---- how to report, known even when the rest of the configuration is bad ----
 
@@ -51,8 +56,9 @@ Reporting reporting_settings(const EnvMap& env) {
       if (spec->parse(*spec, *value, attempt)) config = attempt;
     }
   }
-  // A dry run exists to show the plan: at least info.
-  const bool show_plan = config.dry_run && config.log_level > LogLevel::Info;
+  // A dry run (or a fixture's plan, never applied) exists to show the plan: at least info.
+  const bool show_plan = (config.dry_run || lookup(env, "XEONRUN_TOPOLOGY").value_or("") != "") &&
+                         config.log_level > LogLevel::Info;
   return {show_plan ? LogLevel::Info : config.log_level, config.log_file, config.on_error};
 }
 
@@ -81,15 +87,32 @@ int fail(const Reporting& reporting, Log& log, const Error& error) {
 
 // ---- the steps ----
 
-LiveScope live_scope(const Config& config, Log& log) {
-  const Expected<CpuSet> inherited = current_affinity();
-  const PlanningScope scope =
-      planning_scope(config.bind_policy, config.rank_source.launcher_binds_by_default,
-                     inherited ? inherited->count() : 0);
-  if (inherited) {
-    log.debug("inherited affinity " + inherited->format() + "; planning over " + to_string(scope));
+// The affinity this process started with: after a re-exec (issue #4) the re-executed image already
+// runs on the rank's slice, so the first image leaves the original in XEONRUN_REEXEC_AFFINITY.
+CpuSet inherited_affinity(const EnvMap& env, Log& log) {
+  if (lookup(env, kReexecGuardVariable) == std::to_string(::getpid()) &&
+      lookup(env, kInheritedAffinityVariable)) {
+    Expected<CpuSet> saved =
+        CpuSet::parse(*lookup(env, kInheritedAffinityVariable), kInheritedAffinityVariable);
+    if (saved) return *saved;
   }
-  return scope == PlanningScope::CgroupOnly ? LiveScope::CgroupOnly : LiveScope::CgroupAndAffinity;
+  Expected<CpuSet> current = current_affinity();
+  if (current) return *current;
+  log.debug(current.error().message + "; planning over the cgroup's CPUs");
+  return CpuSet{};
+}
+
+// The machine this rank may be planned on: the cgroup's CPUs, restricted to the inherited
+// affinity unless a launcher's default binding is to be replaced (XEONRUN_BIND_POLICY).
+Expected<Topology> discover(const Config& config, const CpuSet& inherited, Log& log) {
+  if (!config.topology.empty()) return load_topology(config.topology);
+  Expected<Topology> topology = load_topology("", LiveScope::CgroupOnly);
+  if (!topology || inherited.empty()) return topology;
+  const PlanningScope scope = planning_scope(
+      config.bind_policy, config.rank_source.launcher_binds_by_default, inherited.count());
+  log.debug("inherited affinity " + inherited.format() + "; planning over " + to_string(scope));
+  if (scope == PlanningScope::CgroupAndAffinity) restrict_to_affinity(*topology, inherited);
+  return topology;
 }
 
 struct RankPlan {
@@ -166,11 +189,14 @@ void apply_environment(const std::vector<EnvVar>& variables, Log& log) {
 // Issue #4: re-exec once with the allocator and OpenMP runtime preloaded and the OpenMP variables
 // in the initial environment (does not return when it re-executes).
 void chain_load(const Config& config, const std::vector<EnvVar>& variables, const EnvMap& env,
-                const xeonplace_front& front, Log& log) {
+                const CpuSet& inherited, const xeonplace_front& front, Log& log) {
+  // Only the re-executed image reads it (inherited_affinity); removed again when no re-exec.
+  if (!inherited.empty()) ::setenv(kInheritedAffinityVariable, inherited.format().c_str(), 1);
   const ChainLoadReport report = chain_load_or_continue(
       config, variables, env, front.front_path != nullptr ? front.front_path : "");
   for (const std::string& line : report.debug) log.debug(line);
   for (const std::string& line : report.warnings) log.warn(line);
+  ::unsetenv(kInheritedAffinityVariable);
 }
 
 // What the program, xeonplace.h and child processes read (children skip placement on seeing it).
@@ -197,6 +223,16 @@ std::string summary(const RankPlan& rank, const Config& config, const std::strin
   return line;
 }
 
+// The runtime variables as the program sees them: the plan's, or the value kept from the
+// environment (the user's, or the first image's after a re-exec).
+std::vector<EnvVar> effective_variables(const RankPlacement& rank, const EnvMap& env) {
+  std::vector<EnvVar> effective;
+  for (const EnvVar& planned : rank.env) {
+    effective.push_back({planned.name, lookup(env, planned.name).value_or(planned.value)});
+  }
+  return effective;
+}
+
 // ---- the story ----
 
 int place(const xeonplace_front& front) {
@@ -207,11 +243,12 @@ int place(const xeonplace_front& front) {
   Expected<Config> config = parse_config(env);
   if (!config) return fail(reporting, log, config.error());
   if (config->disable) return XEONPLACE_ENGINE_CONTINUE;
+  const CpuSet inherited = inherited_affinity(env, log);
   // A fixture describes another machine: its plan can be shown, never applied here.
   const bool dry_run = config->dry_run || !config->topology.empty();
 
   Expected<RankPlan> rank = [&]() -> Expected<RankPlan> {
-    Expected<Topology> topology = load_topology(config->topology, live_scope(*config, log));
+    Expected<Topology> topology = discover(*config, inherited, log);
     if (!topology) return topology.error();
     return plan_this_rank(*topology, *config, log);
   }();  // the topology is freed here: only the rank's placement is kept
@@ -219,8 +256,8 @@ int place(const xeonplace_front& front) {
   const std::vector<EnvVar> variables = runtime_variables(rank->placement, env, log);
 
   if (dry_run) {
-    log.info("dry run, nothing changed: " +
-             summary(*rank, *config, to_string(config->membind), variables));
+    log.info("dry run, nothing changed: " + summary(*rank, *config, to_string(config->membind),
+                                                    effective_variables(rank->placement, env)));
     return XEONPLACE_ENGINE_CONTINUE;
   }
   apply_affinity(rank->placement, config->pin, front, log);
@@ -228,9 +265,9 @@ int place(const xeonplace_front& front) {
   apply_environment(variables, log);
   // After apply (affinity and memory policy survive execve), before export (the re-executed image
   // must not see XEONRUN_PLACED_* and skip its own engine run).
-  chain_load(*config, variables, env, front, log);
+  chain_load(*config, variables, env, inherited, front, log);
   export_placement(*rank, config->membind, log);
-  log.info(summary(*rank, *config, memory, variables));
+  log.info(summary(*rank, *config, memory, effective_variables(rank->placement, env)));
   return XEONPLACE_ENGINE_CONTINUE;
 }
 

@@ -24,6 +24,8 @@ packages=(
   qemu-system-x86 linux-image-amd64 busybox-static cpio
   # the run_cpu being replaced, for the conformance test and the launch benchmark
   python3-torch
+  # GNU time: peak RSS of each launcher in tools/bench/bench_spawn.py
+  time
   # the launchers of the launchers suite (torchrun comes with python3-torch, for /usr/bin/python3)
   openmpi-bin libopenmpi-dev mpich slurm-wlm
 )

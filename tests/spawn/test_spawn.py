@@ -7,6 +7,7 @@ Supervision tests run with `--library ''` so they do not depend on the library."
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -40,6 +41,15 @@ def run_ranks(flags, program, env=None, timeout=60):
     """Runs `program` (argv list) with --no-python and no library, on the pytorch fixture."""
     return spawn(["--library", ""] + flags + ["--no-python", "--"] + program, env=env,
                  timeout=timeout)
+
+
+def cpu_list(text):
+    """ "0-3,8" -> [0, 1, 2, 3, 8] """
+    out = []
+    for part in text.split(","):
+        a, _, b = part.partition("-")
+        out.extend(range(int(a), int(b or a) + 1))
+    return out
 
 
 def pid_alive(pid):
@@ -280,6 +290,41 @@ class Environment(unittest.TestCase):
                   env=env)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(r.stdout, f"[run0] {lib}:/lib/x86_64-linux-gnu/libdl.so.2\n[run0] 0\n")
+
+    def test_each_rank_environment_reproduces_the_launchers_plan(self):
+        # Inside every rank, a dry run with the rank's own environment (what the library reads)
+        # must plan that rank exactly where the launcher's summary says it runs.
+        uneven = "lscpu:" + os.path.join(FIXTURES, "uneven_nodes_4_4_2.lscpu")
+        for topology, flags in ((PYTORCH_FIXTURE, []), (PYTORCH_FIXTURE, ["--ninstances", "2"]),
+                                (PYTORCH_FIXTURE, ["--latency-mode"]),
+                                (PYTORCH_FIXTURE, ["--ncores-per-instance", "3"]),
+                                (PYTORCH_FIXTURE, ["--use-logical-core", "--ninstances", "4"]),
+                                (uneven, ["--multi-instance"]), (uneven, ["--throughput-mode"]),
+                                (uneven, ["--ncores-per-instance", "3", "--skip-cross-node-cores"])):
+            with self.subTest(topology=topology, flags=flags):
+                r = run_ranks(["--topology", topology] + flags,
+                              [SPAWN, "--dry-run", "--json", "--no-python", "true"])
+                self.assertEqual(r.returncode, 0, r.stderr)
+                summary = dict(re.findall(r"rank (\d+)  cpus (\S+)  exit 0", r.stderr))
+                self.assertTrue(summary, r.stderr)
+                seen = {}
+                for line in r.stdout.splitlines():
+                    tag, doc = line.split(" ", 1)
+                    ranks = json.loads(doc)["ranks"]
+                    self.assertEqual(len(ranks), 1, line)
+                    seen[tag[4:-1]] = ranks[0]["cpus"]
+                self.assertEqual(sorted(seen), sorted(summary))
+                for rank, cpus in seen.items():
+                    self.assertEqual(cpus, cpu_list(summary[rank]), f"rank {rank}")
+
+    def test_multi_instance_ranks_do_not_get_a_rank_count_that_would_change_their_plan(self):
+        uneven = "lscpu:" + os.path.join(FIXTURES, "uneven_nodes_4_4_2.lscpu")
+        r = run_ranks(["--topology", uneven, "--multi-instance"],
+                      ["sh", "-c", "echo ${XEONRUN_NINSTANCES-unset}"])
+        self.assertEqual(r.stdout.count("unset"), 3, r.stdout + r.stderr)
+        r = run_ranks(["--topology", uneven, "--ninstances", "2"],
+                      ["sh", "-c", "echo ${XEONRUN_NINSTANCES-unset}"])
+        self.assertEqual(r.stdout.count("] 2\n"), 2, r.stdout + r.stderr)
 
     def test_flags_reach_the_rank_as_xeonrun_variables(self):
         r = run_ranks(["--ninstances=1", "--disable_numactl", "--enable-jemalloc"],

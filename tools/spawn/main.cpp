@@ -16,6 +16,7 @@
 #include "tools/spawn/output.h"
 #include "tools/spawn/program.h"
 #include "tools/spawn/rank_env.h"
+#include "tools/spawn/rank_plan.h"
 #include "tools/spawn/summary.h"
 #include "tools/spawn/supervisor.h"
 
@@ -77,26 +78,27 @@ int run(const std::vector<std::string>& args) {
                                  "PATH (--library '' starts the ranks without it)");
   }
 
+  std::vector<RankStart> starts;
   std::vector<unsigned> rank_ids;
-  for (const auto& r : placement->ranks) rank_ids.push_back(r.rank);
+  for (const RankPlacement& r : placement->ranks) {
+    RankStart start;
+    start.rank = r.rank;
+    start.cpus = r.cpus.format();
+    auto env = rank_env_for_plan(*topology, planning, r, placement->nranks, library);
+    if (!env) return fail(kUsageError, env.error().message);
+    start.env = to_env_strings(*env);
+    starts.push_back(std::move(start));
+    rank_ids.push_back(r.rank);
+  }
   std::vector<RankLogs> logs(rank_ids.size());
   if (!options->log_path.empty()) {
     auto opened = open_rank_logs(options->log_path, options->log_file_prefix, rank_ids);
     if (!opened) return fail(kUsageError, opened.error().message);
     logs = std::move(*opened);
   }
+  for (size_t i = 0; i < starts.size(); ++i) starts[i].logs = logs[i];
 
   for (const auto& warning : placement->warnings) fail(0, "warning: " + warning);
-  std::vector<RankStart> starts;
-  for (size_t i = 0; i < placement->ranks.size(); ++i) {
-    const RankPlacement& r = placement->ranks[i];
-    RankStart start;
-    start.rank = r.rank;
-    start.cpus = r.cpus.format();
-    start.env = to_env_strings(rank_env(planning, r.rank, placement->nranks, library));
-    start.logs = logs[i];
-    starts.push_back(std::move(start));
-  }
 
   SuperviseOptions supervise_options;
   supervise_options.command = std::move(*command);

@@ -1,1 +1,169 @@
 #include "sys/topology_source.h"
+
+#include <fcntl.h>
+#include <hwloc.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
+#include "core/lscpu.h"
+#include "sys/hwloc_topology.h"
+
+namespace xeonplace {
+namespace {
+
+constexpr const char* kAcceptedSources =
+    "accepted: lscpu:FILE (lscpu --parse=CPU,Core,Socket,Node output), xml:FILE (hwloc XML), "
+    "synthetic:DESC (hwloc synthetic, e.g. \"pack:2 core:4 pu:2\"), or empty for this machine";
+
+// A fixture far larger than any real machine's description is a mistake (or /dev/zero).
+constexpr std::size_t kMaxFixtureBytes = 64U << 20;
+
+struct TopologyDeleter {
+  void operator()(hwloc_topology* topology) const { hwloc_topology_destroy(topology); }
+};
+using TopologyPtr = std::unique_ptr<hwloc_topology, TopologyDeleter>;
+
+struct BitmapDeleter {
+  void operator()(hwloc_bitmap_s* bitmap) const { hwloc_bitmap_free(bitmap); }
+};
+using BitmapPtr = std::unique_ptr<hwloc_bitmap_s, BitmapDeleter>;
+
+Expected<std::string> read_file(const std::string& path, const std::string& source) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return make_error(source + ": cannot open: " + std::strerror(errno));
+  struct stat info {};
+  if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
+    ::close(fd);
+    return make_error(source + ": not a regular file");
+  }
+  std::string text;
+  char buffer[65536];
+  while (true) {
+    const ssize_t got = ::read(fd, buffer, sizeof buffer);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      const int saved = errno;
+      ::close(fd);
+      return make_error(source + ": cannot read: " + std::strerror(saved));
+    }
+    if (got == 0) break;
+    text.append(buffer, static_cast<std::size_t>(got));
+    if (text.size() > kMaxFixtureBytes) {
+      ::close(fd);
+      return make_error(source + ": larger than " + std::to_string(kMaxFixtureBytes >> 20) +
+                        " MiB, not a topology description");
+    }
+  }
+  ::close(fd);
+  return text;
+}
+
+Expected<TopologyPtr> new_topology(const std::string& source) {
+  hwloc_topology_t raw = nullptr;
+  if (hwloc_topology_init(&raw) != 0) {
+    return make_error(source + ": hwloc cannot initialise: " + std::strerror(errno));
+  }
+  return TopologyPtr(raw);
+}
+
+// Fixtures carry their own allowed sets; this process's affinity has nothing to do with them.
+Expected<Topology> convert_fixture(hwloc_topology_t topology, const std::string& source) {
+  return topology_from_hwloc(topology, hwloc_topology_get_allowed_cpuset(topology),
+                             hwloc_topology_get_allowed_nodeset(topology), source);
+}
+
+}  // namespace
+
+Expected<Topology> load_live_topology(LiveScope scope) {
+  const std::string source = "this machine (hwloc)";
+  Expected<TopologyPtr> topology = new_topology(source);
+  if (!topology) return topology.error();
+  hwloc_topology_t topo = topology->get();
+  configure_lean_discovery(topo, true);
+  if (hwloc_topology_load(topo) != 0) {
+    return make_error(source + ": hwloc cannot discover the machine: " + std::strerror(errno));
+  }
+  // With INCLUDE_DISALLOWED the tree holds every PU, and the allowed cpuset is the cgroup's.
+  BitmapPtr allowed(hwloc_bitmap_dup(hwloc_topology_get_allowed_cpuset(topo)));
+  if (scope == LiveScope::CgroupAndAffinity) {
+    BitmapPtr affinity(hwloc_bitmap_alloc());
+    // The calling thread's mask is what a child or a re-exec inherits.
+    if (hwloc_get_cpubind(topo, affinity.get(), HWLOC_CPUBIND_THREAD) != 0) {
+      return make_error(source +
+                        ": cannot read this thread's CPU affinity: " + std::strerror(errno));
+    }
+    hwloc_bitmap_and(allowed.get(), allowed.get(), affinity.get());
+  }
+  return topology_from_hwloc(topo, allowed.get(), hwloc_topology_get_allowed_nodeset(topo), source);
+}
+
+Expected<Topology> load_hwloc_xml(const std::string& path) {
+  const std::string source = "xml:" + path;
+  Expected<std::string> text = read_file(path, source);
+  if (!text) return text.error();
+  Expected<TopologyPtr> topology = new_topology(source);
+  if (!topology) return topology.error();
+  hwloc_topology_t topo = topology->get();
+  configure_lean_discovery(topo, false);
+  // The buffer length must count the terminating NUL.
+  if (hwloc_topology_set_xmlbuffer(topo, text->c_str(), static_cast<int>(text->size() + 1)) != 0 ||
+      hwloc_topology_load(topo) != 0) {
+    return make_error(source +
+                      ": not a valid hwloc XML topology (write one with lstopo --of xml FILE)");
+  }
+  return convert_fixture(topo, source);
+}
+
+Expected<Topology> load_hwloc_synthetic(const std::string& description) {
+  const std::string source = "synthetic:" + description;
+  Expected<TopologyPtr> topology = new_topology(source);
+  if (!topology) return topology.error();
+  hwloc_topology_t topo = topology->get();
+  configure_lean_discovery(topo, false);
+  if (description.empty() || hwloc_topology_set_synthetic(topo, description.c_str()) != 0 ||
+      hwloc_topology_load(topo) != 0) {
+    return make_error(source +
+                      ": not a valid hwloc synthetic description; accepted: levels like "
+                      "\"pack:2 core:4 pu:2\" or \"pack:2 numa:2 core:4 pu:2\"");
+  }
+  return convert_fixture(topo, source);
+}
+
+Expected<Topology> load_lscpu_file(const std::string& path) {
+  const std::string source = "lscpu:" + path;
+  Expected<std::string> text = read_file(path, source);
+  if (!text) return text.error();
+  return parse_lscpu(*text, source);
+}
+
+Expected<Topology> load_topology(const std::string& source, LiveScope scope) {
+  if (source.empty()) return load_live_topology(scope);
+  const std::size_t colon = source.find(':');
+  const std::string kind = colon == std::string::npos ? std::string() : source.substr(0, colon);
+  const std::string rest = colon == std::string::npos ? std::string() : source.substr(colon + 1);
+  if ((kind == "lscpu" || kind == "xml" || kind == "synthetic") && rest.empty()) {
+    return make_error("XEONRUN_TOPOLOGY=" + source + ": " + kind + ": needs " +
+                      (kind == "synthetic" ? "a description" : "a file name") + "; " +
+                      kAcceptedSources);
+  }
+  Expected<Topology> loaded = make_error(std::string());
+  if (kind == "lscpu") {
+    loaded = load_lscpu_file(rest);
+  } else if (kind == "xml") {
+    loaded = load_hwloc_xml(rest);
+  } else if (kind == "synthetic") {
+    loaded = load_hwloc_synthetic(rest);
+  } else {
+    return make_error("XEONRUN_TOPOLOGY=" + source + ": unknown topology source; " +
+                      kAcceptedSources);
+  }
+  // The loaders' messages start with the source, which is the variable's value.
+  if (!loaded) return make_error("XEONRUN_TOPOLOGY=" + loaded.error().message);
+  return loaded;
+}
+
+}  // namespace xeonplace

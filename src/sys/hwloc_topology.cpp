@@ -1,0 +1,185 @@
+#include "sys/hwloc_topology.h"
+
+#include <cpuid.h>
+
+#include <cstring>
+#include <limits>
+#include <vector>
+
+namespace xeonplace {
+namespace {
+
+// CPUID leaf 7, EDX bit 15: the package mixes core types (Alder Lake and later).
+bool cpu_is_hybrid() {
+#if defined(__x86_64__) || defined(__i386__)
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) == 0) return false;
+  return (edx & (1U << 15)) != 0;
+#else
+  return false;
+#endif
+}
+
+unsigned logical_or_zero(hwloc_obj_t object) { return object ? object->logical_index : 0; }
+
+// A PU's node is the NUMA node with the smallest cpuset that contains it. A CPU-less memory
+// node (HBM, CXL) gets the cpuset of the locality it is attached to, which is never smaller than
+// the local DRAM node's; on a tie (HBM attached next to DRAM) the lower OS index is the DRAM one,
+// because Linux numbers nodes with CPUs first.
+std::vector<hwloc_obj_t> numa_nodes(hwloc_topology_t topology) {
+  std::vector<hwloc_obj_t> nodes;
+  for (hwloc_obj_t node = hwloc_get_next_obj_by_type(topology, HWLOC_OBJ_NUMANODE, nullptr);
+       node != nullptr; node = hwloc_get_next_obj_by_type(topology, HWLOC_OBJ_NUMANODE, node)) {
+    nodes.push_back(node);
+  }
+  return nodes;
+}
+
+unsigned node_of_cpu(const std::vector<hwloc_obj_t>& nodes, unsigned cpu, bool complete) {
+  hwloc_obj_t best = nullptr;
+  int best_weight = std::numeric_limits<int>::max();
+  for (hwloc_obj_t node : nodes) {
+    hwloc_const_cpuset_t set = complete ? node->complete_cpuset : node->cpuset;
+    if (set == nullptr || !hwloc_bitmap_isset(set, cpu)) continue;
+    const int weight = hwloc_bitmap_weight(set);
+    if (weight < best_weight || (weight == best_weight && node->os_index < best->os_index)) {
+      best = node;
+      best_weight = weight;
+    }
+  }
+  return best ? best->os_index : 0;
+}
+
+// The deepest object of `type` whose complete cpuset holds `cpu`: how an offline CPU, which has
+// no PU object, still finds its core and package when the OS reported them.
+hwloc_obj_t covering_object(hwloc_topology_t topology, hwloc_obj_type_t type, unsigned cpu) {
+  for (hwloc_obj_t obj = hwloc_get_next_obj_by_type(topology, type, nullptr); obj != nullptr;
+       obj = hwloc_get_next_obj_by_type(topology, type, obj)) {
+    if (obj->complete_cpuset && hwloc_bitmap_isset(obj->complete_cpuset, cpu)) return obj;
+  }
+  return nullptr;
+}
+
+// Marks efficient PUs. With one kind (or none) the machine is homogeneous. hwloc ranks kinds by
+// efficiency, lowest first, when it knows efficiencies; otherwise only the CoreType info tells.
+void mark_cpu_kinds(hwloc_topology_t topology, std::vector<Pu>& pus) {
+  const int kinds = hwloc_cpukinds_get_nr(topology, 0);
+  if (kinds <= 1) return;
+  hwloc_bitmap_t efficient = hwloc_bitmap_alloc();
+  hwloc_bitmap_t cpus = hwloc_bitmap_alloc();
+  int lowest_efficiency = std::numeric_limits<int>::max();
+  for (int kind = 0; kind < kinds; ++kind) {
+    int efficiency = -1;
+    unsigned nr_infos = 0;
+    struct hwloc_info_s* infos = nullptr;
+    if (hwloc_cpukinds_get_info(topology, static_cast<unsigned>(kind), cpus, &efficiency, &nr_infos,
+                                &infos, 0) != 0) {
+      continue;
+    }
+    if (efficiency >= 0) {
+      if (efficiency < lowest_efficiency) {
+        lowest_efficiency = efficiency;
+        hwloc_bitmap_copy(efficient, cpus);
+      } else if (efficiency == lowest_efficiency) {
+        hwloc_bitmap_or(efficient, efficient, cpus);
+      }
+      continue;
+    }
+    for (unsigned i = 0; i < nr_infos; ++i) {
+      if (std::strcmp(infos[i].name, "CoreType") == 0 &&
+          std::strcmp(infos[i].value, "IntelAtom") == 0) {
+        hwloc_bitmap_or(efficient, efficient, cpus);
+      }
+    }
+  }
+  // A kind set that covers every PU says nothing about which are efficient.
+  if (hwloc_bitmap_isincluded(hwloc_topology_get_topology_cpuset(topology), efficient) == 0) {
+    for (Pu& pu : pus) {
+      if (hwloc_bitmap_isset(efficient, pu.cpu)) pu.kind = CpuKind::Efficient;
+    }
+  }
+  hwloc_bitmap_free(cpus);
+  hwloc_bitmap_free(efficient);
+}
+
+}  // namespace
+
+void configure_lean_discovery(hwloc_topology_t topology, bool live) {
+  // set_all skips the types that cannot be filtered out (Machine, PU, NUMANode).
+  hwloc_topology_set_all_types_filter(topology, HWLOC_TYPE_FILTER_KEEP_NONE);
+  hwloc_topology_set_type_filter(topology, HWLOC_OBJ_CORE, HWLOC_TYPE_FILTER_KEEP_ALL);
+  hwloc_topology_set_type_filter(topology, HWLOC_OBJ_PACKAGE, HWLOC_TYPE_FILTER_KEEP_ALL);
+  // Groups stay where they carry structure: hwloc attaches a NUMA node that matches no core or
+  // package (sub-NUMA clusters, "numa:2" in a synthetic description) to a Group, and without it
+  // the node would inherit the whole machine's cpuset and lose its locality.
+  hwloc_topology_set_type_filter(topology, HWLOC_OBJ_GROUP, HWLOC_TYPE_FILTER_KEEP_STRUCTURE);
+  hwloc_topology_set_flags(topology, HWLOC_TOPOLOGY_FLAG_INCLUDE_DISALLOWED |
+                                         HWLOC_TOPOLOGY_FLAG_NO_DISTANCES |
+                                         HWLOC_TOPOLOGY_FLAG_NO_MEMATTRS);
+  if (live) {
+    // I/O discovery is already off through the filters; blacklisting its components also saves
+    // their instantiation. Unknown names (plugins not installed) are harmless failures.
+    for (const char* name :
+         {"linuxio", "pci", "opencl", "gl", "cuda", "nvml", "rsmi", "levelzero"}) {
+      hwloc_topology_set_components(topology, HWLOC_TOPOLOGY_COMPONENTS_FLAG_BLACKLIST, name);
+    }
+    if (!cpu_is_hybrid()) {
+      hwloc_topology_set_components(topology, HWLOC_TOPOLOGY_COMPONENTS_FLAG_BLACKLIST, "x86");
+    }
+  }
+}
+
+Topology topology_from_hwloc(hwloc_topology_t topology, hwloc_const_cpuset_t allowed_cpus,
+                             hwloc_const_nodeset_t allowed_nodes, const std::string& source) {
+  Topology out;
+  out.source = source;
+  const std::vector<hwloc_obj_t> nodes = numa_nodes(topology);
+  const unsigned core_count =
+      static_cast<unsigned>(hwloc_get_nbobjs_by_type(topology, HWLOC_OBJ_CORE));
+
+  for (hwloc_obj_t obj = hwloc_get_next_obj_by_type(topology, HWLOC_OBJ_PU, nullptr);
+       obj != nullptr; obj = hwloc_get_next_obj_by_type(topology, HWLOC_OBJ_PU, obj)) {
+    Pu pu;
+    pu.cpu = obj->os_index;
+    hwloc_obj_t core = hwloc_get_ancestor_obj_by_type(topology, HWLOC_OBJ_CORE, obj);
+    // Without Core objects (some VMs and non-x86 kernels) each PU is its own core; numbering
+    // past the real cores keeps ids unique.
+    pu.core = core ? core->logical_index : core_count + obj->logical_index;
+    pu.package = logical_or_zero(hwloc_get_ancestor_obj_by_type(topology, HWLOC_OBJ_PACKAGE, obj));
+    pu.node = node_of_cpu(nodes, pu.cpu, false);
+    pu.allowed = hwloc_bitmap_isset(allowed_cpus, pu.cpu) != 0;
+    out.pus.push_back(pu);
+  }
+
+  // Offline CPUs are in the complete cpuset but have no PU object.
+  hwloc_bitmap_t offline = hwloc_bitmap_dup(hwloc_topology_get_complete_cpuset(topology));
+  hwloc_bitmap_andnot(offline, offline, hwloc_topology_get_topology_cpuset(topology));
+  unsigned next_core = core_count + static_cast<unsigned>(out.pus.size());
+  for (int cpu = hwloc_bitmap_first(offline); cpu >= 0; cpu = hwloc_bitmap_next(offline, cpu)) {
+    const unsigned id = static_cast<unsigned>(cpu);
+    if (id > kMaxSetId) break;  // an infinite or absurd complete set: nothing real past here
+    Pu pu;
+    pu.cpu = id;
+    pu.online = false;
+    pu.allowed = hwloc_bitmap_isset(allowed_cpus, id) != 0;
+    hwloc_obj_t core = covering_object(topology, HWLOC_OBJ_CORE, id);
+    pu.core = core ? core->logical_index : next_core++;
+    pu.package = logical_or_zero(covering_object(topology, HWLOC_OBJ_PACKAGE, id));
+    pu.node = node_of_cpu(nodes, id, true);
+    out.pus.push_back(pu);
+  }
+  hwloc_bitmap_free(offline);
+
+  mark_cpu_kinds(topology, out.pus);
+
+  for (hwloc_obj_t obj : nodes) {
+    NumaNode node;
+    node.id = obj->os_index;
+    node.allowed = hwloc_bitmap_isset(allowed_nodes, obj->os_index) != 0;
+    out.nodes.push_back(node);
+  }
+  out.finalize();
+  return out;
+}
+
+}  // namespace xeonplace

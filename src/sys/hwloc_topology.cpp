@@ -102,6 +102,11 @@ void mark_cpu_kinds(hwloc_topology_t topology, std::vector<Pu>& pus) {
   hwloc_bitmap_free(efficient);
 }
 
+Error index_error(const std::string& source, const char* what, unsigned index) {
+  return make_error(source + ": " + what + " OS index " + std::to_string(index) +
+                    " is larger than " + std::to_string(kMaxSetId) + ", the largest supported");
+}
+
 }  // namespace
 
 void configure_lean_discovery(hwloc_topology_t topology, bool live) {
@@ -129,8 +134,9 @@ void configure_lean_discovery(hwloc_topology_t topology, bool live) {
   }
 }
 
-Topology topology_from_hwloc(hwloc_topology_t topology, hwloc_const_cpuset_t allowed_cpus,
-                             hwloc_const_nodeset_t allowed_nodes, const std::string& source) {
+Expected<Topology> topology_from_hwloc(hwloc_topology_t topology, hwloc_const_cpuset_t allowed_cpus,
+                                       hwloc_const_nodeset_t allowed_nodes,
+                                       const std::string& source) {
   Topology out;
   out.source = source;
   const std::vector<hwloc_obj_t> nodes = numa_nodes(topology);
@@ -139,6 +145,7 @@ Topology topology_from_hwloc(hwloc_topology_t topology, hwloc_const_cpuset_t all
 
   for (hwloc_obj_t obj = hwloc_get_next_obj_by_type(topology, HWLOC_OBJ_PU, nullptr);
        obj != nullptr; obj = hwloc_get_next_obj_by_type(topology, HWLOC_OBJ_PU, obj)) {
+    if (obj->os_index > kMaxSetId) return index_error(source, "PU", obj->os_index);
     Pu pu;
     pu.cpu = obj->os_index;
     hwloc_obj_t core = hwloc_get_ancestor_obj_by_type(topology, HWLOC_OBJ_CORE, obj);
@@ -173,6 +180,7 @@ Topology topology_from_hwloc(hwloc_topology_t topology, hwloc_const_cpuset_t all
   mark_cpu_kinds(topology, out.pus);
 
   for (hwloc_obj_t obj : nodes) {
+    if (obj->os_index > kMaxSetId) return index_error(source, "NUMA node", obj->os_index);
     NumaNode node;
     node.id = obj->os_index;
     node.allowed = hwloc_bitmap_isset(allowed_nodes, obj->os_index) != 0;

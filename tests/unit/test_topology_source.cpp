@@ -251,6 +251,23 @@ TEST(HwlocSynthetic, InvalidDescriptionIsAnError) {
   EXPECT_FALSE(load_topology("synthetic:bogus").ok());
 }
 
+TEST(HwlocSynthetic, OsIndexBeyondTheSupportedRangeIsAnError) {
+  // A CpuSet of such an id would allocate for every id below it.
+  EXPECT_EQ(load_error("synthetic:core:1 pu:2(indexes=0,70000)"),
+            "XEONRUN_TOPOLOGY=synthetic:core:1 pu:2(indexes=0,70000): PU OS index 70000 is larger "
+            "than 65535, the largest supported");
+}
+
+TEST(HwlocSynthetic, ValidDescriptionPrintsNothing) {
+  testing::internal::CaptureStderr();
+  testing::internal::CaptureStdout();
+  const Topology topology = load_ok("synthetic:pack:2 core:2 pu:1");
+  const std::string out = testing::internal::GetCapturedStdout();
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(topology.pus.size(), 4U);
+  EXPECT_EQ(out + err, "");
+}
+
 // The CPUs this thread may run on, as the kernel reports them.
 CpuSet thread_affinity() {
   cpu_set_t mask;

@@ -36,6 +36,14 @@ TEST(LineSplitter, FinalPartialLineGetsANewlineAtEnd) {
   EXPECT_EQ(split_all({"a\n"}), (std::vector<std::string>{"a\n"}));
 }
 
+TEST(LineSplitter, OverlongLineIsCutAtTheLimitInsteadOfGrowingWithoutBound) {
+  std::string huge(LineSplitter::kMaxLine + 10, 'x');
+  auto lines = split_all({huge.substr(0, 100), huge.substr(100)}, false);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0].size(), huge.size() + 1);
+  EXPECT_EQ(lines[0].back(), '\n');
+}
+
 Expected<SpawnOptions> parse(std::vector<std::string> args) { return parse_args(args); }
 
 TEST(Cli, BothSpellingsAndBothValueFormsSetTheSameVariable) {

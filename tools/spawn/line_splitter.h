@@ -2,6 +2,7 @@
 // output on the console: bytes are held until their newline arrives.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -9,6 +10,11 @@ namespace xeonplace::spawn {
 
 class LineSplitter {
  public:
+  // A rank printing megabytes without a newline (a progress bar with \r, binary data) must not
+  // grow the launcher without bound: past this size the held text goes out as a line of its own.
+  static constexpr size_t kMaxLine = size_t{1} << 22;
+
+
   // Appends `data` and calls `emit(line)` for every completed line, newline included.
   template <class Emit>
   void feed(std::string_view data, Emit&& emit) {
@@ -25,6 +31,7 @@ class LineSplitter {
       data.remove_prefix(newline + 1);
     }
     pending_.append(data);
+    if (pending_.size() >= kMaxLine) finish(emit);
   }
 
   // At end of stream: a last line without its newline is still a line; it gets one added.

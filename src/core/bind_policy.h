@@ -3,8 +3,10 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 
 #include "core/cpuset.h"
+#include "core/env_map.h"
 #include "core/options.h"
 #include "core/topology.h"
 
@@ -22,7 +24,36 @@ enum class PlanningScope {
 PlanningScope planning_scope(BindPolicy policy, bool launcher_binds_by_default,
                              std::size_t inherited_affinity_cpus);
 
+// What the launcher that gave the local rank says about the affinity the rank inherited. Measured
+// with Open MPI 4.1 and Slurm 22.05 (docs/launchers.md): Open MPI exports
+// OMPI_MCA_orte_bound_at_launch=1 when it bound the rank, and OMPI_MCA_hwloc_base_binding_policy
+// or OMPI_MCA_orte_rankfile when the user chose the binding; Slurm's SLURM_CPU_BIND_TYPE is
+// "mask_cpu:" for its default binding (and for --cpu-bind=cores), "none" for none, and names the
+// user's choice otherwise (map_cpu:, mask_ldom:, ...).
+enum class LauncherBinding {
+  Unknown,   // the launcher does not say (torchrun, MPICH, no launcher)
+  None,      // the launcher says it did not bind
+  Default,   // bound by the launcher's default
+  Explicit,  // bound as the user asked
+};
+
+// `launcher` is RankSource::launcher ("Open MPI", "Slurm", ...).
+LauncherBinding launcher_binding(const std::string& launcher, const EnvMap& env);
+
+// As above, with what the launcher says: under `auto` a Default binding is replaced, an Explicit
+// one or None kept; Unknown falls back to the one-CPU rule.
+PlanningScope planning_scope(BindPolicy policy, bool launcher_binds_by_default,
+                             LauncherBinding binding, std::size_t inherited_affinity_cpus);
+
+// When a kept affinity is this rank's own slice, not a set all ranks share: the launcher says it
+// bound the rank to less than the whole cgroup, or the set is too small to hold `nranks` slices
+// (MPICH -bind-to core says nothing). The launcher did the slicing then, and the rank is planned
+// as the only one inside its binding instead of being sliced a second time.
+bool binding_is_per_rank(LauncherBinding binding, bool binding_is_whole_cgroup,
+                         std::size_t cores_inside, unsigned nranks);
+
 const char* to_string(PlanningScope scope);
+const char* to_string(LauncherBinding binding);
 
 // Marks every PU outside `affinity` as not allowed (CgroupAndAffinity applied to a topology loaded
 // over the cgroup alone). The engine restricts by the affinity the process started with, which

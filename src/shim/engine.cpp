@@ -56,9 +56,10 @@ Reporting reporting_settings(const EnvMap& env) {
       if (spec->parse(*spec, *value, attempt)) config = attempt;
     }
   }
-  // A dry run (or a fixture's plan, never applied) exists to show the plan: at least info.
+  // A dry run (or a fixture's plan, never applied) exists to show the plan: at least info, unless
+  // the log is off.
   const bool show_plan = (config.dry_run || lookup(env, "XEONRUN_TOPOLOGY").value_or("") != "") &&
-                         config.log_level > LogLevel::Info;
+                         config.log_level > LogLevel::Info && config.log_level != LogLevel::Off;
   return {show_plan ? LogLevel::Info : config.log_level, config.log_file, config.on_error};
 }
 
@@ -104,14 +105,35 @@ CpuSet inherited_affinity(const EnvMap& env, Log& log) {
 
 // The machine this rank may be planned on: the cgroup's CPUs, restricted to the inherited
 // affinity unless a launcher's default binding is to be replaced (XEONRUN_BIND_POLICY).
-Expected<Topology> discover(const Config& config, const CpuSet& inherited, Log& log) {
+// `rank_owns_binding`: the kept affinity is this rank's own slice (see binding_is_per_rank).
+Expected<Topology> discover(const Config& config, const CpuSet& inherited, const EnvMap& env,
+                            Log& log, bool& rank_owns_binding) {
+  rank_owns_binding = false;
+  // hwloc dlopen()s every plugin it finds at its first topology (libxml2 and ICU, OpenCL, X11,
+  // libpciaccess, even libstdc++.so: ~1.5 ms and several MB in somebody else's process). Nothing
+  // they discover is needed here; the built-in backends read the CPUs, nodes and XML fixtures.
+  const ScopedVariable no_hwloc_plugins("HWLOC_PLUGINS_PATH", "/nonexistent/xeonplace");
   if (!config.topology.empty()) return load_topology(config.topology);
   Expected<Topology> topology = load_topology("", LiveScope::CgroupOnly);
   if (!topology || inherited.empty()) return topology;
+  const LauncherBinding binding = launcher_binding(config.rank_source.launcher, env);
   const PlanningScope scope = planning_scope(
-      config.bind_policy, config.rank_source.launcher_binds_by_default, inherited.count());
-  log.debug("inherited affinity " + inherited.format() + "; planning over " + to_string(scope));
-  if (scope == PlanningScope::CgroupAndAffinity) restrict_to_affinity(*topology, inherited);
+      config.bind_policy, config.rank_source.launcher_binds_by_default, binding, inherited.count());
+  log.debug("inherited affinity " + inherited.format() + " (" + to_string(binding) +
+            "); planning over " + to_string(scope));
+  if (scope == PlanningScope::CgroupOnly) return topology;
+  const bool whole_cgroup = topology->allowed_cpus.is_subset_of(inherited);
+  restrict_to_affinity(*topology, inherited);
+  // Only a rank the launcher numbered can own a per-rank binding; with XEONRUN_RANK the user
+  // sliced the set on purpose.
+  const bool launcher_rank = !config.rank_source.launcher.empty() &&
+                             config.rank_source.name == config.rank_source.launcher;
+  const unsigned nranks = config.ninstances.value_or(1);
+  rank_owns_binding =
+      launcher_rank && nranks > 1 &&
+      binding_is_per_rank(binding, whole_cgroup,
+                          topology->usable_cores(config.use_efficient_cores).size(), nranks);
+  if (rank_owns_binding) log.debug("the inherited affinity is this rank's own slice");
   return topology;
 }
 
@@ -137,6 +159,20 @@ Expected<RankPlan> plan_this_rank(const Topology& topology, Config config, Log& 
         std::to_string(planned->nranks));
   }
   return RankPlan{std::move(planned->ranks.front()), planned->nranks};
+}
+
+// The launcher bound each rank on its own and the binding is kept: planned as the only instance
+// inside it, still reported as the launcher's rank of its ranks.
+Expected<RankPlan> plan_inside_own_binding(const Topology& topology, Config config, Log& log) {
+  const unsigned rank = config.rank.value_or(0);
+  const unsigned nranks = config.ninstances.value_or(1);
+  config.rank = 0;
+  config.ninstances = 1;
+  Expected<RankPlan> planned = plan_this_rank(topology, config, log);
+  if (!planned) return planned.error();
+  planned->placement.rank = rank;
+  planned->nranks = nranks;
+  return planned;
 }
 
 std::vector<EnvVar> runtime_variables(const RankPlacement& rank, const EnvMap& env, Log& log) {
@@ -248,9 +284,11 @@ int place(const xeonplace_front& front) {
   const bool dry_run = config->dry_run || !config->topology.empty();
 
   Expected<RankPlan> rank = [&]() -> Expected<RankPlan> {
-    Expected<Topology> topology = discover(*config, inherited, log);
+    bool rank_owns_binding = false;
+    Expected<Topology> topology = discover(*config, inherited, env, log, rank_owns_binding);
     if (!topology) return topology.error();
-    return plan_this_rank(*topology, *config, log);
+    if (!rank_owns_binding) return plan_this_rank(*topology, *config, log);
+    return plan_inside_own_binding(*topology, *config, log);
   }();  // the topology is freed here: only the rank's placement is kept
   if (!rank) return fail(reporting, log, rank.error());
   const std::vector<EnvVar> variables = runtime_variables(rank->placement, env, log);

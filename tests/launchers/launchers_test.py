@@ -259,8 +259,13 @@ def last_allowed_cpu():
 
 
 def single_process(args, outdir, prefix, extra):
-    env = clean_env(args.library, dict({"XEONRUN_RANK": "0", "XEONRUN_NINSTANCES": "1"}, **extra))
-    run(prefix + [args.probe, outdir], env, " ".join(prefix[:3]) or "probe")
+    """Runs `prefix... env LD_PRELOAD=... XEONRUN_...=... probe`: the preload and the variables
+    reach the probe only. Given to the prefix command (taskset, sh) they would place that command,
+    whose XEONRUN_PLACED_* would then tell the probe it is placed already."""
+    variables = dict({"XEONRUN_RANK": "0", "XEONRUN_NINSTANCES": "1"}, **extra)
+    assignments = ["%s=%s" % item for item in sorted(variables.items())]
+    command = prefix + ["env", "LD_PRELOAD=" + args.library] + assignments + [args.probe, outdir]
+    run(command, clean_env(), command[0])
     return read_records(outdir, 1, None)
 
 

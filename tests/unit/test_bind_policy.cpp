@@ -29,6 +29,77 @@ TEST(BindPolicy, AutoRespectsTasksetWhenNoLauncherBinds) {
   EXPECT_EQ(planning_scope(BindPolicy::Auto, false, 1), PlanningScope::CgroupAndAffinity);
 }
 
+// What Open MPI 4.1 and Slurm 22.05 exported on this machine (docs/launchers.md).
+TEST(BindPolicy, OpenMpiDefaultBindingIsRecognised) {
+  EnvMap env{{"OMPI_MCA_orte_bound_at_launch", "1"}};
+  EXPECT_EQ(launcher_binding("Open MPI", env), LauncherBinding::Default);
+}
+
+TEST(BindPolicy, OpenMpiBindToOrRankfileIsTheUsersBinding) {
+  EXPECT_EQ(launcher_binding("Open MPI", {{"OMPI_MCA_orte_bound_at_launch", "1"},
+                                          {"OMPI_MCA_hwloc_base_binding_policy", "core"}}),
+            LauncherBinding::Explicit);
+  EXPECT_EQ(launcher_binding("Open MPI", {{"OMPI_MCA_orte_bound_at_launch", "1"},
+                                          {"OMPI_MCA_orte_rankfile", "/tmp/rankfile"}}),
+            LauncherBinding::Explicit);
+}
+
+TEST(BindPolicy, OpenMpiWithoutBoundAtLaunchDidNotBind) {
+  // --bind-to none, or -np 4 --oversubscribe on 2 CPUs: the variable is absent.
+  EXPECT_EQ(launcher_binding("Open MPI", {{"OMPI_MCA_hwloc_base_binding_policy", "none"}}),
+            LauncherBinding::None);
+}
+
+TEST(BindPolicy, SlurmBindTypeTellsDefaultFromTheUsersBinding) {
+  EXPECT_EQ(launcher_binding("Slurm", {{"SLURM_CPU_BIND_TYPE", "mask_cpu:"}}),
+            LauncherBinding::Default);
+  EXPECT_EQ(launcher_binding("Slurm", {{"SLURM_CPU_BIND_TYPE", "map_cpu:"}}),
+            LauncherBinding::Explicit);
+  EXPECT_EQ(launcher_binding("Slurm", {{"SLURM_CPU_BIND_TYPE", "none"}}), LauncherBinding::None);
+  EXPECT_EQ(launcher_binding("Slurm", {}), LauncherBinding::Unknown);
+}
+
+TEST(BindPolicy, LaunchersThatDoNotSayAreUnknown) {
+  EXPECT_EQ(launcher_binding("MPICH/Intel MPI", {{"OMPI_MCA_orte_bound_at_launch", "1"}}),
+            LauncherBinding::Unknown);
+  EXPECT_EQ(launcher_binding("torchrun", {}), LauncherBinding::Unknown);
+}
+
+TEST(BindPolicy, AutoKeepsAUsersBindingAndReplacesTheDefaultOne) {
+  EXPECT_EQ(planning_scope(BindPolicy::Auto, true, LauncherBinding::Explicit, 1),
+            PlanningScope::CgroupAndAffinity);
+  EXPECT_EQ(planning_scope(BindPolicy::Auto, true, LauncherBinding::Default, 1),
+            PlanningScope::CgroupOnly);
+  EXPECT_EQ(planning_scope(BindPolicy::Auto, true, LauncherBinding::None, 2),
+            PlanningScope::CgroupAndAffinity);
+  // Without information, the one-CPU rule.
+  EXPECT_EQ(planning_scope(BindPolicy::Auto, true, LauncherBinding::Unknown, 1),
+            PlanningScope::CgroupOnly);
+}
+
+TEST(BindPolicy, ExplicitPoliciesIgnoreWhatTheLauncherSays) {
+  EXPECT_EQ(planning_scope(BindPolicy::Respect, true, LauncherBinding::Default, 1),
+            PlanningScope::CgroupAndAffinity);
+  EXPECT_EQ(planning_scope(BindPolicy::Replace, true, LauncherBinding::Explicit, 1),
+            PlanningScope::CgroupOnly);
+}
+
+TEST(BindPolicy, ALauncherBindingSmallerThanTheCgroupIsTheRanksOwnSlice) {
+  EXPECT_TRUE(binding_is_per_rank(LauncherBinding::Explicit, false, 1, 2));
+  EXPECT_TRUE(binding_is_per_rank(LauncherBinding::Default, false, 4, 2));
+}
+
+TEST(BindPolicy, ABindingToTheWholeCgroupIsShared) {
+  EXPECT_FALSE(binding_is_per_rank(LauncherBinding::Default, true, 4, 2));
+}
+
+TEST(BindPolicy, ASetTooSmallForEveryRankIsTheRanksOwnSlice) {
+  // MPICH -bind-to core: one core per rank and no variable saying so.
+  EXPECT_TRUE(binding_is_per_rank(LauncherBinding::Unknown, false, 1, 2));
+  // taskset -c 0-3 around mpiexec -n 2: shared by both ranks, sliced.
+  EXPECT_FALSE(binding_is_per_rank(LauncherBinding::Unknown, false, 4, 2));
+}
+
 // Two packages of two single-thread cores, one NUMA node each: CPUs 0,1 on node 0, 2,3 on node 1.
 Topology two_nodes_of_two_cpus() {
   Topology topology;

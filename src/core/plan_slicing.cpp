@@ -1,0 +1,221 @@
+#include "core/plan_slicing.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/cpuset.h"
+#include "core/planner.h"
+
+namespace xeonplace::planning {
+namespace {
+
+std::string join_sizes(const std::vector<unsigned>& sizes) {
+  std::string text;
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    if (i) text += ',';
+    text += std::to_string(sizes[i]);
+  }
+  return text;
+}
+
+// In logical mode every core usually has the same number of usable PUs; a count that is not a
+// multiple of it can never cover whole cores, and saying so up front is clearer than the cut error.
+Status check_whole_cores(const std::vector<Slot>& slots, const std::vector<unsigned>& counts,
+                         const std::string& what) {
+  if (slots.empty()) return Unit{};
+  const std::size_t per_core = weight(slots.front());
+  for (const Slot& slot : slots) {
+    if (weight(slot) != per_core) return Unit{};
+  }
+  if (per_core <= 1) return Unit{};
+  for (unsigned k : counts) {
+    if (k % per_core != 0) {
+      return make_error(what +
+                        ": with XEONRUN_USE_LOGICAL_CORE the count is of logical CPUs and a "
+                        "rank takes whole cores of " +
+                        std::to_string(per_core) + " logical CPUs each, so " + std::to_string(k) +
+                        " would split a core; accepted: a multiple of " + std::to_string(per_core));
+    }
+  }
+  return Unit{};
+}
+
+std::size_t total_weight(const std::vector<Slot>& slots) {
+  std::size_t total = 0;
+  for (const Slot& slot : slots) total += weight(slot);
+  return total;
+}
+
+}  // namespace
+
+Expected<std::vector<Group>> cut(const std::vector<Slot>& slots, const Sizes& sizes,
+                                 bool within_nodes, const std::string& what) {
+  const std::size_t n = slots.size();
+  // run_end[i]: one past the last slot of the node run that contains slot i; prefix[i]: weight of
+  // slots before i. Both make the per-rank node-fit test O(1).
+  std::vector<std::size_t> run_end(n);
+  std::vector<std::size_t> prefix(n + 1, 0);
+  for (std::size_t i = 0; i < n; ++i) prefix[i + 1] = prefix[i] + weight(slots[i]);
+  for (std::size_t i = n; i-- > 0;) {
+    run_end[i] = (i + 1 < n && slots[i + 1].node == slots[i].node) ? run_end[i + 1] : i + 1;
+  }
+
+  std::vector<Group> groups;
+  std::size_t p = 0;
+  for (std::size_t r = 0; sizes.repeat || r < sizes.list.size(); ++r) {
+    const std::size_t k = sizes.repeat ? sizes.list.front() : sizes.list[r];
+    if (within_nodes) {
+      while (p < n && prefix[run_end[p]] - prefix[p] < k) p = run_end[p];
+    }
+    const std::size_t limit = within_nodes && p < n ? run_end[p] : n;
+    std::size_t q = p;
+    std::size_t w = 0;
+    while (q < limit && w < k) w += weight(slots[q++]);
+    if (w < k) break;
+    if (w > k) {
+      const Slot& split = slots[q - 1];
+      return make_error(what +
+                        ": with XEONRUN_USE_LOGICAL_CORE a rank takes whole cores, and rank " +
+                        std::to_string(r) + " would split the core of CPUs " +
+                        CpuSet::from_ids(split.cpus).format() +
+                        "; accepted: counts of logical CPUs that cover whole cores");
+    }
+    Group group;
+    group.reserve(q - p);
+    for (std::size_t i = p; i < q; ++i) group.push_back(i);
+    groups.push_back(std::move(group));
+    p = q;
+  }
+  return groups;
+}
+
+void warn_unused(const std::vector<Slot>& slots, const std::vector<Group>& groups,
+                 const std::string& why, std::vector<std::string>& warnings) {
+  std::vector<bool> used(slots.size(), false);
+  for (const Group& group : groups) {
+    for (std::size_t i : group) used[i] = true;
+  }
+  CpuSet unused;
+  for (std::size_t i = 0; i < slots.size(); ++i) {
+    if (!used[i]) {
+      for (unsigned cpu : slots[i].cpus) unused.add(cpu);
+    }
+  }
+  if (!unused.empty()) {
+    warnings.push_back("CPUs " + unused.format() + " are not used by any rank: " + why);
+  }
+}
+
+Expected<std::vector<Group>> split_evenly(const std::vector<Slot>& slots, unsigned ninstances,
+                                          std::vector<std::string>& warnings) {
+  const std::string what = "XEONRUN_NINSTANCES=" + std::to_string(ninstances);
+  if (ninstances == 0) return make_error(what + ": accepted: 1 or more");
+  const std::size_t n = slots.size();
+  if (ninstances > n) {
+    // run_cpu's message.
+    return make_error(what + ": there are " + std::to_string(n) + " total cores but you specify " +
+                      std::to_string(ninstances) +
+                      " ninstances; please make sure ninstances <= total_cores");
+  }
+  const std::size_t each = n / ninstances;
+  std::vector<Group> groups(ninstances);
+  for (std::size_t r = 0; r < ninstances; ++r) {
+    for (std::size_t i = r * each; i < (r + 1) * each; ++i) groups[r].push_back(i);
+  }
+  warn_unused(slots, groups,
+              std::to_string(n) + " cores do not split evenly into " + std::to_string(ninstances) +
+                  " ranks",
+              warnings);
+  return groups;
+}
+
+Expected<std::vector<Group>> slice_by_count(const std::vector<Slot>& slots, const Config& config,
+                                            std::vector<std::string>& warnings) {
+  const std::vector<unsigned>& counts = config.ncores_per_instance;
+  const std::string what = "XEONRUN_NCORES_PER_INSTANCE=" + join_sizes(counts);
+  for (unsigned k : counts) {
+    if (k == 0) return make_error(what + ": accepted: counts of 1 or more");
+  }
+  if (auto whole = check_whole_cores(slots, counts, what); !whole) return whole.error();
+  const std::size_t total = total_weight(slots);
+  const char* noun = plans_logical_cores(config) ? " logical CPUs" : " cores";
+
+  Sizes sizes;
+  std::uint64_t wanted = 0;  // CPUs the sizing asks for, when it asks for a fixed number of ranks
+  bool fixed = false;
+  if (counts.size() > 1) {
+    if (config.ninstances && *config.ninstances != counts.size()) {
+      return make_error("XEONRUN_NINSTANCES=" + std::to_string(*config.ninstances) + ": " + what +
+                        " lists " + std::to_string(counts.size()) +
+                        " ranks; accepted: XEONRUN_NINSTANCES=" + std::to_string(counts.size()) +
+                        " or unset");
+    }
+    sizes.list = counts;
+    for (unsigned k : counts) wanted += k;
+    fixed = true;
+  } else if (config.ninstances) {
+    if (*config.ninstances == 0) {
+      return make_error("XEONRUN_NINSTANCES=0: accepted: 1 or more");
+    }
+    wanted = std::uint64_t{*config.ninstances} * counts.front();
+    if (wanted <= total) sizes.list.assign(*config.ninstances, counts.front());
+    fixed = true;
+  } else {
+    if (counts.front() > total) {
+      return make_error(what + ": only " + std::to_string(total) + noun +
+                        " are usable, so no rank fits; accepted: 1-" + std::to_string(total));
+    }
+    sizes.list = counts;
+    sizes.repeat = true;
+  }
+  if (fixed && wanted > total) {
+    std::string ask = counts.size() > 1
+                          ? what + " asks for "
+                          : "XEONRUN_NINSTANCES=" + std::to_string(*config.ninstances) + " x " +
+                                what + " asks for ";
+    // run_cpu: "Please make sure ninstances * ncores_per_instance <= total_cores".
+    return make_error(ask + std::to_string(wanted) + noun + " but only " + std::to_string(total) +
+                      " are usable; please make sure ninstances * ncores_per_instance <= "
+                      "total_cores");
+  }
+
+  bool within_nodes = config.skip_cross_node_cores;
+  if (within_nodes) {
+    std::size_t largest_node = 0;
+    for (const Group& group : group_by_node(slots)) {
+      std::size_t w = 0;
+      for (std::size_t i : group) w += weight(slots[i]);
+      largest_node = std::max(largest_node, w);
+    }
+    const unsigned biggest = *std::max_element(counts.begin(), counts.end());
+    if (biggest > largest_node) {
+      // run_cpu's warning; the ranks then span nodes as if the switch were off.
+      warnings.push_back("there are " + std::to_string(largest_node) + noun +
+                         " per node at most, but you specify " + std::to_string(biggest) +
+                         " ncores_per_instance and skip_cross_node_cores; please make sure "
+                         "--ncores-per-instance <= cores per node (ranks now span nodes)");
+      within_nodes = false;
+    }
+  }
+
+  auto groups = cut(slots, sizes, within_nodes, what);
+  if (!groups) return groups.error();
+  if (fixed && groups->size() < sizes.list.size()) {
+    // Only possible within nodes: the total fits but the nodes' leftovers cannot be combined.
+    return make_error(what + " with XEONRUN_SKIP_CROSS_NODE_CORES: only " +
+                      std::to_string(groups->size()) + " of the " +
+                      std::to_string(sizes.list.size()) +
+                      " ranks fit inside single NUMA nodes; accepted: fewer or smaller ranks, or "
+                      "XEONRUN_SKIP_CROSS_NODE_CORES=0");
+  }
+  warn_unused(slots, *groups,
+              within_nodes ? "skip_cross_node_cores leaves each node's remainder unused"
+                           : "the usable" + std::string(noun) + " do not divide into " + what,
+              warnings);
+  return groups;
+}
+
+}  // namespace xeonplace::planning

@@ -1,0 +1,41 @@
+// Cutting slots into ranks (internal to the planner): run_cpu's --ninstances and
+// --ncores-per-instance arithmetic, per NUMA node where asked, never splitting a slot.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/expected.h"
+#include "core/options.h"
+#include "core/plan_slots.h"
+
+namespace xeonplace::planning {
+
+// Sizes of consecutive ranks: either a finite list, or one size repeated while slots remain.
+struct Sizes {
+  std::vector<unsigned> list;
+  bool repeat = false;
+};
+
+// Cuts slots into consecutive ranks of the given sizes (in logical CPUs; a physical slot weighs
+// one). A rank never splits a slot. With within_nodes, a rank that does not fit in the rest of its
+// node's run of slots starts at the next node instead. Stops at the first size that no longer fits.
+// `what` ("XEONRUN_NCORES_PER_INSTANCE=3") starts the error when a rank would split a core.
+Expected<std::vector<Group>> cut(const std::vector<Slot>& slots, const Sizes& sizes,
+                                 bool within_nodes, const std::string& what);
+
+// XEONRUN_NINSTANCES alone: slots.size() // ninstances slots each (counted in cores in logical
+// mode too, so that ranks never share a core).
+Expected<std::vector<Group>> split_evenly(const std::vector<Slot>& slots, unsigned ninstances,
+                                          std::vector<std::string>& warnings);
+
+// XEONRUN_NCORES_PER_INSTANCE (one count or a comma list), with or without XEONRUN_NINSTANCES and
+// XEONRUN_SKIP_CROSS_NODE_CORES.
+Expected<std::vector<Group>> slice_by_count(const std::vector<Slot>& slots, const Config& config,
+                                            std::vector<std::string>& warnings);
+
+// Warns about slots that no rank got, so a user never loses cores without being told.
+void warn_unused(const std::vector<Slot>& slots, const std::vector<Group>& groups,
+                 const std::string& why, std::vector<std::string>& warnings);
+
+}  // namespace xeonplace::planning

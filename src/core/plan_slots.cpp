@@ -1,0 +1,140 @@
+#include "core/plan_slots.h"
+
+#include <algorithm>
+#include <map>
+#include <string>
+#include <utility>
+
+namespace xeonplace::planning {
+
+const NumaNode* find_node(const Topology& topology, unsigned id) {
+  for (const NumaNode& node : topology.nodes) {
+    if (node.id == id) return &node;
+  }
+  return nullptr;
+}
+
+std::vector<Slot> core_slots(const Topology& topology, bool efficient, bool logical) {
+  std::vector<Slot> slots;
+  for (Core& core : topology.usable_cores(efficient)) {
+    Slot slot;
+    slot.node = core.node;
+    if (logical) {
+      slot.cpus = std::move(core.cpus);
+    } else {
+      slot.cpus.push_back(core.cpus.front());
+    }
+    slots.push_back(std::move(slot));
+  }
+  return slots;
+}
+
+std::vector<Group> group_by_node(const std::vector<Slot>& slots) {
+  std::map<unsigned, Group> by_node;
+  for (std::size_t i = 0; i < slots.size(); ++i) by_node[slots[i].node].push_back(i);
+  std::vector<Group> groups;
+  groups.reserve(by_node.size());
+  for (auto& entry : by_node) groups.push_back(std::move(entry.second));
+  return groups;
+}
+
+namespace {
+
+CpuSet nodes_with_cpus(const Topology& topology) {
+  CpuSet set;
+  for (const NumaNode& node : topology.nodes) {
+    if (!node.cpuless()) set.add(node.id);
+  }
+  return set;
+}
+
+const Pu* find_pu(const Topology& topology, unsigned cpu) {
+  // pus are ascending by cpu (Topology::finalize).
+  auto it = std::lower_bound(topology.pus.begin(), topology.pus.end(), cpu,
+                             [](const Pu& pu, unsigned id) { return pu.cpu < id; });
+  if (it == topology.pus.end() || it->cpu != cpu) return nullptr;
+  return &*it;
+}
+
+// XEONRUN_CORE_LIST: the listed CPUs, ascending, each a slot; in logical mode the listed siblings
+// of one core form one slot, so that ranks still never share a core.
+Expected<std::vector<Slot>> listed_slots(const Topology& topology, const CpuSet& list,
+                                         bool logical) {
+  const std::string what = "XEONRUN_CORE_LIST=" + list.format();
+  const std::string accepted = "; accepted: usable CPUs " + topology.allowed_cpus.format();
+  if (list.empty()) return make_error(what + ": the list is empty" + accepted);
+  std::vector<Slot> slots;
+  std::map<unsigned, std::size_t> slot_of_core;
+  for (unsigned cpu : list.ids()) {
+    const Pu* pu = find_pu(topology, cpu);
+    if (pu == nullptr) {
+      return make_error(what + ": CPU " + std::to_string(cpu) + " does not exist on " +
+                        topology.source + accepted);
+    }
+    if (!pu->online) {
+      return make_error(what + ": CPU " + std::to_string(cpu) + " is offline" + accepted);
+    }
+    if (!pu->allowed) {
+      return make_error(what + ": CPU " + std::to_string(cpu) +
+                        " is outside the CPUs this process may use" + accepted);
+    }
+    if (logical) {
+      auto [it, inserted] = slot_of_core.try_emplace(pu->core, slots.size());
+      if (!inserted) {
+        slots[it->second].cpus.push_back(cpu);
+        continue;
+      }
+    }
+    slots.push_back(Slot{pu->node, {cpu}});
+  }
+  return slots;
+}
+
+Expected<std::vector<Slot>> restrict_to_node(const Topology& topology, std::vector<Slot> slots,
+                                             unsigned node_id) {
+  const std::string what = "XEONRUN_NODE_ID=" + std::to_string(node_id);
+  const std::string accepted = "; accepted: " + nodes_with_cpus(topology).format();
+  const NumaNode* node = find_node(topology, node_id);
+  if (node == nullptr) return make_error(what + ": no such NUMA node" + accepted);
+  if (node->cpuless()) {
+    return make_error(what + ": node " + std::to_string(node_id) +
+                      " has no CPUs (a memory-only node)" + accepted);
+  }
+  CpuSet usable_nodes;
+  for (const Slot& slot : slots) usable_nodes.add(slot.node);
+  slots.erase(std::remove_if(slots.begin(), slots.end(),
+                             [&](const Slot& slot) { return slot.node != node_id; }),
+              slots.end());
+  if (slots.empty()) {
+    return make_error(what + ": none of node " + std::to_string(node_id) +
+                      "'s CPUs is usable here (offline, outside the allowed set, efficient cores "
+                      "not enabled, or not in XEONRUN_CORE_LIST); accepted: " +
+                      usable_nodes.format());
+  }
+  return slots;
+}
+
+}  // namespace
+
+Expected<std::vector<Slot>> select_slots(const Topology& topology, const Config& config) {
+  std::vector<Slot> slots;
+  if (config.core_list) {
+    auto listed = listed_slots(topology, *config.core_list, config.use_logical_core);
+    if (!listed) return listed.error();
+    slots = std::move(*listed);
+  } else {
+    slots = core_slots(topology, config.use_efficient_cores, config.use_logical_core);
+  }
+  if (config.node_id) return restrict_to_node(topology, std::move(slots), *config.node_id);
+  if (slots.empty()) {
+    return make_error(
+        "no usable CPUs on " + topology.source + " (all offline or outside the allowed set" +
+        (topology.has_hybrid_cpus() ? std::string(", and efficient cores are not enabled "
+                                                  "(XEONRUN_USE_EFFICIENT_CORES)")
+                                    : std::string()) +
+        ")");
+  }
+  return slots;
+}
+
+}  // namespace xeonplace::planning

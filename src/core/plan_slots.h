@@ -1,0 +1,38 @@
+// The slots the planner cuts into ranks, and how they are chosen (internal to the planner).
+// A slot is a physical core's first usable PU, or in logical mode a whole core's usable PUs, or one
+// CPU of XEONRUN_CORE_LIST. Ordered by NUMA node, then first PU (XEONRUN_CORE_LIST: ascending).
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+#include "core/expected.h"
+#include "core/options.h"
+#include "core/topology.h"
+
+namespace xeonplace::planning {
+
+struct Slot {
+  unsigned node = 0;
+  std::vector<unsigned> cpus;  // ascending
+};
+
+// One rank's slots, as indices into the slot list.
+using Group = std::vector<std::size_t>;
+
+// Logical CPUs in a slot: what a count of XEONRUN_NCORES_PER_INSTANCE measures.
+inline std::size_t weight(const Slot& slot) { return slot.cpus.size(); }
+
+const NumaNode* find_node(const Topology& topology, unsigned id);
+
+// Every usable core (efficient ones only when asked), as its first PU or with all its PUs.
+std::vector<Slot> core_slots(const Topology& topology, bool efficient, bool logical);
+
+// The slots XEONRUN_CORE_LIST, XEONRUN_NODE_ID and XEONRUN_USE_LOGICAL_CORE select; an error names
+// the variable, the bad value and what is accepted.
+Expected<std::vector<Slot>> select_slots(const Topology& topology, const Config& config);
+
+// One group per NUMA node, ascending by node id.
+std::vector<Group> group_by_node(const std::vector<Slot>& slots);
+
+}  // namespace xeonplace::planning

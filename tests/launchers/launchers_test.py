@@ -21,7 +21,7 @@ import tempfile
 
 import placement_oracle
 from placement_oracle import format_list, parse_list
-from slurm_cluster import SlurmCluster
+from slurm_cluster import SlurmCluster, free_port
 
 LAUNCH_TIMEOUT = 90  # seconds per launcher command; the meson timeout is above the sum
 TORCH_PYTHON = "/usr/bin/python3"  # python3-torch is Debian's, for Debian's python only
@@ -83,8 +83,10 @@ def read_records(outdir, count, rank_variable):
     return [by_rank[r] for r in range(count)]
 
 
-def check_rank(record, rank, nranks, cpus, nodes, errors):
-    """Appends to `errors` every way `record` differs from rank `rank` placed on `cpus`/`nodes`."""
+def check_rank(record, rank, nranks, cpus, nodes, errors, omp_threads=None):
+    """Appends to `errors` every way `record` differs from rank `rank` placed on `cpus`/`nodes`.
+    `omp_threads`: the OMP_NUM_THREADS the user set, which the library keeps; else the plan's."""
+    omp_threads = omp_threads or len(cpus)
     env = record["env"]
     label = "rank %d (pid %d)" % (rank, record["pid"])
 
@@ -95,7 +97,7 @@ def check_rank(record, rank, nranks, cpus, nodes, errors):
     expect("CPU affinity", format_list(record["affinity"]), format_list(cpus))
     expect("memory policy", record["mempolicy"], "bind")
     expect("memory policy nodes", format_list(record["mempolicy_nodes"]), format_list(nodes))
-    expect("OMP_NUM_THREADS", env.get("OMP_NUM_THREADS"), str(len(cpus)))
+    expect("OMP_NUM_THREADS", env.get("OMP_NUM_THREADS"), str(omp_threads))
     expect("XEONRUN_PLACED_RANK", env.get("XEONRUN_PLACED_RANK"), str(rank))
     expect("XEONRUN_PLACED_NRANKS", env.get("XEONRUN_PLACED_NRANKS"), str(nranks))
     placed = env.get("XEONRUN_PLACED_CPUS")
@@ -104,14 +106,14 @@ def check_rank(record, rank, nranks, cpus, nodes, errors):
     expect("XEONRUN_PLACED_MEMS", mems and format_list(parse_list(mems)), format_list(nodes))
     expect("XEONRUN_PLACED_MEMBIND", env.get("XEONRUN_PLACED_MEMBIND"), "bind")
     if "torch_num_threads" in record:
-        expect("torch.get_num_threads()", record["torch_num_threads"], len(cpus))
+        expect("torch.get_num_threads()", record["torch_num_threads"], omp_threads)
 
 
-def check_ranks(records, expected, nranks_placed=None):
-    """`expected`: [(cpus, nodes)] per rank; `nranks_placed`: XEONRUN_PLACED_NRANKS if not len."""
+def check_ranks(records, expected, omp_threads=None):
+    """`expected`: [(cpus, nodes)] per rank, in rank order."""
     errors = []
     for rank, (record, (cpus, nodes)) in enumerate(zip(records, expected)):
-        check_rank(record, rank, nranks_placed or len(expected), cpus, nodes, errors)
+        check_rank(record, rank, len(expected), cpus, nodes, errors, omp_threads)
     seen = [set(r["affinity"]) for r in records]
     for i in range(len(seen)):
         for j in range(i + 1, len(seen)):
@@ -184,6 +186,12 @@ def scenario_openmpi_user_binding_respected(args, outdir):
     check_ranks(records, binding)
 
 
+def scenario_openmpi_user_binding_kept(args, outdir):
+    """auto: Open MPI says the binding is the user's (OMPI_MCA_orte_rankfile): it is kept."""
+    binding = reversed_binding(two_rank_plan())
+    check_ranks(openmpi(args, outdir, openmpi_rankfile(outdir, binding)), binding)
+
+
 def scenario_openmpi_user_binding_replaced(args, outdir):
     plan = two_rank_plan()
     records = openmpi(args, outdir, openmpi_rankfile(outdir, reversed_binding(plan)),
@@ -199,6 +207,17 @@ def scenario_mpich_no_binding(args, outdir):
     run(["mpiexec.mpich", "-n", "2", "-genv", "LD_PRELOAD", args.library, args.probe, outdir],
         clean_env(), "mpiexec.mpich")
     check_ranks(read_records(outdir, 2, "MPI_LOCALRANKID"), plan)
+
+
+def scenario_mpich_user_binding_kept(args, outdir):
+    """-bind-to user:1,0 binds each rank to one CPU and says nothing in the environment: the set
+    is too small to slice for 2 ranks, so it is the rank's own and is kept (auto)."""
+    require("mpiexec.mpich", "mpich")
+    binding = reversed_binding(two_rank_plan())
+    cpus = ",".join(str(cpus[0]) for cpus, _ in binding)
+    run(["mpiexec.mpich", "-n", "2", "-bind-to", "user:" + cpus, "-genv", "LD_PRELOAD",
+         args.library, args.probe, outdir], clean_env(), "mpiexec.mpich")
+    check_ranks(read_records(outdir, 2, "MPI_LOCALRANKID"), binding)
 
 
 # ---- Slurm ----
@@ -228,24 +247,44 @@ def scenario_slurm_cpu_bind_none(args, outdir):
     check_ranks(slurm(args, outdir, ["--cpu-bind=none"]), two_rank_plan())
 
 
-def scenario_slurm_user_binding_respected(args, outdir):
+def slurm_user_binding(args, outdir, policy):
     binding = reversed_binding(two_rank_plan())
     cpus = ",".join(str(cpus[0]) for cpus, _ in binding)
-    check_ranks(slurm(args, outdir, ["--cpu-bind=map_cpu:" + cpus], policy="respect"), binding)
+    check_ranks(slurm(args, outdir, ["--cpu-bind=map_cpu:" + cpus], policy=policy), binding)
+
+
+def scenario_slurm_user_binding_kept(args, outdir):
+    """auto: SLURM_CPU_BIND_TYPE=map_cpu: says the binding is the user's: it is kept."""
+    slurm_user_binding(args, outdir, None)
+
+
+def scenario_slurm_user_binding_respected(args, outdir):
+    slurm_user_binding(args, outdir, "respect")
 
 
 # ---- torchrun ----
 
+def torchrun(args, outdir, extra_env=None):
+    require_torch()
+    # --redirects/--tee: torch 1.13's torchrun fails on Python 3.11 without them.
+    return run([TORCH_PYTHON, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+                "--redirects", "1", "--tee", "1", "--master_port", str(free_port()),
+                args.probe_py, outdir], clean_env(args.library, extra_env), "torchrun")
+
+
 def scenario_torchrun(args, outdir):
     """torchrun starts python ranks with LOCAL_RANK/LOCAL_WORLD_SIZE and OMP_NUM_THREADS=1."""
-    require_torch()
-    from slurm_cluster import free_port
-    plan = two_rank_plan()
-    # --redirects/--tee: torch 1.13's torchrun fails on Python 3.11 without them.
-    run([TORCH_PYTHON, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--redirects", "1",
-         "--tee", "1", "--master_port", str(free_port()), args.probe_py, outdir],
-        clean_env(args.library), "torchrun")
-    check_ranks(read_records(outdir, 2, "LOCAL_RANK"), plan)
+    torchrun(args, outdir)
+    check_ranks(read_records(outdir, 2, "LOCAL_RANK"), two_rank_plan())
+
+
+def scenario_torchrun_user_omp_num_threads_kept(args, outdir):
+    """A user's OMP_NUM_THREADS is kept (torchrun then does not set its own), with a warning;
+    CPUs and memory are still placed."""
+    output = torchrun(args, outdir, {"OMP_NUM_THREADS": "2"})
+    check_ranks(read_records(outdir, 2, "LOCAL_RANK"), two_rank_plan(), omp_threads=2)
+    if "OMP_NUM_THREADS=2 kept" not in output:
+        raise Failure("no warning that OMP_NUM_THREADS=2 differs from the plan")
 
 
 # ---- containers: a restricted CPU set ----

@@ -11,6 +11,7 @@
 
 #include "core/lscpu.h"
 #include "core/planner.h"
+#include "sys/topology_source.h"
 
 namespace xeonplace {
 namespace {
@@ -23,6 +24,13 @@ Topology fixture(const std::string& name) {
   std::stringstream text;
   text << in.rdbuf();
   Expected<Topology> topology = parse_lscpu(text.str(), "lscpu:" + name);
+  EXPECT_TRUE(topology.ok()) << (topology.ok() ? "" : topology.error().message);
+  return topology.ok() ? std::move(topology).value() : Topology{};
+}
+
+// The hwloc XML fixtures, for what an lscpu dump cannot say (CPU kinds, CPU-less nodes, cgroups).
+Topology xml_fixture(const std::string& name) {
+  Expected<Topology> topology = load_hwloc_xml(std::string(XEONPLACE_FIXTURES) + "/" + name);
   EXPECT_TRUE(topology.ok()) << (topology.ok() ? "" : topology.error().message);
   return topology.ok() ? std::move(topology).value() : Topology{};
 }
@@ -811,6 +819,52 @@ TEST(Planner, CpuNodesOutsideAllowedMemsFallBackWithAWarning) {
   Plan p = planned(t, c);
   EXPECT_EQ(mems_of(p), Ids({"0,2"}));
   EXPECT_TRUE(any_contains(p.ranks[0].warnings, "outside the allowed memory nodes"));
+}
+
+TEST(Planner, HybridXmlFixtureUsesPerformanceCoresUnlessAsked) {
+  // hybrid_8p8e.xml: P-cores = CPUs 2k,2k+1 (k < 8), E-cores = CPUs 16-23.
+  Topology t = xml_fixture("hybrid_8p8e.xml");
+  EXPECT_EQ(cpus_of(planned(t, Config{})), Ids({"0,2,4,6,8,10,12,14"}));
+  Config c;
+  c.use_efficient_cores = true;
+  c.ninstances = 2;
+  EXPECT_EQ(cpus_of(planned(t, c)), Ids({"0,2,4,6,8,10,12,14", "16-23"}));
+}
+
+TEST(Planner, CpulessHbmXmlFixtureIsOnlyAMemoryNode) {
+  // cpuless_hbm_node.xml: node 0 = CPUs 0-3,8-11, node 1 = 4-7,12-15, node 2 = HBM, no CPUs.
+  Topology t = xml_fixture("cpuless_hbm_node.xml");
+  Config c;
+  c.mode = Mode::Throughput;
+  Plan p = planned(t, c);
+  EXPECT_EQ(cpus_of(p), Ids({"0-3", "4-7"}));
+  EXPECT_EQ(mems_of(p), Ids({"0", "1"}));
+  c.mem_nodes = CpuSet{0, 2};
+  EXPECT_EQ(mems_of(planned(t, c)), Ids({"0,2", "0,2"}));
+  Config node;
+  node.node_id = 2;
+  EXPECT_EQ(plan_error(t, node),
+            "XEONRUN_NODE_ID=2: node 2 has no CPUs (a memory-only node); accepted: 0-1");
+}
+
+TEST(Planner, OfflineAndDisallowedXmlFixtureIsPlannedInsideTheCgroup) {
+  // offline_disallowed.xml: adjacent siblings, CPU 3 offline, CPU 5 and node 1 outside the cgroup.
+  Topology t = xml_fixture("offline_disallowed.xml");
+  Config c;
+  c.mode = Mode::Throughput;
+  Plan p = planned(t, c);
+  EXPECT_EQ(cpus_of(p), Ids({"0,2", "4,6"}));
+  // Node 1's memory is not allowed: rank 1 falls back to the allowed node 0, and says so.
+  EXPECT_EQ(mems_of(p), Ids({"0", "0"}));
+  EXPECT_TRUE(any_contains(p.ranks[1].warnings, "outside the allowed memory nodes"));
+  Config logical;
+  logical.use_logical_core = true;
+  EXPECT_EQ(cpus_of(planned(t, logical)), Ids({"0-2,4,6-7"}));
+  Config mems;
+  mems.mem_nodes = CpuSet{1};
+  EXPECT_EQ(plan_error(t, mems),
+            "XEONRUN_MEM_NODES=1: node 1 is outside the memory nodes this process may use; "
+            "accepted: allowed nodes 0");
 }
 
 }  // namespace

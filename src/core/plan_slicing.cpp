@@ -211,10 +211,16 @@ Expected<std::vector<Group>> slice_by_count(const std::vector<Slot>& slots, cons
                       " ranks fit inside single NUMA nodes; accepted: fewer or smaller ranks, or "
                       "XEONRUN_SKIP_CROSS_NODE_CORES=0");
   }
-  warn_unused(slots, *groups,
-              within_nodes ? "skip_cross_node_cores leaves each node's remainder unused"
-                           : "the usable" + std::string(noun) + " do not divide into " + what,
-              warnings);
+  std::string why;
+  if (within_nodes) {
+    why = "XEONRUN_SKIP_CROSS_NODE_CORES leaves each node's remainder unused";
+  } else if (fixed) {
+    why = "the ranks asked for take " + std::to_string(wanted) + " of the " +
+          std::to_string(total) + " usable" + noun;
+  } else {
+    why = std::to_string(total) + noun + " do not divide into ranks of " + join_sizes(counts);
+  }
+  warn_unused(slots, *groups, why, warnings);
   return groups;
 }
 

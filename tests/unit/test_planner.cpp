@@ -330,7 +330,9 @@ TEST(Planner, NinstancesAndNcoresTogetherOnUpstreamFixture) {
   EXPECT_EQ(cpus_of(p), Ids({"0-2", "3-5"}));
   EXPECT_EQ(mems_of(p), Ids({"0", "0-1"}));
   EXPECT_TRUE(any_contains(p.ranks[1].warnings, "different NUMA nodes 0-1"));
-  EXPECT_TRUE(any_contains(p.warnings, "CPUs 6-7 are not used by any rank"));
+  EXPECT_TRUE(any_contains(p.warnings,
+                           "CPUs 6-7 are not used by any rank: the ranks asked for "
+                           "take 6 of the 8 usable cores"));
 }
 
 TEST(Planner, CommaListGivesConsecutiveRanksOfThoseSizesOnUpstreamFixture) {
@@ -669,12 +671,19 @@ TEST(Planner, UnevenNodesSkipCrossNodeCoresIsComputedPerNode) {
   Topology t = fixture("uneven_nodes_4_4_2.lscpu");
   Config c;
   c.ncores_per_instance = {3};
-  EXPECT_EQ(cpus_of(planned(t, c)), Ids({"0-2", "3-5", "6-8"}));
+  Plan across = planned(t, c);
+  EXPECT_EQ(cpus_of(across), Ids({"0-2", "3-5", "6-8"}));
+  EXPECT_EQ(across.warnings,
+            std::vector<std::string>{
+                "CPUs 9 are not used by any rank: 10 cores do not divide into ranks of 3"});
   c.skip_cross_node_cores = true;
   Plan p = planned(t, c);
   EXPECT_EQ(cpus_of(p), Ids({"0-2", "4-6"}));
   EXPECT_EQ(mems_of(p), Ids({"0", "1"}));
-  EXPECT_TRUE(any_contains(p.warnings, "CPUs 3,7-9 are not used by any rank"));
+  EXPECT_TRUE(any_contains(p.warnings,
+                           "CPUs 3,7-9 are not used by any rank: "
+                           "XEONRUN_SKIP_CROSS_NODE_CORES leaves each node's "
+                           "remainder unused"));
   c.ncores_per_instance = {2};
   EXPECT_EQ(cpus_of(planned(t, c)), Ids({"0-1", "2-3", "4-5", "6-7", "8-9"}));
 }

@@ -8,6 +8,9 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 mount -t tmpfs tmp /tmp
+# libomp registers itself in a POSIX shared-memory segment and aborts without /dev/shm.
+mkdir -p /dev/shm
+mount -t tmpfs shm /dev/shm
 echo "@@XEONVM-BEGIN@@"
 sh /guest-script.sh 2>&1
 rc=$?

@@ -13,6 +13,7 @@ import dataclasses
 import glob
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -74,10 +75,25 @@ def build_initramfs(tools, guest, args, path):
                     root.add_file(lib)
             for lib in _host_plan_preloads(args.spawn):
                 root.add_file(lib)
-        root.add_text("/guest-script.sh", guest_script(guest, args.spawn, args.library))
+        lstopo = shutil.which("lstopo-no-graphics") if args.save_dir else None
+        if lstopo:
+            root.add_file(lstopo)
+        root.add_text("/guest-script.sh",
+                      guest_script(guest, args.spawn, args.library, with_lstopo=bool(lstopo)))
         root.pack(path)
     finally:
         root.cleanup()
+
+
+def _save(directory, result):
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, "console.txt"), "w") as f:
+        f.write(result.console)
+    for path, text in result.files.items():
+        target = os.path.join(directory, os.path.relpath(path, "/tmp/out"))
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(target, "w") as f:
+            f.write(text)
 
 
 def judge(guest, result):
@@ -148,7 +164,9 @@ def main():
     parser.add_argument("--build-dir", help="meson build directory with the library and spawn")
     parser.add_argument("--probe", help="the vm-probe executable (default BUILD/tests/vm/vm-probe)")
     parser.add_argument("--timeout", type=float, default=240, help="seconds for the whole boot")
-    parser.add_argument("--console", help="also write the whole guest console to this file")
+    parser.add_argument("--save-dir",
+                        help="keep the console, every result file and the guest's hwloc XML "
+                             "(lstopo) in this directory, for diagnosis or new fixtures")
     parser.add_argument("--control-only", action="store_true",
                         help="run only the numactl control (proves the harness and the probe "
                              "without the library)")
@@ -182,9 +200,8 @@ def main():
     except HostSetupError as e:
         print("run_vm_test: %s" % e, file=sys.stderr)
         return 2
-    if args.console:
-        with open(args.console, "w") as f:
-            f.write(result.console)
+    if args.save_dir:
+        _save(args.save_dir, result)
     print("guest %s: initramfs %.1f s, boot %s s, whole run %.1f s, kernel %s" % (
         guest.name, pack_seconds,
         "%.1f" % result.boot_seconds if result.boot_seconds is not None else "?",

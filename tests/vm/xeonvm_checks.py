@@ -167,7 +167,7 @@ def check_report(case, rank, report):
     cpus, mems = rank["cpus"], rank["mems"]
     fails = []
     main = report["main"]
-    if case.threads:
+    if case.env.get("XEONRUN_PIN") == "thread":
         # Under XEONRUN_PIN=thread the main thread may be narrowed to one CPU of the slice.
         if not main["affinity"] or not set(main["affinity"]) <= set(cpus):
             fails.append("main thread affinity %s not within the rank's %s" % (

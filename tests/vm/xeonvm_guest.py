@@ -114,6 +114,10 @@ class Initramfs:
         if not os.path.exists(target):
             shutil.copyfile(src, target)  # follows symlinks: the guest gets the real file
             shutil.copymode(src, target)
+            # Debug builds of the library and spawn are mostly DWARF: the guest unpacks the
+            # initramfs into its RAM, so keep only what runs.
+            if os.path.getsize(target) > (2 << 20) and shutil.which("objcopy"):
+                subprocess.run(["objcopy", "--strip-debug", target], check=False)
             if mode is not None:
                 os.chmod(target, mode)
         if with_libraries:

@@ -83,12 +83,14 @@ def _case_script(case, spawn, library):
     return "\n".join(lines) + "\n"
 
 
-def guest_script(guest, spawn, library):
+def guest_script(guest, spawn, library, with_lstopo=False):
     parts = ["set -u\n"]
     for cpu in guest.offline_cpus:
         parts.append("echo 0 > /sys/devices/system/cpu/cpu%d/online || "
                      "echo 'cannot take cpu%d offline'\n" % (cpu, cpu))
     parts.append(_TOPOLOGY_DUMP)
+    if with_lstopo:
+        parts.append("lstopo-no-graphics --of xml > /tmp/out/hwloc.xml 2>&1\n")
     c = guest.control
     parts.append("mkdir -p /tmp/out/control\n")
     parts.append("numactl --physcpubind=%d --membind=%d %s > /tmp/out/control/numactl.log 2>&1; "

@@ -62,7 +62,9 @@ def _two_sockets_smt():
                  memory="interleave"),
             Case("pin-thread", {"XEONRUN_NINSTANCES": "2", "XEONRUN_PIN": "thread"}, 2,
                  expect_cpus=[[0, 2, 4, 6], [8, 10, 12, 14]], expect_mems=[[0], [1]],
-                 threads=4, omp=True),
+                 threads=4),
+            Case("pin-thread-omp", {"XEONRUN_NINSTANCES": "2", "XEONRUN_PIN": "thread"}, 2,
+                 expect_cpus=[[0, 2, 4, 6], [8, 10, 12, 14]], expect_mems=[[0], [1]], omp=True),
         ])
 
 
@@ -154,7 +156,10 @@ def _offline_cpu():
             Case("logical", {"XEONRUN_NINSTANCES": "2", "XEONRUN_USE_LOGICAL_CORE": "1"}, 2,
                  one_pu_per_core=False),
             Case("pin-thread", {"XEONRUN_NINSTANCES": "2", "XEONRUN_PIN": "thread"}, 2,
-                 expect_cpus=[[0, 3], [4, 6]], expect_mems=[[0], [1]], threads=2, omp=True),
+                 expect_cpus=[[0, 3], [4, 6]], expect_mems=[[0], [1]], threads=2),
+            Case("pin-thread-omp", {"XEONRUN_NINSTANCES": "2", "XEONRUN_PIN": "thread"}, 2,
+                 expect_cpus=[[0, 3], [4, 6]], expect_mems=[[0], [1]], omp=True,
+                 launch=("spawn",)),
         ])
 
 

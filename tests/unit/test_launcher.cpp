@@ -1,1 +1,293 @@
+// Launcher detection, with the exact variable sets recorded on this machine in
+// /work/shared/notes/launchers.md (Open MPI 4.1.4, MPICH 4.0.2, Slurm 22.05.8, torchrun 1.13.1).
 #include <gtest/gtest.h>
+
+#include <fstream>
+#include <iterator>
+#include <string>
+
+#include "core/launcher.h"
+
+namespace xeonplace {
+namespace {
+
+LauncherRank detect_ok(const EnvMap& env) {
+  auto found = detect_launcher(env);
+  EXPECT_TRUE(found.ok()) << (found.ok() ? "" : found.error().message);
+  if (!found.ok() || !*found) {
+    ADD_FAILURE() << "no launcher detected";
+    return {};
+  }
+  return **found;
+}
+
+std::string detect_error(const EnvMap& env) {
+  auto found = detect_launcher(env);
+  EXPECT_FALSE(found.ok());
+  return found.ok() ? std::string() : found.error().message;
+}
+
+// Rank 1 of `mpirun --allow-run-as-root -np 2`.
+EnvMap open_mpi_rank1() {
+  return {{"OMPI_COMM_WORLD_LOCAL_RANK", "1"},
+          {"OMPI_COMM_WORLD_LOCAL_SIZE", "2"},
+          {"OMPI_COMM_WORLD_NODE_RANK", "1"},
+          {"OMPI_COMM_WORLD_RANK", "1"},
+          {"OMPI_COMM_WORLD_SIZE", "2"},
+          {"OMPI_UNIVERSE_SIZE", "2"},
+          {"PMIX_RANK", "1"},
+          {"PMIX_NAMESPACE", "prterun-host-12345@1"}};
+}
+
+// Rank 1 of `mpiexec.mpich -n 2`.
+EnvMap mpich_rank1() {
+  return {{"MPI_LOCALRANKID", "1"},
+          {"MPI_LOCALNRANKS", "2"},
+          {"PMI_RANK", "1"},
+          {"PMI_SIZE", "2"},
+          {"PMI_FD", "6"}};
+}
+
+// Task 1 of `srun -n 2` on the one-node Slurm.
+EnvMap slurm_task1() {
+  return {{"SLURM_LOCALID", "1"},
+          {"SLURM_PROCID", "1"},
+          {"SLURM_NTASKS", "2"},
+          {"SLURM_NNODES", "1"},
+          {"SLURM_NODEID", "0"},
+          {"SLURM_GTIDS", "0,1"},
+          {"SLURM_CPUS_ON_NODE", "2"},
+          {"SLURM_CPU_BIND", "quiet,mask_cpu:0x1,0x2"},
+          {"SLURM_STEP_TASKS_PER_NODE", "2"},
+          {"SLURM_TASKS_PER_NODE", "2"}};
+}
+
+// Worker 1 of `torchrun --nproc_per_node 2`.
+EnvMap torchrun_rank1() {
+  return {{"LOCAL_RANK", "1"},
+          {"LOCAL_WORLD_SIZE", "2"},
+          {"RANK", "1"},
+          {"WORLD_SIZE", "2"},
+          {"GROUP_RANK", "0"},
+          {"ROLE_RANK", "1"},
+          {"MASTER_ADDR", "127.0.0.1"},
+          {"MASTER_PORT", "29500"},
+          {"OMP_NUM_THREADS", "1"},
+          {"TORCHELASTIC_RUN_ID", "none"}};
+}
+
+EnvMap merged(EnvMap a, const EnvMap& b) {
+  a.insert(b.begin(), b.end());
+  return a;
+}
+
+TEST(Launcher, NoLauncherVariablesMeansNoLauncher) {
+  auto found = detect_launcher({{"PATH", "/usr/bin"}, {"HOME", "/root"}});
+  ASSERT_TRUE(found.ok());
+  EXPECT_FALSE(found->has_value());
+}
+
+TEST(Launcher, OpenMpiRankAndSizeAndItBindsByDefault) {
+  LauncherRank rank = detect_ok(open_mpi_rank1());
+  EXPECT_EQ(rank.launcher, "Open MPI");
+  EXPECT_EQ(rank.local_rank, 1u);
+  EXPECT_EQ(rank.local_size, 2u);
+  EXPECT_TRUE(rank.binds_by_default);
+  EXPECT_EQ(rank.rank_variable, "OMPI_COMM_WORLD_LOCAL_RANK");
+  EXPECT_EQ(rank.size_variable, "OMPI_COMM_WORLD_LOCAL_SIZE");
+}
+
+TEST(Launcher, MpichRankAndSizeWithoutBinding) {
+  LauncherRank rank = detect_ok(mpich_rank1());
+  EXPECT_EQ(rank.launcher, "MPICH/Intel MPI");
+  EXPECT_EQ(rank.local_rank, 1u);
+  EXPECT_EQ(rank.local_size, 2u);
+  EXPECT_FALSE(rank.binds_by_default);
+}
+
+TEST(Launcher, SlurmRankAndSizeFromStepTasksAndItBindsByDefault) {
+  LauncherRank rank = detect_ok(slurm_task1());
+  EXPECT_EQ(rank.launcher, "Slurm");
+  EXPECT_EQ(rank.local_rank, 1u);
+  EXPECT_EQ(rank.local_size, 2u);
+  EXPECT_TRUE(rank.binds_by_default);
+  EXPECT_EQ(rank.size_variable, "SLURM_STEP_TASKS_PER_NODE");
+}
+
+TEST(Launcher, TorchrunRankAndSize) {
+  LauncherRank rank = detect_ok(torchrun_rank1());
+  EXPECT_EQ(rank.launcher, "torchrun");
+  EXPECT_EQ(rank.local_rank, 1u);
+  EXPECT_EQ(rank.local_size, 2u);
+  EXPECT_FALSE(rank.binds_by_default);
+}
+
+TEST(Launcher, GlobalRanksAreNeverUsedAsLocalRanks) {
+  auto found = detect_launcher({{"RANK", "3"},
+                                {"WORLD_SIZE", "8"},
+                                {"OMPI_COMM_WORLD_RANK", "3"},
+                                {"OMPI_COMM_WORLD_SIZE", "8"},
+                                {"PMI_RANK", "3"},
+                                {"PMI_SIZE", "8"},
+                                {"SLURM_PROCID", "3"},
+                                {"SLURM_NTASKS", "8"}});
+  ASSERT_TRUE(found.ok());
+  EXPECT_FALSE(found->has_value());
+}
+
+TEST(Launcher, TorchrunInsideSlurmIsTorchrun) {
+  LauncherRank rank = detect_ok(
+      merged(torchrun_rank1(), {{"SLURM_LOCALID", "0"}, {"SLURM_STEP_TASKS_PER_NODE", "1"}}));
+  EXPECT_EQ(rank.launcher, "torchrun");
+  EXPECT_EQ(rank.local_rank, 1u);
+}
+
+TEST(Launcher, OpenMpiInsideAnSbatchAllocationIsOpenMpi) {
+  LauncherRank rank = detect_ok(
+      merged(open_mpi_rank1(), {{"SLURM_LOCALID", "0"}, {"SLURM_STEP_TASKS_PER_NODE", "1"}}));
+  EXPECT_EQ(rank.launcher, "Open MPI");
+  EXPECT_EQ(rank.local_rank, 1u);
+}
+
+TEST(Launcher, PrecedenceIsTorchrunThenOpenMpiThenMpichThenSlurm) {
+  EnvMap all =
+      merged(merged(merged(torchrun_rank1(), open_mpi_rank1()), mpich_rank1()), slurm_task1());
+  EXPECT_EQ(detect_ok(all).launcher, "torchrun");
+  all.erase("LOCAL_RANK");
+  EXPECT_EQ(detect_ok(all).launcher, "Open MPI");
+  all.erase("OMPI_COMM_WORLD_LOCAL_RANK");
+  EXPECT_EQ(detect_ok(all).launcher, "MPICH/Intel MPI");
+  all.erase("MPI_LOCALRANKID");
+  EXPECT_EQ(detect_ok(all).launcher, "Slurm");
+}
+
+TEST(Launcher, ARankWithoutASizeLeavesTheSizeUnknown) {
+  LauncherRank rank = detect_ok({{"LOCAL_RANK", "0"}});
+  EXPECT_EQ(rank.launcher, "torchrun");
+  EXPECT_FALSE(rank.local_size.has_value());
+  EXPECT_EQ(rank.size_variable, "");
+}
+
+TEST(Launcher, ASizeWithoutARankIsNoLauncher) {
+  auto found = detect_launcher({{"LOCAL_WORLD_SIZE", "2"}, {"OMPI_COMM_WORLD_LOCAL_SIZE", "2"}});
+  ASSERT_TRUE(found.ok());
+  EXPECT_FALSE(found->has_value());
+}
+
+TEST(Launcher, MalformedRankNamesTheVariableAndTheLauncher) {
+  for (const char* bad :
+       {"", "abc", "-1", "+1", " 1", "1.0", "0x1", "65535", "99999999999999999999"}) {
+    std::string error = detect_error({{"LOCAL_RANK", bad}});
+    EXPECT_EQ(error.rfind(std::string("LOCAL_RANK=") + bad + ": ", 0), 0u) << error;
+    EXPECT_NE(error.find("accepted: an integer 0..65534 (set by torchrun)"), std::string::npos)
+        << error;
+  }
+}
+
+TEST(Launcher, MalformedSizeIsAnErrorEvenWithAGoodRank) {
+  std::string error =
+      detect_error({{"OMPI_COMM_WORLD_LOCAL_RANK", "0"}, {"OMPI_COMM_WORLD_LOCAL_SIZE", "0"}});
+  EXPECT_EQ(error,
+            "OMPI_COMM_WORLD_LOCAL_SIZE=0: out of range; accepted: an integer 1..65535 (set by "
+            "Open MPI)");
+  error = detect_error({{"MPI_LOCALRANKID", "0"}, {"MPI_LOCALNRANKS", "two"}});
+  EXPECT_EQ(error.rfind("MPI_LOCALNRANKS=two: not a decimal integer; accepted:", 0), 0u) << error;
+}
+
+TEST(Launcher, SlurmMultiNodeListIsIndexedByNodeId) {
+  const unsigned expected[] = {2, 2, 2, 1};
+  for (unsigned node = 0; node < 4; ++node) {
+    EnvMap env = {{"SLURM_LOCALID", "0"},
+                  {"SLURM_NODEID", std::to_string(node)},
+                  {"SLURM_STEP_TASKS_PER_NODE", "2(x3),1"},
+                  {"SLURM_NTASKS", "7"},
+                  {"SLURM_NNODES", "4"}};
+    EXPECT_EQ(detect_ok(env).local_size, expected[node]) << "node " << node;
+  }
+}
+
+TEST(Launcher, SlurmTasksOnNodeExpandsRepeats) {
+  EXPECT_EQ(*slurm_tasks_on_node("2(x3),1", 0), 2u);
+  EXPECT_EQ(*slurm_tasks_on_node("2(x3),1", 1), 2u);
+  EXPECT_EQ(*slurm_tasks_on_node("2(x3),1", 2), 2u);
+  EXPECT_EQ(*slurm_tasks_on_node("2(x3),1", 3), 1u);
+  EXPECT_EQ(*slurm_tasks_on_node("4", 0), 4u);
+  EXPECT_EQ(*slurm_tasks_on_node("1,3(x2),5", 3), 5u);
+  EXPECT_EQ(*slurm_tasks_on_node("16(x1000)", 999), 16u);
+}
+
+TEST(Launcher, SlurmNodeIdBeyondTheListIsAnError) {
+  auto result = slurm_tasks_on_node("2(x3),1", 4);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().message,
+            "SLURM_NODEID=4: no entry in SLURM_STEP_TASKS_PER_NODE=2(x3),1; accepted: 0..3");
+}
+
+TEST(Launcher, MalformedSlurmTaskListsAreErrors) {
+  for (const char* bad :
+       {"", "2(x3", "2(3)", "(x3)", "2x3", "2(x0)", "0", "2,,1", ",2", "2,", "2(x3)1", "-2",
+        "2 (x3)", "2(x3) ", "99999999", "2(x)", "2((x3))", "a", "2;1"}) {
+    auto result = slurm_tasks_on_node(bad, 0);
+    ASSERT_FALSE(result.ok()) << bad;
+    EXPECT_EQ(result.error().message,
+              std::string("SLURM_STEP_TASKS_PER_NODE=") + bad +
+                  ": malformed task count list; accepted: task counts like 2(x3),1 (set by "
+                  "Slurm)");
+  }
+}
+
+TEST(Launcher, MalformedSlurmTaskListInTheEnvironmentIsAnError) {
+  std::string error = detect_error(
+      {{"SLURM_LOCALID", "0"}, {"SLURM_NODEID", "0"}, {"SLURM_STEP_TASKS_PER_NODE", "2(x3"}});
+  EXPECT_EQ(error.rfind("SLURM_STEP_TASKS_PER_NODE=2(x3: malformed", 0), 0u) << error;
+  error = detect_error(
+      {{"SLURM_LOCALID", "0"}, {"SLURM_NODEID", "zero"}, {"SLURM_STEP_TASKS_PER_NODE", "2"}});
+  EXPECT_EQ(error.rfind("SLURM_NODEID=zero: not a decimal integer", 0), 0u) << error;
+}
+
+TEST(Launcher, SlurmFallsBackToTasksPerNode) {
+  LauncherRank rank =
+      detect_ok({{"SLURM_LOCALID", "3"}, {"SLURM_NODEID", "1"}, {"SLURM_TASKS_PER_NODE", "4(x2)"}});
+  EXPECT_EQ(rank.local_size, 4u);
+  EXPECT_EQ(rank.size_variable, "SLURM_TASKS_PER_NODE");
+}
+
+TEST(Launcher, SlurmUsesNtasksOnlyOnAOneNodeStep) {
+  LauncherRank one =
+      detect_ok({{"SLURM_LOCALID", "0"}, {"SLURM_NNODES", "1"}, {"SLURM_NTASKS", "3"}});
+  EXPECT_EQ(one.local_size, 3u);
+  EXPECT_EQ(one.size_variable, "SLURM_NTASKS");
+  LauncherRank two =
+      detect_ok({{"SLURM_LOCALID", "0"}, {"SLURM_NNODES", "2"}, {"SLURM_NTASKS", "6"}});
+  EXPECT_FALSE(two.local_size.has_value());
+  LauncherRank unknown = detect_ok({{"SLURM_LOCALID", "0"}, {"SLURM_NTASKS", "6"}});
+  EXPECT_FALSE(unknown.local_size.has_value());
+}
+
+TEST(Launcher, SlurmWithoutNodeIdUsesOnlyAOneNodeList) {
+  LauncherRank single = detect_ok({{"SLURM_LOCALID", "1"}, {"SLURM_STEP_TASKS_PER_NODE", "2"}});
+  EXPECT_EQ(single.local_size, 2u);
+  LauncherRank multi = detect_ok({{"SLURM_LOCALID", "1"}, {"SLURM_STEP_TASKS_PER_NODE", "2(x2)"}});
+  EXPECT_FALSE(multi.local_size.has_value());
+}
+
+TEST(Launcher, RankVariableListFollowsThePrecedenceTable) {
+  ASSERT_EQ(std::size(kLauncherLocalRankVariables), std::size(kLaunchers));
+  for (std::size_t i = 0; i < std::size(kLaunchers); ++i) {
+    EXPECT_STREQ(kLauncherLocalRankVariables[i], kLaunchers[i].rank_variable);
+  }
+}
+
+// The preloaded C front end cannot include this header; its copy of the list must not drift.
+TEST(Launcher, CFrontEndChecksTheSameLauncherVariables) {
+  std::ifstream file(XEONPLACE_FIXTURES "/../../src/shim/front.c");
+  ASSERT_TRUE(file) << "src/shim/front.c not found";
+  std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  for (const char* variable : kLauncherLocalRankVariables) {
+    EXPECT_NE(text.find(std::string("\"") + variable + "="), std::string::npos)
+        << variable << " missing from front.c";
+  }
+}
+
+}  // namespace
+}  // namespace xeonplace

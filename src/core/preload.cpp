@@ -124,7 +124,7 @@ std::optional<LibraryRole> library_role(const std::string& path_or_name) {
 
 bool is_openmp_runtime(const std::string& path_or_name) {
   const std::string stem = stem_of(path_or_name);
-  return stem == "libgomp" || stem == "libiomp5" || stem == "libomp";
+  return stem == "libgomp" || stem == "libiomp5" || stem == "libomp" || stem == "libomp5";
 }
 
 std::vector<std::string> split_ld_preload(const std::string& value) {
@@ -202,6 +202,23 @@ ChainLoad compose_chain_load(const ChainLoadInput& input) {
     result.env.push_back({"MALLOC_CONF", kJemallocMallocConf});
   }
   return result;
+}
+
+std::vector<std::string> libraries_not_loaded(const std::vector<FoundLibrary>& found,
+                                              const std::vector<std::string>& loaded) {
+  std::vector<std::string> out;
+  for (const auto& lib : found) {
+    bool served = false;
+    for (const auto& object : loaded) {
+      if (lib.role == LibraryRole::Allocator) {
+        served = served || library_role(object) == LibraryRole::Allocator;
+      } else {
+        served = served || (is_openmp_runtime(object) && stem_of(object) != "libgomp");
+      }
+    }
+    if (!served) out.push_back(lib.path);
+  }
+  return out;
 }
 
 bool runtime_env_differs(const std::vector<EnvVar>& runtime_env, const EnvMap& startup_env) {

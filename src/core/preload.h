@@ -75,6 +75,11 @@ struct ChainLoad {
 // MALLOC_CONF gets run_cpu's jemalloc setting for an explicit jemalloc unless it is already set.
 ChainLoad compose_chain_load(const ChainLoadInput& input);
 
+// In the re-executed image: the libraries of `found` whose role no object in `loaded` serves, i.e.
+// those ld.so could not load from LD_PRELOAD (it says why on stderr and carries on).
+std::vector<std::string> libraries_not_loaded(const std::vector<FoundLibrary>& found,
+                                              const std::vector<std::string>& loaded);
+
 // Whether an OpenMP runtime that read `startup_env` before our constructor would see other values
 // than `runtime_env` (the merged OMP_*/KMP_* variables of the plan).
 bool runtime_env_differs(const std::vector<EnvVar>& runtime_env, const EnvMap& startup_env);

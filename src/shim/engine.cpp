@@ -182,15 +182,21 @@ std::vector<EnvVar> runtime_variables(const RankPlacement& rank, const EnvMap& e
   return merged;
 }
 
-void apply_affinity(const RankPlacement& rank, Pin pin, const xeonplace_front& front, Log& log) {
+void apply_affinity(const RankPlacement& rank, Pin pin, bool reexecuted_image,
+                    const xeonplace_front& front, Log& log) {
   if (pin == Pin::None) return;
-  std::vector<std::string> warnings;
-  // Threads that exist already (started by other libraries' constructors) get the whole slice.
-  const Status all = pin_all_threads(rank.cpus, warnings);
-  for (const std::string& warning : warnings) log.warn(warning);
-  if (!all) {
-    log.warn(all.error().message + " (CPU affinity unchanged)");
-    return;
+  // A re-executed image inherited the affinity through execve, and so did every thread its
+  // libraries started; pinning them again would undo the binding libgomp gave its initial thread
+  // from OMP_PROC_BIND (issue #4).
+  if (!reexecuted_image) {
+    std::vector<std::string> warnings;
+    // Threads that exist already (started by other libraries' constructors) get the whole slice.
+    const Status all = pin_all_threads(rank.cpus, warnings);
+    for (const std::string& warning : warnings) log.warn(warning);
+    if (!all) {
+      log.warn(all.error().message + " (CPU affinity unchanged)");
+      return;
+    }
   }
   if (pin != Pin::Thread) return;
   // likwid-pin's order: this thread gets the first CPU, each later thread the next one.
@@ -226,13 +232,14 @@ void apply_environment(const std::vector<EnvVar>& variables, Log& log) {
 // in the initial environment (does not return when it re-executes).
 void chain_load(const Config& config, const std::vector<EnvVar>& variables, const EnvMap& env,
                 const CpuSet& inherited, const xeonplace_front& front, Log& log) {
-  // Only the re-executed image reads it (inherited_affinity); removed again when no re-exec.
-  if (!inherited.empty()) ::setenv(kInheritedAffinityVariable, inherited.format().c_str(), 1);
+  // Only the re-executed image reads it (inherited_affinity). Handed to the exec, not setenv()ed:
+  // bash ignores setenv before its main().
+  std::vector<EnvVar> carry;
+  if (!inherited.empty()) carry.push_back({kInheritedAffinityVariable, inherited.format()});
   const ChainLoadReport report = chain_load_or_continue(
-      config, variables, env, front.front_path != nullptr ? front.front_path : "");
+      config, variables, env, front.front_path != nullptr ? front.front_path : "", carry);
   for (const std::string& line : report.debug) log.debug(line);
   for (const std::string& line : report.warnings) log.warn(line);
-  ::unsetenv(kInheritedAffinityVariable);
 }
 
 // What the program, xeonplace.h and child processes read (children skip placement on seeing it).
@@ -298,7 +305,8 @@ int place(const xeonplace_front& front) {
                                                     effective_variables(rank->placement, env)));
     return XEONPLACE_ENGINE_CONTINUE;
   }
-  apply_affinity(rank->placement, config->pin, front, log);
+  const bool reexecuted = guard_state(env, ::getpid()) == GuardState::ThisImage;
+  apply_affinity(rank->placement, config->pin, reexecuted, front, log);
   const std::string memory = apply_memory(rank->placement, config->membind, log);
   apply_environment(variables, log);
   // After apply (affinity and memory policy survive execve), before export (the re-executed image

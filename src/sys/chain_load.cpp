@@ -72,16 +72,24 @@ ChainLoadReport chain_load_or_continue(const Config& config, const std::vector<E
   for (const auto& path : loaded) omp_loaded = omp_loaded || is_openmp_runtime(path);
   const bool omp_stale = omp_loaded && runtime_env_differs(runtime_env, startup_env);
 
-  if (chain.added.empty() && !omp_stale) {
-    report.debug.push_back(report.reexecuted_image
-                               ? "chain-load: re-executed image has every library it asked for"
-                               : "chain-load: nothing to load, no re-exec");
+  if (guard == GuardState::ThisImage) {
+    // The guard stops a loop: what did not load in this image will not load by trying again.
+    // (A library in LD_PRELOAD that ld.so refused is not in `loaded`: ld.so said why already.)
+    const std::vector<std::string> missing = libraries_not_loaded(input.found, loaded);
+    if (missing.empty() && !omp_stale) {
+      report.debug.push_back("chain-load: the re-executed image has every library it asked for");
+    } else if (!missing.empty()) {
+      report.warnings.push_back("chain-load: after the re-exec " + joined(missing) +
+                                " is still not loaded; running without it");
+    } else {
+      report.warnings.push_back(
+          "chain-load: after the re-exec the OpenMP runtime still did not see the planned "
+          "variables; running with what it read");
+    }
     return report;
   }
-  if (guard == GuardState::ThisImage) {
-    // The guard stops a loop: whatever did not load in the new image will not load by trying again.
-    report.warnings.push_back("chain-load: after re-exec, still not loaded or not applied; " +
-                              consequence(chain, omp_stale));
+  if (chain.added.empty() && !omp_stale) {
+    report.debug.push_back("chain-load: nothing to load, no re-exec");
     return report;
   }
   if (config.dry_run) {

@@ -179,6 +179,18 @@ TEST(ComposeChainLoad, JemallocChosenByAutoGetsNoMallocConf) {
   EXPECT_EQ(value_of(compose_chain_load(in).env, "MALLOC_CONF"), "<unset>");
 }
 
+TEST(LibrariesNotLoaded, ALibraryLdSoRefusedIsReportedAndAServedRoleIsNot) {
+  std::vector<FoundLibrary> found = {{LibraryRole::Allocator, "/tmp/x/libjemalloc.so.2", true},
+                                     {LibraryRole::OmpRuntime, "/usr/lib/libiomp5.so", false}};
+  std::vector<std::string> loaded = {"/lib/libc.so.6", "/usr/lib/libiomp5.so", "/lib/libgomp.so.1"};
+  EXPECT_EQ(libraries_not_loaded(found, loaded),
+            (std::vector<std::string>{"/tmp/x/libjemalloc.so.2"}));
+  loaded.push_back("/usr/lib/libtcmalloc.so.4");  // another allocator serves: nothing to warn
+  EXPECT_TRUE(libraries_not_loaded(found, loaded).empty());
+  EXPECT_EQ(libraries_not_loaded({found[1]}, {"/lib/libgomp.so.1"}),
+            (std::vector<std::string>{"/usr/lib/libiomp5.so"}));
+}
+
 TEST(RuntimeEnvDiffers, ComparesEveryPlannedValueWithWhatTheRuntimeSaw) {
   std::vector<EnvVar> planned = {{"OMP_NUM_THREADS", "1"}, {"OMP_PROC_BIND", "close"}};
   EXPECT_TRUE(runtime_env_differs(planned, {}));

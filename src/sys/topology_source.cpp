@@ -5,9 +5,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <optional>
 
 #include "core/lscpu.h"
 #include "sys/hwloc_topology.h"
@@ -60,6 +62,38 @@ Expected<std::string> read_file(const std::string& path, const std::string& sour
   }
   ::close(fd);
   return text;
+}
+
+// hwloc builds a synthetic machine in time that grows faster than linearly (8192 PUs take about
+// a second, 65536 more than a minute), so a typo like "core:100000" must be refused up front.
+// Linux itself supports at most 8192 CPUs.
+constexpr unsigned long long kMaxSyntheticPus = 8192;
+
+// The product of the level arities of a synthetic description ("pack:2 core:4 pu:2" -> 16), or
+// nullopt when a token is not understood (hwloc then judges the description itself).
+std::optional<unsigned long long> synthetic_pu_count(const std::string& description) {
+  unsigned long long total = 1;
+  std::size_t pos = 0;
+  while (pos < description.size()) {
+    const std::size_t start = description.find_first_not_of(' ', pos);
+    if (start == std::string::npos) break;
+    std::size_t end = description.find(' ', start);
+    if (end == std::string::npos) end = description.size();
+    const std::string token = description.substr(start, end - start);
+    pos = end;
+    if (token.front() == '[') continue;  // memory attached to a level: no PUs of its own
+    const std::size_t colon = token.find(':');
+    const std::size_t digits = colon == std::string::npos ? 0 : colon + 1;
+    std::size_t stop = digits;
+    unsigned long long arity = 0;
+    while (stop < token.size() && token[stop] >= '0' && token[stop] <= '9') {
+      arity = std::min(arity * 10 + static_cast<unsigned>(token[stop] - '0'), kMaxSyntheticPus + 1);
+      ++stop;
+    }
+    if (stop == digits) return std::nullopt;
+    total = std::min(total * arity, kMaxSyntheticPus + 1);
+  }
+  return total;
 }
 
 Expected<TopologyPtr> new_topology(const std::string& source) {
@@ -120,6 +154,12 @@ Expected<Topology> load_hwloc_xml(const std::string& path) {
 
 Expected<Topology> load_hwloc_synthetic(const std::string& description) {
   const std::string source = "synthetic:" + description;
+  const std::optional<unsigned long long> pus = synthetic_pu_count(description);
+  if (pus && *pus > kMaxSyntheticPus) {
+    return make_error(source + ": describes more than " + std::to_string(kMaxSyntheticPus) +
+                      " PUs; accepted: at most " + std::to_string(kMaxSyntheticPus) +
+                      ", Linux's CPU limit");
+  }
   Expected<TopologyPtr> topology = new_topology(source);
   if (!topology) return topology.error();
   hwloc_topology_t topo = topology->get();

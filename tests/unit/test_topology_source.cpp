@@ -258,6 +258,19 @@ TEST(HwlocSynthetic, OsIndexBeyondTheSupportedRangeIsAnError) {
             "than 65535, the largest supported");
 }
 
+TEST(HwlocSynthetic, MoreThanLinuxsCpuLimitIsRefusedBeforeHwlocTriesToBuildIt) {
+  EXPECT_EQ(load_error("synthetic:pack:1000 core:1000 pu:1000"),
+            "XEONRUN_TOPOLOGY=synthetic:pack:1000 core:1000 pu:1000: describes more than 8192 "
+            "PUs; accepted: at most 8192, Linux's CPU limit");
+  EXPECT_NE(load_error("synthetic:pack:2 [numa] core:99999999999999999999 pu:2")
+                .find("describes more than 8192 PUs"),
+            std::string::npos);
+  EXPECT_NE(load_error("synthetic:2 4097").find("describes more than 8192 PUs"), std::string::npos);
+  const Topology largest = load_ok("synthetic:pack:8 numa:4 core:30 pu:2");
+  EXPECT_EQ(largest.pus.size(), 1920U);
+  EXPECT_EQ(largest.nodes.size(), 32U);
+}
+
 TEST(HwlocSynthetic, ValidDescriptionPrintsNothing) {
   testing::internal::CaptureStderr();
   testing::internal::CaptureStdout();

@@ -238,6 +238,26 @@ def slurm(args, outdir, extra_flags, policy=None):
     return read_records(outdir, 2, "SLURM_LOCALID")
 
 
+def scenario_slurm_sbatch(args, outdir):
+    """docs/launchers.md's batch script: sbatch, then srun with the library for the tasks only."""
+    for program in ("sbatch", "srun", "slurmctld", "slurmd", "sinfo"):
+        require(program, "slurm-wlm")
+    script = os.path.join(outdir, "..", "job.sh")
+    log = os.path.join(outdir, "..", "job.out")
+    with open(script, "w") as f:
+        f.write("#!/bin/bash\n#SBATCH --ntasks-per-node=2\n#SBATCH --exclusive\n"
+                "#SBATCH --output=%s\nsrun --export=ALL,LD_PRELOAD=%s %s %s\n"
+                % (log, args.library, args.probe, outdir))
+    with SlurmCluster(timeout=30) as cluster:
+        try:
+            run(["sbatch", "--wait", script], cluster.env(clean_env()), "sbatch --wait")
+        finally:
+            if os.path.exists(log):
+                with open(log) as f:
+                    print(f.read(), end="", flush=True)
+    check_ranks(read_records(outdir, 2, "SLURM_LOCALID"), two_rank_plan())
+
+
 def scenario_slurm_default_binding(args, outdir):
     """task/affinity binds each task to one CPU; auto must plan over the machine, not re-slice."""
     check_ranks(slurm(args, outdir, []), two_rank_plan())

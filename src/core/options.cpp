@@ -266,8 +266,9 @@ const std::vector<OptionSpec>& option_table() {
   static const std::vector<OptionSpec> table = {
       {"XEONRUN_RANK", T::Integer, "the launcher's local rank", "an integer 0..65534",
        "this process's rank among the ranks sharing this machine", parse_rank},
-      {"XEONRUN_NINSTANCES", T::Integer, "the launcher's local size, else 1", "an integer 1..65535",
-       "number of ranks sharing this machine", parse_ninstances},
+      {"XEONRUN_NINSTANCES", T::Integer,
+       "the launcher's local size, else 1 (one per NUMA node when only a rank is set)",
+       "an integer 1..65535", "number of ranks sharing this machine", parse_ninstances},
       {"XEONRUN_NCORES_PER_INSTANCE", T::IntegerList, "all cores / ranks",
        "a count 1..65536, or one count per rank like 4,4,8", "cores per rank", parse_ncores},
       {"XEONRUN_CORE_LIST", T::IdList, "every allowed CPU", "a list of CPU ids like 0-3,8,10-11",
@@ -295,8 +296,8 @@ const std::vector<OptionSpec>& option_table() {
       {"XEONRUN_PIN", T::Choice, "process", "process, thread, none",
        "process: every thread on the rank's CPUs; thread: one CPU per new thread", parse_pin},
       {"XEONRUN_BIND_POLICY", T::Choice, "auto", "auto, respect, replace",
-       "a rank already bound by its launcher: auto (replace a launcher's default binding), "
-       "respect (plan inside it), replace (plan over the cgroup's CPUs)",
+       "a rank its launcher already bound: respect plans inside that binding, replace over the "
+       "cgroup's CPUs, auto replaces only a launcher's default binding",
        parse_bind_policy},
       {"XEONRUN_LOG_LEVEL", T::Choice, "warn", "debug, info, warn, error, off",
        "info: one line per rank saying where it was placed", parse_log_level},
@@ -310,7 +311,7 @@ const std::vector<OptionSpec>& option_table() {
       {"XEONRUN_ON_ERROR", T::Choice, "abort", "abort, warn",
        "abort: one line and a non-zero exit; warn: run unplaced", parse_on_error},
       {"XEONRUN_DISABLE", T::Boolean, "0", kBooleanAccepted,
-       "do nothing at all; other XEONRUN_* variables are not even checked", parse_disable},
+       "do nothing at all, without checking the other variables", parse_disable},
   };
   return table;
 }

@@ -10,6 +10,29 @@ namespace xeonplace {
 namespace {
 
 constexpr std::size_t kNameColumn = 32;
+constexpr std::size_t kHelpWidth = 100;
+
+// Appends `text` from column 2 + kNameColumn, wrapped at word boundaries to kHelpWidth.
+void append_wrapped(std::string& out, std::string_view text) {
+  const std::size_t indent = 2 + kNameColumn;
+  std::size_t column = indent;
+  while (!text.empty()) {
+    std::size_t space = text.find(' ');
+    std::string_view word = text.substr(0, space);
+    text = space == std::string_view::npos ? std::string_view() : text.substr(space + 1);
+    if (column > indent && column + 1 + word.size() > kHelpWidth) {
+      out += '\n';
+      out.append(indent, ' ');
+      column = indent;
+    } else if (column > indent) {
+      out += ' ';
+      ++column;
+    }
+    out.append(word);
+    column += word.size();
+  }
+  out += '\n';
+}
 
 void append_padded(std::string& out, std::string_view text, std::size_t width) {
   out.append(text);
@@ -46,10 +69,10 @@ std::string variables_help_text() {
   for (const auto& spec : option_table()) {
     out += "  ";
     append_padded(out, spec.variable, kNameColumn);
-    out += spec.help;
-    out += "\n";
+    append_wrapped(out, spec.help);
     out.append(2 + kNameColumn, ' ');
-    out += std::string("accepted: ") + spec.accepted + "; default: " + spec.default_text + "\n";
+    append_wrapped(out,
+                   std::string("accepted: ") + spec.accepted + "; default: " + spec.default_text);
   }
   out += "\nSet by the library after placing (outputs, never read as inputs):\n";
   for (const auto& output : output_table()) {
@@ -62,7 +85,7 @@ std::string variables_help_text() {
   for (const auto& launcher : kLaunchers) {
     out += "  ";
     append_padded(out, launcher.name, kNameColumn);
-    out += std::string(launcher.rank_variable) + "; size: " + launcher.size_variables + "\n";
+    append_wrapped(out, std::string(launcher.rank_variable) + "; size: " + launcher.size_variables);
   }
   return out;
 }
@@ -73,9 +96,8 @@ std::string flags_help_text() {
     std::string usage = std::string(flag.flag) + (flag.value ? "" : " VALUE");
     out += "  ";
     append_padded(out, usage, kNameColumn);
-    out += flag.help;
-    out += std::string(" (") + flag.variable + (flag.value ? std::string("=") + flag.value : "") +
-           ")\n";
+    append_wrapped(out, std::string(flag.help) + " (" + flag.variable +
+                            (flag.value ? std::string("=") + flag.value : "") + ")");
   }
   return out;
 }

@@ -5,11 +5,35 @@
 
 namespace xeonplace {
 
+std::string printable(std::string_view text) {
+  // An error is one line a person reads: control characters are shown escaped, and a runaway
+  // value (a whole file pasted into a variable) is cut.
+  constexpr std::size_t kMaxShown = 200;
+  std::string out;
+  for (std::size_t i = 0; i < text.size() && i < kMaxShown; ++i) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c < 0x20 || c == 0x7f) {
+      const char* hex = "0123456789abcdef";
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 0xf];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (text.size() > kMaxShown) out += "...";
+  return out;
+}
+
 Error value_error(std::string_view name, std::string_view value, std::string_view reason,
                   std::string_view accepted) {
   std::string message;
   message.reserve(name.size() + value.size() + reason.size() + accepted.size() + 16);
-  message.append(name).append("=").append(value).append(": ").append(reason);
+  message.append(printable(name)).append("=").append(printable(value)).append(": ").append(reason);
   message.append("; accepted: ").append(accepted);
   return make_error(std::move(message));
 }

@@ -11,6 +11,10 @@
 
 namespace xeonplace {
 
+// `text` fit for a one-line message: control characters escaped (\n, \t, \xHH), at most 200
+// characters shown.
+std::string printable(std::string_view text);
+
 // `XEONRUN_PIN=threads: unknown value; accepted: process, thread, none`
 Error value_error(std::string_view name, std::string_view value, std::string_view reason,
                   std::string_view accepted);

@@ -17,6 +17,13 @@ constexpr unsigned kMaxInstances = 65535;
 // Linux's MAX_NUMNODES is at most 1024 (NODES_SHIFT 10).
 constexpr unsigned kMaxNodes = 1024;
 
+bool has_control_character(std::string_view text) {
+  for (char c : text) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return true;
+  }
+  return false;
+}
+
 Error spec_error(const OptionSpec& spec, std::string_view value, std::string_view reason) {
   return value_error(spec.variable, value, reason, spec.accepted);
 }
@@ -130,6 +137,7 @@ Status parse_ncores(const OptionSpec& spec, const std::string& value, Config& co
 
 Status parse_core_list(const OptionSpec& spec, const std::string& value, Config& config) {
   if (value.empty()) return spec_error(spec, value, "empty value");
+  if (has_control_character(value)) return spec_error(spec, value, "control character in value");
   auto parsed = CpuSet::parse(value, spec.variable);
   if (!parsed) return parsed.error();
   config.core_list = *parsed;
@@ -145,6 +153,7 @@ Status parse_node_id(const OptionSpec& spec, const std::string& value, Config& c
 
 Status parse_mem_nodes(const OptionSpec& spec, const std::string& value, Config& config) {
   if (value.empty()) return spec_error(spec, value, "empty value");
+  if (has_control_character(value)) return spec_error(spec, value, "control character in value");
   auto parsed = CpuSet::parse(value, spec.variable, kMaxNodes);
   if (!parsed) return parsed.error();
   config.mem_nodes = *parsed;
@@ -170,7 +179,7 @@ Status parse_mode(const OptionSpec& spec, const std::string& value, Config& conf
 // A library path must be absolute: a relative one would depend on the working directory of
 // whatever program the library is preloaded into.
 Status check_library_path(const OptionSpec& spec, const std::string& value) {
-  if (value.find('\n') != std::string::npos) return spec_error(spec, "...", "newline in path");
+  if (has_control_character(value)) return spec_error(spec, value, "control character in path");
   if (value.size() < 2 || value.back() == '/') return spec_error(spec, value, "not a library file");
   return Unit{};
 }
@@ -226,7 +235,7 @@ Status parse_log_level(const OptionSpec& spec, const std::string& value, Config&
 
 // Empty means stderr, so a wrapper script can switch file logging off by exporting it empty.
 Status parse_log_file(const OptionSpec& spec, const std::string& value, Config& config) {
-  if (value.find('\n') != std::string::npos) return spec_error(spec, "...", "newline in path");
+  if (has_control_character(value)) return spec_error(spec, value, "control character in path");
   if (!value.empty() && value.back() == '/') return spec_error(spec, value, "a directory");
   config.log_file = value;
   return Unit{};
@@ -234,6 +243,7 @@ Status parse_log_file(const OptionSpec& spec, const std::string& value, Config& 
 
 // Only the syntax: the file is read later by the topology loader, which reports its own errors.
 Status parse_topology(const OptionSpec& spec, const std::string& value, Config& config) {
+  if (has_control_character(value)) return spec_error(spec, value, "control character in value");
   if (!value.empty()) {
     bool known = false;
     for (std::string_view prefix : {"lscpu:", "xml:", "synthetic:"}) {
@@ -413,7 +423,7 @@ bool placement_requested(const EnvMap& env) {
 namespace {
 
 Error unknown_variable(const std::string& name) {
-  return make_error(name + ": unknown variable; did you mean " + closest_variable(name) +
+  return make_error(printable(name) + ": unknown variable; did you mean " + closest_variable(name) +
                     "? (xeonrun-spawn --help lists every XEONRUN_* variable)");
 }
 

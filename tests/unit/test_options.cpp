@@ -472,6 +472,29 @@ TEST(Options, MalformedLauncherVariableIsAnErrorOnlyWhenUsed) {
   EXPECT_EQ(config.rank_source.launcher, "");
 }
 
+TEST(Options, ControlCharactersInValuesAreEscapedSoErrorsStayOneLine) {
+  EXPECT_EQ(parse_error({{"XEONRUN_PIN", "thread\nnone"}}),
+            "XEONRUN_PIN=thread\\nnone: unknown value; accepted: process, thread, none");
+  EXPECT_EQ(parse_error({{"XEONRUN_RANK", "1\t"}}).rfind("XEONRUN_RANK=1\\t: ", 0), 0u);
+  for (const char* variable : {"XEONRUN_CORE_LIST", "XEONRUN_MEM_NODES", "XEONRUN_TOPOLOGY",
+                               "XEONRUN_LOG_FILE", "XEONRUN_ALLOCATOR"}) {
+    std::string value = std::string(variable) == "XEONRUN_TOPOLOGY"    ? "lscpu:/a\x01b"
+                        : std::string(variable) == "XEONRUN_ALLOCATOR" ? "/a\nb.so"
+                                                                       : "0\n1";
+    std::string error = parse_error({{variable, value}});
+    EXPECT_EQ(error.find('\n'), std::string::npos) << error;
+    EXPECT_NE(error.find("control character"), std::string::npos) << error;
+  }
+  std::string error = parse_error({{"XEONRUN_BAD\nNAME", "1"}});
+  EXPECT_EQ(error.rfind("XEONRUN_BAD\\nNAME: unknown variable", 0), 0u) << error;
+}
+
+TEST(Options, RunawayValuesAreCutInErrors) {
+  std::string error = parse_error({{"XEONRUN_MODE", std::string(100000, 'x')}});
+  EXPECT_LT(error.size(), 400u);
+  EXPECT_NE(error.find("...: unknown value"), std::string::npos) << error;
+}
+
 TEST(Options, TheFirstErrorIsReportedAlone) {
   std::string error = parse_error({{"XEONRUN_MODE", "fast"}, {"XEONRUN_PIN", "threads"}});
   EXPECT_EQ(error.find('\n'), std::string::npos);

@@ -28,4 +28,17 @@ Status export_variables(const std::vector<EnvVar>& variables) {
   return Unit{};
 }
 
+ScopedVariable::ScopedVariable(const char* name, const char* value) : name_(name) {
+  if (const char* previous = ::getenv(name)) previous_ = previous;
+  ::setenv(name, value, 1);
+}
+
+ScopedVariable::~ScopedVariable() {
+  if (previous_) {
+    ::setenv(name_.c_str(), previous_->c_str(), 1);
+  } else {
+    ::unsetenv(name_.c_str());
+  }
+}
+
 }  // namespace xeonplace

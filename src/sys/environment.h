@@ -2,6 +2,8 @@
 // and the variables the placement exports written back.
 #pragma once
 
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "core/env_map.h"
@@ -16,5 +18,19 @@ EnvMap snapshot_environment(char** envp);
 
 // setenv() each variable, overwriting. An error names the first variable that could not be set.
 Status export_variables(const std::vector<EnvVar>& variables);
+
+// Sets one variable for the lifetime of the object and then restores the previous value (or its
+// absence), so that a library the engine calls can be steered without the program ever seeing it.
+class ScopedVariable {
+ public:
+  ScopedVariable(const char* name, const char* value);
+  ~ScopedVariable();
+  ScopedVariable(const ScopedVariable&) = delete;
+  ScopedVariable& operator=(const ScopedVariable&) = delete;
+
+ private:
+  std::string name_;
+  std::optional<std::string> previous_;
+};
 
 }  // namespace xeonplace

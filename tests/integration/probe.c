@@ -104,12 +104,12 @@ static void print_api(void) {
   printf("api_membind=%s\n", membind ? membind : "<null>");
 }
 
-static int engine_loaded(void) {
+static int mapped(const char* name) {
   FILE* maps = fopen("/proc/self/maps", "r");
   char line[4096];
   int found = 0;
   while (maps && fgets(line, sizeof line, maps)) {
-    if (strstr(line, "libxeonplace-engine.so")) found = 1;
+    if (strstr(line, name)) found = 1;
   }
   if (maps) fclose(maps);
   return found;
@@ -164,7 +164,8 @@ int main(int argc, char** argv) {
                          "XEONRUN_PLACED_MEMBIND"};
   for (size_t i = 0; i < sizeof names / sizeof *names; ++i) print_env(names[i]);
   print_api();
-  printf("engine_loaded=%d\n", engine_loaded());
+  printf("engine_loaded=%d\n", mapped("libxeonplace-engine.so"));
+  printf("hwloc_loaded=%d\n", mapped("libhwloc.so"));
   fflush(stdout);
   if (argc >= 3 && strcmp(argv[1], "threads") == 0) {
     start_threads(atoi(argv[2]));

@@ -121,6 +121,10 @@ def case_c_rank0_and_rank1_get_their_cpu():
         expect(values, "KMP_AFFINITY", "<unset>")
         expect_api_matches_env(values)
         check(result.stderr == "", f"silent by default, got stderr {result.stderr!r}")
+        # Placed, the engine and hwloc are unmapped again: the program keeps only the front.
+        expect(values, "engine_loaded", "0", "after placing: ")
+        expect(values, "hwloc_loaded", "0", "after placing: ")
+    check(engine_was_loaded(placed(0)), "LD_DEBUG=files shows no engine: the check is blind")
 
 
 def case_thread_of_an_earlier_constructor_is_pinned_too():
@@ -207,11 +211,17 @@ def case_pin_none_keeps_affinity_but_sets_memory_policy():
     expect(values, "XEONRUN_PLACED_CPUS", "1")
 
 
+def engine_was_loaded(extra):
+    """Whether the dynamic linker opened the engine (it is unloaded again after placing, so the
+    process's own maps cannot tell)."""
+    result = run([PROBE_C], {**extra, "LD_DEBUG": "files"})
+    return "libxeonplace-engine.so" in result.stderr
+
+
 def untouched(values, context):
     expect(values, "cpus", "0,1", context)
     expect(values, "early_thread_cpus", "0,1", context)
     expect(values, "mempolicy_mode", str(MPOL_DEFAULT), context)
-    expect(values, "engine_loaded", "0", context + "the engine must not even be loaded: ")
     for name in ("OMP_NUM_THREADS", "OMP_PROC_BIND", "XEONRUN_PLACED_RANK", "KMP_AFFINITY"):
         expect(values, name, "<unset>", context)
     expect(values, "api_placed", "0", context)
@@ -225,6 +235,7 @@ def case_do_nothing_path_leaves_the_process_untouched():
                            ("XEONRUN_DISABLE=on: ", {"XEONRUN_DISABLE": "on", **placed(1)})):
         values, result = probe([PROBE_C, "env"], extra)
         untouched(values, context)
+        check(not engine_was_loaded(extra), f"{context}the engine must not even be loaded")
         check(result.stderr == "", f"{context}stderr {result.stderr!r}")
         # The environment the program sees is exactly the one it was given.
         given = clean_env()
@@ -241,14 +252,16 @@ def case_child_of_a_placed_process_is_not_placed_again():
     extra = placed(1, XEONRUN_PLACED_RANK="0", XEONRUN_PLACED_NRANKS="2", XEONRUN_PLACED_CPUS="0")
     values, _ = probe([PROBE_C], extra)
     expect(values, "cpus", "0,1")
-    expect(values, "engine_loaded", "0")
     expect(values, "XEONRUN_PLACED_CPUS", "0")
+    check(not engine_was_loaded(extra), "a placed parent's child loaded the engine")
     # A real parent: python placed as rank 1 starts the C probe.
     script = f"import subprocess; subprocess.run([{PROBE_C!r}], check=True)"
-    values, _ = probe([sys.executable, "-c", script], placed(1))
+    values, result = probe([sys.executable, "-c", script],
+                           placed(1, XEONRUN_LOG_LEVEL="debug"))
     expect(values, "cpus", "1")
-    expect(values, "engine_loaded", "0", "the child: ")
     expect(values, "XEONRUN_PLACED_RANK", "1")
+    check(result.stderr.count("xeonplace: info: rank") == 1,
+          f"only the parent may run the engine: {result.stderr!r}")
 
 
 def case_launcher_local_rank_places_without_xeonrun_variables():
@@ -259,12 +272,34 @@ def case_launcher_local_rank_places_without_xeonrun_variables():
         expect(values, "XEONRUN_PLACED_RANK", "1")
 
 
+def launcher_rank_variables():
+    """kLauncherLocalRankVariables of src/core/launcher.h: the C++ side's list."""
+    with open(os.path.join(SOURCE_ROOT, "src", "core", "launcher.h")) as f:
+        text = f.read()
+    body = text[text.index("kLauncherLocalRankVariables"):]
+    return re.findall(r'"([A-Z_]+)"', body[:body.index("};")])
+
+
+def case_front_acts_on_every_launcher_rank_variable_of_the_core():
+    names = launcher_rank_variables()
+    check(len(names) >= 4, f"could not read the launcher list: {names}")
+    for name in names:
+        values, _ = probe([PROBE_C], {name: "0", **NO_CHAINLOAD})
+        expect(values, "XEONRUN_PLACED_RANK", "0", f"{name}=0 alone: ")
+    # A global rank alone is not a local rank: nothing happens.
+    values, _ = probe([PROBE_C], {"RANK": "1", "PMI_RANK": "1", "SLURM_PROCID": "1"})
+    expect(values, "XEONRUN_PLACED_RANK", "<unset>")
+    check(not engine_was_loaded({"RANK": "1", "PMI_RANK": "1"}), "the engine was loaded")
+
+
 def case_bound_launcher_rank_is_replanned_but_taskset_is_respected():
     taskset = shutil.which("taskset")
     if taskset is None:
         raise Failure("taskset (util-linux) is needed")
-    # Open MPI's default binding of rank 0 of 2 could be CPU 1: replaced by the rank's slice.
-    ompi = {"OMPI_COMM_WORLD_LOCAL_RANK": "0", "OMPI_COMM_WORLD_LOCAL_SIZE": "2", **NO_CHAINLOAD}
+    # Open MPI's default binding of rank 0 of 2 could be CPU 1 (it says so with
+    # OMPI_MCA_orte_bound_at_launch=1): replaced by the rank's slice.
+    ompi = {"OMPI_COMM_WORLD_LOCAL_RANK": "0", "OMPI_COMM_WORLD_LOCAL_SIZE": "2",
+            "OMPI_MCA_orte_bound_at_launch": "1", **NO_CHAINLOAD}
     # Only the probe is preloaded, not taskset (it would place itself first).
     bound = [taskset, "-c", "1", "env", "LD_PRELOAD=" + LIB, PROBE_C]
     values, _ = probe(bound, ompi, preload=False)
@@ -273,10 +308,10 @@ def case_bound_launcher_rank_is_replanned_but_taskset_is_respected():
     # The user's own taskset without a binding launcher: the plan stays inside it.
     values, _ = probe(bound, {"XEONRUN_RANK": "0", **NO_CHAINLOAD}, preload=False)
     expect(values, "cpus", "1", "taskset -c 1 with XEONRUN_RANK=0: ")
-    # XEONRUN_BIND_POLICY=respect keeps a launcher's binding too: one CPU, so one rank only.
-    _, result = probe(bound, {**ompi, "XEONRUN_BIND_POLICY": "respect"}, expect_rc=2,
-                      preload=False)
-    check("xeonplace: error:" in result.stderr, result.stderr)
+    # XEONRUN_BIND_POLICY=respect keeps the launcher's binding: the rank stays inside it.
+    values, _ = probe(bound, {**ompi, "XEONRUN_BIND_POLICY": "respect"}, preload=False)
+    expect(values, "cpus", "1", "XEONRUN_BIND_POLICY=respect: ")
+    expect(values, "XEONRUN_PLACED_CPUS", "1")
 
 
 # Every input variable with values its parser or the planner must refuse on this machine.

@@ -19,8 +19,10 @@
  *   n = lib.xeonplace_cpus(None, 0); buf = (ctypes.c_int * n)(); lib.xeonplace_cpus(buf, n)
  *
  * They are safe to call from any thread, at any time, whether or not the library placed the
- * process, and they never allocate memory. Linking against libxeonplace.so without preloading it
- * also works: the constructor then runs at load time, with the same rules.
+ * process, and they never allocate memory. Linking against libxeonplace.so or loading it later
+ * (dlopen, ctypes.CDLL) instead of preloading it also places the process, when it is loaded; only
+ * XEONRUN_PIN=thread needs the preload (its pthread_create must come first). Python's os.environ
+ * is a copy taken at startup: after a late load, ask these functions, not os.environ.
  *
  * Exit status: a bad XEONRUN_* value (or a topology or planning error) makes the constructor print
  * one line "xeonplace: error: <message>" on stderr and end the process with status 2

@@ -147,6 +147,12 @@ def case_cpp_openmp_rank_gets_its_cpu_and_variables():
         threads = [v for k, v in values.items() if k.startswith("omp_thread")]
         check(threads and all(cpus == str(rank) for cpus in threads),
               f"rank {rank}: OpenMP threads on {threads}")
+    # That it came too late for the linked libgomp is said at debug level.
+    _, result = probe([PROBE_OMP], placed(0, XEONRUN_LOG_LEVEL="debug"))
+    check(re.search(r"debug: \S*libgomp\.so\S* was loaded before this constructor", result.stderr),
+          f"no debug line about libgomp: {result.stderr!r}")
+    _, result = probe([PROBE_OMP], placed(0))
+    check(result.stderr == "", f"silent by default: {result.stderr!r}")
 
 
 def case_python_rank_gets_its_cpu_and_the_c_api_answers():
@@ -155,6 +161,19 @@ def case_python_rank_gets_its_cpu_and_the_c_api_answers():
         expect(values, "cpus", str(rank), f"rank {rank}: ")
         expect(values, "OMP_NUM_THREADS", "1")
         expect_api_matches_env(values)
+
+
+def case_python_loading_the_library_late_places_the_process_then():
+    script = ("import ctypes, os\n"
+              "before = sorted(os.sched_getaffinity(0))\n"
+              f"lib = ctypes.CDLL({LIB!r})\n"
+              "print('before=' + ','.join(map(str, before)))\n"
+              "print('after=' + ','.join(map(str, sorted(os.sched_getaffinity(0)))))\n"
+              "print(f'api_rank={lib.xeonplace_rank()}')\n")
+    values, _ = probe([sys.executable, "-c", script], placed(1), preload=False)
+    expect(values, "before", "0,1")
+    expect(values, "after", "1")
+    expect(values, "api_rank", "1")
 
 
 def case_intel_runtime_variables_are_exported():

@@ -11,9 +11,13 @@ Variants:
   numactl      bash: N x `numactl -C <i mod cpus> -m 0 /bin/true &`, then `wait`
   spawn        xeonrun-spawn --library '' on a synthetic 32-core topology (the launcher alone:
                fork/exec, pipes, poll, summary; works for every N on a 2-CPU machine)
-  spawn+lib    xeonrun-spawn with libxeonplace.so preloaded, planned on this machine (only the N
-               this machine's cores allow: more ranks than cores is run_cpu's error)
-  spawn+lib/s  the same library on the synthetic topology with --disable-taskset
+  spawn+lib    xeonrun-spawn with libxeonplace.so preloaded, planned on this machine, placement
+               only (--use-default-allocator --disable-iomp: CPUs and memory policy, what numactl
+               -C -m does); only the N this machine's cores allow (more ranks than cores is
+               run_cpu's error)
+  spawn+lib+rt the same with the defaults: the library also re-executes each rank with an
+               allocator and LLVM OpenMP preloaded, as run_cpu's environment does
+  spawn+lib/s  placement only on the synthetic topology with --disable-taskset
                --disable-numactl (plans in every rank, applies nothing: the library's own cost
                for N above this machine's core count)
   run_cpu      /usr/bin/python3 -m torch.backends.xeon.run_cpu --ninstances N --no_python /bin/true
@@ -82,12 +86,15 @@ def main():
                "spawn": [args.spawn, "--library", "", "--topology", SYNTHETIC, "--ninstances",
                          str(n), "--no-python", "/bin/true"]}
         if have_lib:
+            placement_only = ["--use-default-allocator", "--disable-iomp"]
             if n <= ncpus:
-                out["spawn+lib"] = [args.spawn, "--library", args.library, "--ninstances", str(n),
-                                    "--no-python", "/bin/true"]
+                out["spawn+lib"] = [args.spawn, "--library", args.library, *placement_only,
+                                    "--ninstances", str(n), "--no-python", "/bin/true"]
+                out["spawn+lib+rt"] = [args.spawn, "--library", args.library, "--ninstances",
+                                       str(n), "--no-python", "/bin/true"]
             out["spawn+lib/s"] = [args.spawn, "--library", args.library, "--topology", SYNTHETIC,
-                                  "--disable-taskset", "--disable-numactl", "--ninstances", str(n),
-                                  "--no-python", "/bin/true"]
+                                  *placement_only, "--disable-taskset", "--disable-numactl",
+                                  "--ninstances", str(n), "--no-python", "/bin/true"]
         if have_run_cpu:
             out["run_cpu"] = ["/usr/bin/python3", "-m", "torch.backends.xeon.run_cpu",
                               "--ninstances", str(n), "--no_python", "/bin/true"]
@@ -107,7 +114,7 @@ def main():
                 if status != 0 and err.strip():
                     errors[(name, n)] = err.strip().splitlines()[-1][:160]
 
-    names = ["numactl", "spawn", "spawn+lib", "spawn+lib/s", "run_cpu"]
+    names = ["numactl", "spawn", "spawn+lib", "spawn+lib+rt", "spawn+lib/s", "run_cpu"]
     print(f"launch and wait for N ranks of /bin/true; medians of {args.reps} interleaved runs "
           f"(run_cpu: {args.run_cpu_reps}); {ncpus} CPUs")
     print(f"{'variant':<12} {'N':>3} {'median ms':>10} {'min ms':>8} {'peak RSS MiB':>12} {'exit':>6}")
@@ -123,7 +130,7 @@ def main():
     for n in ns:
         med = {name: statistics.median(samples[(name, n)]) for name in names if (name, n) in samples}
         parts = []
-        for name in ("spawn", "spawn+lib", "spawn+lib/s"):
+        for name in ("spawn", "spawn+lib", "spawn+lib+rt", "spawn+lib/s"):
             if name not in med:
                 continue
             parts.append(f"{name}/numactl {med[name] / med['numactl']:.2f}")

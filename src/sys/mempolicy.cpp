@@ -70,7 +70,8 @@ Expected<AppliedPolicy> apply_memory_policy(Membind policy, const CpuSet& nodes)
 
 Expected<AppliedPolicy> current_memory_policy() {
   int mode = 0;
-  std::vector<unsigned long> mask(kMaxSetId / kBitsPerWord + 1, 0);
+  // Linux has at most 1024 nodes (NODES_SHIFT 10) and refuses masks over a page of bits.
+  std::vector<unsigned long> mask(4096 / kBitsPerWord, 0);
   if (::get_mempolicy(&mode, mask.data(), mask.size() * kBitsPerWord, nullptr, 0) != 0) {
     return make_error(std::string("get_mempolicy failed: ") + std::strerror(errno));
   }

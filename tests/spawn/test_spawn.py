@@ -214,7 +214,7 @@ class ExitStatus(unittest.TestCase):
         start = time.monotonic()
         r = run_ranks(["--ninstances", "2", "--grace-period", "0.5"],
                       ["sh", "-c", "[ $XEONRUN_RANK = 1 ] && { sleep 0.2; exit 4; };"
-                                   " trap '' TERM; sleep 30 & wait; wait; wait"])
+                                   " trap '' TERM; exec sleep 30"])
         elapsed = time.monotonic() - start
         self.assertEqual(r.returncode, 4, r.stderr)
         self.assertRegex(r.stderr, r"rank 0  cpus \S+  killed by signal 9 \(SIGKILL\)")
@@ -371,6 +371,10 @@ class Errors(unittest.TestCase):
 
     def test_unknown_flag(self):
         self.assert_usage_error(["--frobnicate", "--no-python", "true"], "--frobnicate")
+
+    def test_misspelt_flag_suggests_the_closest(self):
+        self.assert_usage_error(["--ncore-per-instance", "2", "--no-python", "true"],
+                                "--ncore-per-instance", "did you mean --ncores-per-instance")
 
     def test_missing_value(self):
         self.assert_usage_error(["--ninstances"], "--ninstances", "needs a value")

@@ -115,6 +115,21 @@ std::string dash_spelling(const std::string& name) {
   return out;
 }
 
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
 // Exact name first, then an unambiguous prefix, as run_cpu's argparse accepts.
 Expected<AnyFlag> find_flag(const std::vector<AnyFlag>& flags, const std::string& given) {
   std::string name = dash_spelling(given);
@@ -135,8 +150,15 @@ Expected<AnyFlag> find_flag(const std::vector<AnyFlag>& flags, const std::string
     for (const auto* m : matches) names += (names.empty() ? "" : ", ") + m->name;
     return make_error("ambiguous flag '" + given + "' (could be " + names + ")");
   }
-  return make_error("unknown flag '" + given +
-                    "' (see xeonrun-spawn --help for the accepted flags)");
+  std::string hint;
+  size_t best = 4;  // further than this is no longer a typo
+  for (const auto& f : flags) {
+    size_t d = edit_distance(name, f.name);
+    if (d < best) best = d, hint = f.name;
+  }
+  return make_error("unknown flag '" + given + "' (" +
+                    (hint.empty() ? std::string() : "did you mean " + hint + "? ") +
+                    "see xeonrun-spawn --help for the accepted flags)");
 }
 
 // A flag's value is checked by the same parser the library uses for the variable, so a bad value

@@ -128,6 +128,14 @@ TEST(Cli, EmptyLibraryMeansPreloadNothing) {
   EXPECT_EQ(*o->library, "");
 }
 
+TEST(Cli, PlanningErrorsNameTheFlagThatSetTheVariable) {
+  auto o = parse({"--node_id", "7", "x.py"});
+  ASSERT_TRUE(o);
+  EXPECT_EQ(with_flag_names("XEONRUN_NODE_ID=7: no such NUMA node", *o),
+            "XEONRUN_NODE_ID=7: no such NUMA node (set by --node-id)");
+  EXPECT_EQ(with_flag_names("XEONRUN_RANK=3: out of range", *o), "XEONRUN_RANK=3: out of range");
+}
+
 TEST(RankEnv, PlacementOutputsAreDroppedAndFlagsOverrideTheEnvironment) {
   EnvMap base = {{"XEONRUN_PLACED_CPUS", "3"},
                  {"XEONRUN_REEXEC_GUARD", "1"},

@@ -70,6 +70,7 @@ const std::vector<LocalFlag>& local_flags() {
            return Status(make_error(
                "--topology: empty value (accepted: lscpu:FILE, xml:FILE, synthetic:DESC)"));
          }
+         o.flag_of_variable["XEONRUN_TOPOLOGY"] = "--topology";
          return o.flag_env["XEONRUN_TOPOLOGY"] = v, ok();
        }},
       {"--grace-period", nullptr, "SECONDS",
@@ -186,6 +187,7 @@ Status merge_switch(std::map<std::string, std::string>& setter, SpawnOptions& o,
   auto previous = o.flag_env.find(variable);
   if (previous == o.flag_env.end() || previous->second == value || !setter.count(variable)) {
     o.flag_env[variable] = value;
+    o.flag_of_variable[variable] = f.flag;
     setter[variable] = f.flag;
     return ok();
   }
@@ -201,6 +203,7 @@ Status merge_switch(std::map<std::string, std::string>& setter, SpawnOptions& o,
     if (is_mode_multi(value)) return ok();
     if (is_mode_multi(old_value)) {
       o.flag_env[variable] = value;
+      o.flag_of_variable[variable] = f.flag;
       setter[variable] = f.flag;
       return ok();
     }
@@ -255,6 +258,7 @@ Expected<SpawnOptions> parse_args(const std::vector<std::string>& args) {
       Status checked = check_value(*flag->placement, value);
       if (!checked) return checked.error();
       o.flag_env[flag->placement->variable] = value;  // repeated: the last one wins, as argparse
+      o.flag_of_variable[flag->placement->variable] = flag->placement->flag;
     } else {
       Status merged = merge_switch(switch_setter, o, *flag->placement);
       if (!merged) return merged.error();
@@ -286,7 +290,16 @@ std::string help_line(const std::string& names, const std::string& help) {
   } else {
     line += "\n" + std::string(34, ' ');
   }
-  return line + help + "\n";
+  // Wrap the help text at 100 columns, continuing under its first word.
+  const size_t width = 100 - 34;
+  std::string rest = help;
+  while (rest.size() > width) {
+    size_t cut = rest.rfind(' ', width);
+    if (cut == std::string::npos || cut == 0) break;
+    line += rest.substr(0, cut) + "\n" + std::string(34, ' ');
+    rest = rest.substr(cut + 1);
+  }
+  return line + rest + "\n";
 }
 
 std::string underscore_spelling(const std::string& dash) {
@@ -296,6 +309,16 @@ std::string underscore_spelling(const std::string& dash) {
 }
 
 }  // namespace
+
+std::string with_flag_names(const std::string& message, const SpawnOptions& options) {
+  std::string out = message;
+  std::string flags;
+  for (const auto& [variable, flag] : options.flag_of_variable) {
+    if (out.find(variable) != std::string::npos) flags += (flags.empty() ? "" : ", ") + flag;
+  }
+  if (!flags.empty()) out += " (set by " + flags + ")";
+  return out;
+}
 
 std::string help_text() {
   std::string text =

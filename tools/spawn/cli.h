@@ -15,6 +15,7 @@ namespace xeonplace::spawn {
 
 struct SpawnOptions {
   EnvMap flag_env;  // XEONRUN_* variables set by run_cpu's flags (and --topology)
+  std::map<std::string, std::string> flag_of_variable;  // which flag set each of them
 
   bool module = false;     // -m: run the program as `python3 -u -m MODULE`
   bool no_python = false;  // run the program itself
@@ -33,6 +34,9 @@ struct SpawnOptions {
 
 // `args` excludes argv[0]. Errors are one line naming the flag, the bad value and what is accepted.
 Expected<SpawnOptions> parse_args(const std::vector<std::string>& args);
+
+// A planning error names a variable; when a flag set it, say which ("... (from --node-id)").
+std::string with_flag_names(const std::string& message, const SpawnOptions& options);
 
 // Generated from the flag table and the variable table; `python_note` says which python runs.
 std::string help_text();

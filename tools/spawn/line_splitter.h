@@ -14,7 +14,6 @@ class LineSplitter {
   // grow the launcher without bound: past this size the held text goes out as a line of its own.
   static constexpr size_t kMaxLine = size_t{1} << 22;
 
-
   // Appends `data` and calls `emit(line)` for every completed line, newline included.
   template <class Emit>
   void feed(std::string_view data, Emit&& emit) {

@@ -51,11 +51,11 @@ int run(const std::vector<std::string>& args) {
   const EnvMap environment = env_from_strings(environ);
   const EnvMap planning = planning_env(environment, options->flag_env);
   auto config = parse_config(planning);
-  if (!config) return fail(kUsageError, config.error().message);
+  if (!config) return fail(kUsageError, with_flag_names(config.error().message, *options));
   auto topology = load_topology(config->topology);
-  if (!topology) return fail(kUsageError, topology.error().message);
+  if (!topology) return fail(kUsageError, with_flag_names(topology.error().message, *options));
   auto placement = plan(*topology, *config);
-  if (!placement) return fail(kUsageError, placement.error().message);
+  if (!placement) return fail(kUsageError, with_flag_names(placement.error().message, *options));
 
   if (options->dry_run) {
     write_all(1, options->json ? format_plan_json(*placement) : format_plan_table(*placement));

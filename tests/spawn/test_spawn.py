@@ -153,6 +153,22 @@ class Output(unittest.TestCase):
                 with open(os.path.join(logs, f"run_rank{rank}.log")) as f:
                     self.assertEqual(f.read(), f"first\npartial-{rank}")  # logs keep the bytes
 
+    def test_closed_console_does_not_stop_the_ranks_or_the_logs(self):
+        # like `xeonrun-spawn ... | head -1`: the console reader goes away, the run goes on
+        with tempfile.TemporaryDirectory() as logs:
+            p = subprocess.Popen([SPAWN, "--library", "", "--ninstances", "2", "--log-path", logs,
+                                  "--no-python", PY, "-c", self.PROGRAM, "20000"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=clean_env())
+            p.stdout.readline()
+            p.stdout.close()
+            err = p.stderr.read().decode()
+            p.wait(timeout=60)
+            self.assertEqual(p.returncode, 0, err[-2000:])
+            self.assertEqual(err.count("exit 0"), 2, err[-2000:])
+            for rank in range(2):
+                with open(os.path.join(logs, f"run_rank{rank}.log")) as f:
+                    self.assertEqual(f.read(), self.expected(rank, 20000))
+
     def test_existing_non_empty_log_dir_is_reused_and_logs_are_rewritten(self):
         with tempfile.TemporaryDirectory() as logs:
             with open(os.path.join(logs, "run_rank0.log"), "w") as f:

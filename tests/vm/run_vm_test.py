@@ -19,6 +19,8 @@ import sys
 import tempfile
 import time
 
+# The harness runs from the source tree: leave no __pycache__ there.
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import xeonvm_checks as checks  # noqa: E402

@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""The guest checks must fail when placement is wrong: fabricated probe reports and plans, no VM."""
+
+import os
+import sys
+import unittest
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import xeonvm_checks as checks  # noqa: E402
+from xeonvm_topologies import GUESTS, Case, Control  # noqa: E402
+
+# 2 sockets x 2 cores x 2 threads, QEMU numbering (siblings 2k, 2k+1), one node per socket.
+TOPOLOGY = checks.parse_topology("\n".join(
+    ["cpu %d 1 %d %d" % (c, c // 4, (c % 4) // 2) for c in range(8)] +
+    ["node 0 0-3", "node 1 4-7"]))
+CASE = Case("default", {"XEONRUN_NINSTANCES": "2"}, 2,
+            expect_cpus=[[0, 2], [4, 6]], expect_mems=[[0], [1]])
+
+
+def plan(cpus=([0, 2], [4, 6]), mems=([0], [1])):
+    return {"nranks": len(cpus), "ranks": [
+        {"rank": r, "cpus": list(c), "mems": list(m), "omp_threads": len(c)}
+        for r, (c, m) in enumerate(zip(cpus, mems))]}
+
+
+def thread(tid, affinity, samples=None):
+    return {"id": tid, "affinity": affinity, "samples": samples or [affinity[0]] * 6}
+
+
+def report(affinity=(0, 2), policy=("bind", [0]), pages=None, placed=("0,2", "0", "0"),
+           pthreads=(), omp=()):
+    return {
+        "main": thread(0, list(affinity)),
+        "pthreads": list(pthreads), "omp": list(omp),
+        "mempolicy": {"mode": policy[0], "nodes": policy[1]},
+        "pages": {"total": 1024, "unknown": 0, "by_node": pages or {"0": 1024}},
+        "env": {"XEONRUN_PLACED_CPUS": placed[0], "XEONRUN_PLACED_MEMS": placed[1],
+                "XEONRUN_PLACED_RANK": placed[2]},
+    }
+
+
+class PlanChecks(unittest.TestCase):
+    def test_correct_plan_passes(self):
+        self.assertEqual(checks.check_plan(CASE, plan(), TOPOLOGY), [])
+
+    def test_siblings_in_one_rank_fail_without_logical_cores(self):
+        # The Intel-style assumption (siblings k and k+ncores) applied to QEMU numbering.
+        fails = checks.check_plan(CASE, plan(cpus=([0, 1], [4, 5])), TOPOLOGY)
+        self.assertTrue(any("share physical cores" in f for f in fails), fails)
+
+    def test_core_ids_taken_for_cpu_ids_fail(self):
+        fails = checks.check_plan(CASE, plan(cpus=([0, 1], [2, 3])), TOPOLOGY)
+        self.assertTrue(fails)
+
+    def test_overlapping_ranks_fail(self):
+        fails = checks.check_plan(
+            Case("x", {}, 2), plan(cpus=([0, 2], [2, 4]), mems=([0], [0])), TOPOLOGY)
+        self.assertTrue(any("planned for ranks 0 and 1" in f for f in fails), fails)
+
+    def test_offline_cpu_in_plan_fails(self):
+        topo = checks.parse_topology("cpu 0 1 0 0\ncpu 1 0 - -\nnode 0 0")
+        fails = checks.check_plan(Case("x", {}, 1, one_pu_per_core=False),
+                                  plan(cpus=([0, 1],), mems=([0],)), topo)
+        self.assertTrue(any("not online" in f for f in fails), fails)
+
+    def test_wrong_rank_count_fails(self):
+        self.assertTrue(checks.check_plan(CASE, plan(cpus=([0, 2],), mems=([0],)), TOPOLOGY))
+
+
+class ReportChecks(unittest.TestCase):
+    RANK0 = plan()["ranks"][0]
+
+    def test_correct_report_passes(self):
+        self.assertEqual(checks.check_report(CASE, self.RANK0, report()), [])
+
+    def test_unplaced_process_fails(self):
+        fails = checks.check_report(CASE, self.RANK0, report(
+            affinity=range(8), policy=("default", []), placed=(None, None, None)))
+        self.assertGreaterEqual(len(fails), 4, fails)
+
+    def test_pages_on_another_node_fail(self):
+        fails = checks.check_report(CASE, self.RANK0, report(pages={"0": 1000, "1": 24}))
+        self.assertTrue(any("outside nodes 0" in f for f in fails), fails)
+
+    def test_uneven_interleave_fails(self):
+        case = Case("i", {}, 1, memory="interleave")
+        rank = {"rank": 0, "cpus": [0, 2], "mems": [0, 1]}
+        even = report(policy=("interleave", [0, 1]), pages={"0": 512, "1": 512},
+                      placed=("0,2", "0-1", "0"))
+        self.assertEqual(checks.check_report(case, rank, even), [])
+        skewed = report(policy=("interleave", [0, 1]), pages={"0": 1000, "1": 24},
+                        placed=("0,2", "0-1", "0"))
+        self.assertTrue(any("not interleaved" in f for f in checks.check_report(case, rank, skewed)))
+
+    def test_preferred_accepts_preferred_many(self):
+        case = Case("p", {}, 1, memory="preferred")
+        rank = {"rank": 0, "cpus": [0, 2], "mems": [4]}
+        r = report(policy=("preferred_many", [4]), pages={"4": 1024}, placed=("0,2", "4", "0"))
+        self.assertEqual(checks.check_report(case, rank, r), [])
+
+    def test_threads_sharing_a_cpu_fail_under_thread_pinning(self):
+        case = Case("t", {"XEONRUN_PIN": "thread"}, 2, omp=True)
+        shared = report(affinity=(0,), omp=[thread(0, [0]), thread(1, [0])])
+        fails = checks.check_report(case, self.RANK0, shared)
+        self.assertTrue(any("share CPUs" in f for f in fails), fails)
+        own = report(affinity=(0,), omp=[thread(0, [0]), thread(1, [2])])
+        self.assertEqual(checks.check_report(case, self.RANK0, own), [])
+
+    def test_thread_running_off_its_cpu_fails(self):
+        case = Case("t", {"XEONRUN_PIN": "thread"}, 2, threads=1)
+        r = report(pthreads=[thread(1, [2], samples=[2, 2, 0, 2, 2, 2])])
+        self.assertTrue(any("ran on" in f for f in checks.check_report(case, self.RANK0, r)))
+
+    def test_control_detects_a_probe_that_misreads(self):
+        ok = report(affinity=(3,), policy=("bind", [1]), pages={"1": 1024})
+        self.assertEqual(checks.check_control(Control(cpu=3, node=1), {"pid1": ok}), [])
+        self.assertTrue(checks.check_control(Control(cpu=5, node=1), {"pid1": ok}))
+
+
+class GuestDefinitions(unittest.TestCase):
+    def test_oracles_cover_every_rank(self):
+        for guest in GUESTS.values():
+            for case in guest.cases:
+                for oracle in (case.expect_cpus, case.expect_mems):
+                    if oracle is not None:
+                        self.assertEqual(len(oracle), case.nranks, (guest.name, case.name))
+
+    def test_qemu_memory_matches_the_nodes(self):
+        args = GUESTS["snc-memnode"].qemu.args()
+        self.assertEqual(args[:2], ["-m", "1280M"])
+        self.assertIn("node,nodeid=4,memdev=m4", args)  # the CPU-less node has no cpus=
+
+
+if __name__ == "__main__":
+    unittest.main()

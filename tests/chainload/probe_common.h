@@ -88,8 +88,8 @@ static inline void probe_print_escaped(const char* key, const char* value) {
 static inline void probe_report(int argc, char** argv, void* (*allocate)(size_t)) {
   char where[4096], name[17] = {0}, key[32];
   const char* which = "none";
-  const char* vars[] = {"LD_PRELOAD",     "OMP_NUM_THREADS",     "KMP_AFFINITY",
-                        "OMP_PROC_BIND",  "MALLOC_CONF",         "XEONRUN_REEXEC_GUARD",
+  const char* vars[] = {"LD_PRELOAD",          "OMP_NUM_THREADS",     "KMP_AFFINITY",
+                        "OMP_PROC_BIND",       "MALLOC_CONF",         "XEONRUN_REEXEC_GUARD",
                         "XEONRUN_REEXEC_NAME", "XEONRUN_PLACED_CPUS", NULL};
   long long before, after;
   int i;

@@ -43,6 +43,7 @@ int main(void) {
   }
   printf("gomp_parallel_object=%s\nlibomp_mapped=%d\nteam=%d\n", where, libomp_mapped, team);
   for (int t = 0; t < team && t < 64; ++t) printf("thread%d_cpus=%s\n", t, cpus[t]);
-  printf("env_OMP_NUM_THREADS=%s\n", getenv("OMP_NUM_THREADS") ? getenv("OMP_NUM_THREADS") : "<unset>");
+  printf("env_OMP_NUM_THREADS=%s\n",
+         getenv("OMP_NUM_THREADS") ? getenv("OMP_NUM_THREADS") : "<unset>");
   return 0;
 }

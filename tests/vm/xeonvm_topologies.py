@@ -57,6 +57,10 @@ def _two_sockets_smt():
             Case("logical", {"XEONRUN_NINSTANCES": "2", "XEONRUN_USE_LOGICAL_CORE": "1"}, 2,
                  expect_cpus=[list(range(0, 8)), list(range(8, 16))], expect_mems=[[0], [1]],
                  one_pu_per_core=False),
+            # run_cpu's latency mode: 4 physical cores per rank over all of them.
+            Case("latency", {"XEONRUN_MODE": "latency"}, 2,
+                 expect_cpus=[[0, 2, 4, 6], [8, 10, 12, 14]], expect_mems=[[0], [1]],
+                 launch=("spawn",)),
             Case("interleave", {"XEONRUN_NINSTANCES": "1", "XEONRUN_MEMBIND": "interleave"}, 1,
                  expect_cpus=[[0, 2, 4, 6, 8, 10, 12, 14]], expect_mems=[[0, 1]],
                  memory="interleave"),

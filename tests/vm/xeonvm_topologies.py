@@ -69,6 +69,11 @@ def _two_sockets_smt():
                  threads=4),
             Case("pin-thread-omp", {"XEONRUN_NINSTANCES": "2", "XEONRUN_PIN": "thread"}, 2,
                  expect_cpus=[[0, 2, 4, 6], [8, 10, 12, 14]], expect_mems=[[0], [1]], omp=True),
+            # The same with libgomp itself (no libiomp5 preloaded): OMP_PROC_BIND/OMP_PLACES.
+            Case("pin-thread-gomp", {"XEONRUN_NINSTANCES": "2", "XEONRUN_PIN": "thread",
+                                     "XEONRUN_OMP_RUNTIME": "default"}, 2,
+                 expect_cpus=[[0, 2, 4, 6], [8, 10, 12, 14]], expect_mems=[[0], [1]], omp=True,
+                 launch=("spawn",)),
         ])
 
 

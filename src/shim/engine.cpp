@@ -109,12 +109,16 @@ CpuSet inherited_affinity(const EnvMap& env, Log& log) {
 Expected<Topology> discover(const Config& config, const CpuSet& inherited, const EnvMap& env,
                             Log& log, bool& rank_owns_binding) {
   rank_owns_binding = false;
-  // hwloc dlopen()s every plugin it finds at its first topology (libxml2 and ICU, OpenCL, X11,
-  // libpciaccess, even libstdc++.so: ~1.5 ms and several MB in somebody else's process). Nothing
-  // they discover is needed here; the built-in backends read the CPUs, nodes and XML fixtures.
-  const ScopedVariable no_hwloc_plugins("HWLOC_PLUGINS_PATH", "/nonexistent/xeonplace");
+  // A fixture is only ever planned, never applied: it may use hwloc's libxml2 plugin (the built-in
+  // minimal XML parser refuses hand-written files).
   if (!config.topology.empty()) return load_topology(config.topology);
-  Expected<Topology> topology = load_topology("", LiveScope::CgroupOnly);
+  Expected<Topology> topology = [] {
+    // hwloc dlopen()s every plugin it finds at its first topology (libxml2 and ICU, OpenCL, X11,
+    // libpciaccess, even libstdc++.so: ~1.5 ms and several MB in somebody else's process).
+    // Nothing they discover is needed for this machine's CPUs and nodes.
+    const ScopedVariable no_hwloc_plugins("HWLOC_PLUGINS_PATH", "/nonexistent/xeonplace");
+    return load_topology("", LiveScope::CgroupOnly);
+  }();
   if (!topology || inherited.empty()) return topology;
   const LauncherBinding binding = launcher_binding(config.rank_source.launcher, env);
   const PlanningScope scope = planning_scope(

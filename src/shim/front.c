@@ -58,7 +58,7 @@ static int is_true(const char* value) {
 
 /* ---- the do-nothing decision ---- */
 
-/* The launchers' local-rank variables (DESIGN §4); must match kLauncherRankVariables in
+/* The launchers' local-rank variables (DESIGN §4); must match kLauncherLocalRankVariables in
  * src/core/launcher.h (a test compares them). */
 static const char* const launcher_rank_variables[] = {
     "LOCAL_RANK=",

@@ -460,6 +460,17 @@ def case_topology_fixture_plans_another_machine_without_applying():
     check("CPUs 4-7" in result.stderr and "memory nodes 1" in result.stderr, result.stderr)
 
 
+def case_xml_fixture_with_a_cpuless_node_is_planned_too():
+    fixture = os.path.join(SOURCE_ROOT, "tests", "fixtures", "cpuless_hbm_node.xml")
+    values, result = probe([PROBE_C], placed(1, XEONRUN_TOPOLOGY="xml:" + fixture))
+    expect(values, "XEONRUN_PLACED_RANK", "<unset>")
+    check("rank 1 of 2" in result.stderr and "CPUs 4-7" in result.stderr and
+          "memory nodes 1," in result.stderr, result.stderr)
+    _, result = probe([PROBE_C], placed(1, XEONRUN_TOPOLOGY="xml:" + fixture,
+                                        XEONRUN_MEM_NODES="2"))
+    check("memory nodes 2," in result.stderr, f"HBM node 2 asked for: {result.stderr!r}")
+
+
 def case_missing_engine_warns_and_runs_unplaced():
     with tempfile.TemporaryDirectory() as tmp:
         lonely = os.path.join(tmp, "libxeonplace.so")

@@ -44,20 +44,13 @@ def _require(path, what):
     return os.path.abspath(path)
 
 
-def _host_plan_preloads(spawn):
-    """Whatever the plan on this host would preload: ship it too."""
-    out = subprocess.run([spawn, "--dry-run", "--json", "--ninstances", "1", "--no-python",
-                          "/bin/true"], capture_output=True, text=True, check=False).stdout
-    try:
-        plan = json.loads(out)
-    except ValueError:
-        return []
-    paths = []
-    for rank in plan.get("ranks", []):
-        for entry in rank.get("env", {}).get("LD_PRELOAD", "").split(":"):
-            if entry.startswith("/") and os.path.exists(entry):
-                paths.append(entry)
-    return paths
+def _host_chain_loads(library):
+    """The libraries a placed process on this host gets preloaded (after the library's re-exec):
+    ship them too, whatever the library's search finds."""
+    env = dict(os.environ, XEONRUN_NINSTANCES="1", XEONRUN_RANK="0", LD_PRELOAD=library)
+    out = subprocess.run(["printenv", "LD_PRELOAD"], env=env, capture_output=True, text=True,
+                         check=False).stdout
+    return [p for p in out.strip().split(":") if p.startswith("/") and os.path.exists(p)]
 
 
 def build_initramfs(tools, guest, args, path):
@@ -75,7 +68,7 @@ def build_initramfs(tools, guest, args, path):
             for pattern in RUNTIME_LIBRARY_GLOBS:
                 for lib in glob.glob(pattern):
                     root.add_file(lib)
-            for lib in _host_plan_preloads(args.spawn):
+            for lib in _host_chain_loads(args.library):
                 root.add_file(lib)
         lstopo = shutil.which("lstopo-no-graphics") if args.save_dir else None
         if lstopo:
@@ -213,14 +206,14 @@ def main():
         print("FAIL guest %s: %s without the end marker; console tail:\n%s" % (
             guest.name, why, "\n".join(result.console.splitlines()[-40:])))
         return 1
+    verdicts = judge(guest, result)
     failed = 0
-    for name, fails in judge(guest, result):
+    for name, fails in verdicts:
         print("%s %s/%s" % ("FAIL" if fails else "PASS", guest.name, name))
         for f in fails:
             print("    " + f)
         failed += bool(fails)
-    total = len(judge(guest, result))
-    print("%s: %d of %d checks passed" % (guest.name, total - failed, total))
+    print("%s: %d of %d checks passed" % (guest.name, len(verdicts) - failed, len(verdicts)))
     return 1 if failed else 0
 
 

@@ -62,19 +62,21 @@ def _case_script(case, spawn, library):
     lines = ["mkdir -p %s" % d, "("]
     for name, value in passed_as_env.items():
         lines.append("  export %s=%s" % (name, shlex.quote(value)))
+    w = list(case.wrapper)
     lines.append("  %s > %s/plan.json 2> %s/plan.err; echo $? > %s/plan.rc" % (
-        _q([spawn, "--dry-run", "--json", *flags, "--no-python", PROBE,
+        _q([*w, spawn, "--dry-run", "--json", *flags, "--no-python", PROBE,
             *_probe_args(case, d, "spawn")]), d, d, d))
     lines.append("  export XEONRUN_LOG_LEVEL=info")
     if "spawn" in case.launch:
         lines.append("  %s > %s/spawn.log 2>&1; echo $? > %s/spawn.rc" % (
-            _q([spawn, *flags, "--no-python", PROBE, *_probe_args(case, d, "spawn")]), d, d))
+            _q([*w, spawn, *flags, "--no-python", PROBE, *_probe_args(case, d, "spawn")]), d, d))
     if "preload" in case.launch:
         rank_env = ["%s=%s" % (k, v) for k, v in case.env.items() if k in _FLAGS]
         lines.append('  pids=""')
         lines.append("  for r in %s; do" % " ".join(str(r) for r in range(case.nranks)))
-        lines.append("    env LD_PRELOAD=%s XEONRUN_RANK=$r %s > %s/preload.$r.log 2>&1 &" % (
-            shlex.quote(library), _q([*rank_env, PROBE, *_probe_args(case, d, "preload")]), d))
+        lines.append("    %s env LD_PRELOAD=%s XEONRUN_RANK=$r %s > %s/preload.$r.log 2>&1 &" % (
+            _q(w), shlex.quote(library), _q([*rank_env, PROBE, *_probe_args(case, d, "preload")]),
+            d))
         lines.append('    pids="$pids $!"')
         lines.append("  done")
         lines.append("  rc=0; for p in $pids; do wait $p || rc=$?; done; echo $rc > %s/preload.rc"

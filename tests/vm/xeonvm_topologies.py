@@ -27,6 +27,7 @@ class Case:
     threads: int = 0              # pthreads (and --omp) the probe starts; checks XEONRUN_PIN=thread
     omp: bool = False
     one_pu_per_core: bool = True  # without logical cores: first PU of distinct cores
+    wrapper: tuple = ()           # command prefix for the plan and every launch (taskset -c ...)
 
 
 @dataclasses.dataclass
@@ -57,6 +58,11 @@ def _two_sockets_smt():
             Case("logical", {"XEONRUN_NINSTANCES": "2", "XEONRUN_USE_LOGICAL_CORE": "1"}, 2,
                  expect_cpus=[list(range(0, 8)), list(range(8, 16))], expect_mems=[[0], [1]],
                  one_pu_per_core=False),
+            # Started inside a narrower affinity (as a batch system's binding would): plan
+            # within it, memory on the node of those CPUs.
+            Case("inherited-affinity", {"XEONRUN_NINSTANCES": "2"}, 2,
+                 expect_cpus=[[8, 10], [12, 14]], expect_mems=[[1], [1]],
+                 wrapper=("taskset", "-c", "8-15")),
             # run_cpu's latency mode: 4 physical cores per rank over all of them.
             Case("latency", {"XEONRUN_MODE": "latency"}, 2,
                  expect_cpus=[[0, 2, 4, 6], [8, 10, 12, 14]], expect_mems=[[0], [1]],

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/option_values.h"
+
 namespace xeonplace {
 namespace {
 
@@ -19,7 +21,7 @@ Error list_error(std::string_view what, std::string_view text, const std::string
                  unsigned limit) {
   std::string message(what);
   message += '=';
-  message += text;
+  message += printable(text);  // one line, however hostile the value
   message += ": ";
   message += problem;
   message += "; ";
@@ -48,13 +50,13 @@ std::optional<unsigned> read_id(std::string_view text, std::size_t& pos, std::st
     } else if (text[pos] == '-') {
       problem = "unexpected '-' at offset " + std::to_string(pos) + " (negative or missing id)";
     } else {
-      problem = "unexpected character '" + std::string(1, text[pos]) + "' at offset " +
+      problem = "unexpected character '" + printable(text.substr(pos, 1)) + "' at offset " +
                 std::to_string(pos);
     }
     return std::nullopt;
   }
   if (too_large) {
-    problem = "id " + std::string(text.substr(start, pos - start)) + " is larger than " +
+    problem = "id " + printable(text.substr(start, pos - start)) + " is larger than " +
               std::to_string(kMaxSetId);
     return std::nullopt;
   }
@@ -108,7 +110,7 @@ Expected<CpuSet> CpuSet::parse(std::string_view text, std::string_view what, uns
     if (pos == text.size()) return set;
     if (text[pos] != ',') {
       return list_error(what, text,
-                        "unexpected character '" + std::string(1, text[pos]) + "' at offset " +
+                        "unexpected character '" + printable(text.substr(pos, 1)) + "' at offset " +
                             std::to_string(pos),
                         limit);
     }

@@ -6,6 +6,8 @@
 #include <optional>
 #include <vector>
 
+#include "core/option_values.h"
+
 namespace xeonplace {
 namespace {
 
@@ -114,12 +116,12 @@ Expected<Topology> parse_lscpu(std::string_view text, const std::string& source)
     if (line.front() == '#') {
       if (std::optional<Columns> found = header_columns(line)) {
         if (!rows.empty()) {
-          return make_error(where + "column header '" + std::string(line) + "' after CPU lines; " +
+          return make_error(where + "column header '" + printable(line) + "' after CPU lines; " +
                             kAccepted);
         }
         columns = *found;
         if (columns.core >= columns.count || columns.socket >= columns.count) {
-          return make_error(where + "column header '" + std::string(line) +
+          return make_error(where + "column header '" + printable(line) +
                             "' lacks Core or Socket; " + kAccepted);
         }
       }
@@ -130,13 +132,13 @@ Expected<Topology> parse_lscpu(std::string_view text, const std::string& source)
     if (fields.size() != columns.count) {
       return make_error(where + "expected " + std::to_string(columns.count) + " fields (" +
                         columns.names + "), got " + std::to_string(fields.size()) + " in '" +
-                        std::string(line) + "'; " + kAccepted);
+                        printable(line) + "'; " + kAccepted);
     }
     auto number = [&](std::size_t column, const char* name) -> Expected<unsigned> {
       if (std::optional<unsigned> id = parse_id(fields[column])) return *id;
-      return make_error(where + name + " '" + std::string(fields[column]) +
+      return make_error(where + name + " '" + printable(fields[column]) +
                         "' is not an id (a decimal number up to " + std::to_string(kMaxSetId) +
-                        ") in '" + std::string(line) + "'; " + kAccepted);
+                        ") in '" + printable(line) + "'; " + kAccepted);
     };
     // lscpu --all prints offline CPUs with empty topology columns; some versions print "-".
     auto blank = [&](std::size_t column) {
@@ -156,8 +158,8 @@ Expected<Topology> parse_lscpu(std::string_view text, const std::string& source)
       } else if (flag == "N" || flag == "NO") {
         row.pu.online = false;
       } else {
-        return make_error(where + "Online '" + std::string(fields[*columns.online]) +
-                          "' is not Y or N in '" + std::string(line) + "'; " + kAccepted);
+        return make_error(where + "Online '" + printable(fields[*columns.online]) +
+                          "' is not Y or N in '" + printable(line) + "'; " + kAccepted);
       }
     } else {
       row.pu.online = !(blank(columns.core) && blank(columns.socket));

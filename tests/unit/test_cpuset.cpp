@@ -156,5 +156,14 @@ TEST(CpuSetAccess, FirstLastContainsAndIds) {
   EXPECT_FALSE(CpuSet{}.last().has_value());
 }
 
+// Found by tests/fuzz/fuzz_cpuset: a line break in the value went into the error verbatim, and a
+// runaway value was quoted whole.
+TEST(CpuSetParse, ErrorShowsControlCharactersEscapedOnOneLine) {
+  const std::string message = parse_error("0,1\n2");
+  EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+  EXPECT_NE(message.find("unexpected character '\\n' at offset 3"), std::string::npos) << message;
+  EXPECT_LT(parse_error(std::string(100000, '7')).size(), 1000U);
+}
+
 }  // namespace
 }  // namespace xeonplace

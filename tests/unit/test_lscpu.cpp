@@ -253,5 +253,17 @@ TEST(LscpuParse, HeaderWithoutCoreColumnIsAnError) {
             std::string::npos);
 }
 
+// Found by tests/fuzz/fuzz_lscpu: a CRLF or binary file put a carriage return and NUL bytes of the
+// offending line into the error, which must stay one printable line.
+TEST(LscpuParse, ErrorQuotesABadLineOnOnePrintableLine) {
+  const std::string message =
+      parse_error(std::string("0,0,0,0\r\n1,") + std::string(2, '\0') + ",0,0\n");
+  EXPECT_EQ(message.find('\r'), std::string::npos) << message;
+  EXPECT_EQ(message.find('\0'), std::string::npos) << message;
+  EXPECT_NE(message.find("\\x00"), std::string::npos) << message;
+  const std::string runaway = parse_error("0,0,0,0,x" + std::string(100000, 'y'));
+  EXPECT_LT(runaway.size(), 1000U) << "the whole bad line was quoted";
+}
+
 }  // namespace
 }  // namespace xeonplace

@@ -148,6 +148,11 @@ def reversed_binding(plan):
     return [plan[1], plan[0]]
 
 
+def reversed_one_cpu_binding(plan):
+    """As reversed_binding, one CPU per rank: what `-bind-to user:` and `map_cpu:` express."""
+    return [([cpus[0]], [placement_oracle.cpu_node(cpus[0])]) for cpus, _ in reversed(plan)]
+
+
 # ---- Open MPI ----
 
 def openmpi(args, outdir, extra_flags, policy=None):
@@ -213,7 +218,7 @@ def scenario_mpich_user_binding_kept(args, outdir):
     """-bind-to user:1,0 binds each rank to one CPU and says nothing in the environment: the set
     is too small to slice for 2 ranks, so it is the rank's own and is kept (auto)."""
     require("mpiexec.mpich", "mpich")
-    binding = reversed_binding(two_rank_plan())
+    binding = reversed_one_cpu_binding(two_rank_plan())
     cpus = ",".join(str(cpus[0]) for cpus, _ in binding)
     run(["mpiexec.mpich", "-n", "2", "-bind-to", "user:" + cpus, "-genv", "LD_PRELOAD",
          args.library, args.probe, outdir], clean_env(), "mpiexec.mpich")
@@ -268,7 +273,7 @@ def scenario_slurm_cpu_bind_none(args, outdir):
 
 
 def slurm_user_binding(args, outdir, policy):
-    binding = reversed_binding(two_rank_plan())
+    binding = reversed_one_cpu_binding(two_rank_plan())
     cpus = ",".join(str(cpus[0]) for cpus, _ in binding)
     check_ranks(slurm(args, outdir, ["--cpu-bind=map_cpu:" + cpus], policy=policy), binding)
 

@@ -15,6 +15,7 @@ import glob
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -49,18 +50,36 @@ def require_torch():
                       "(%s)" % (TORCH_PYTHON, check.stderr.strip().splitlines()[-1:]))
 
 
+def kill_session(session):
+    """SIGKILL to every process of `session`: Open MPI gives each rank its own process group, but
+    they stay in the session the launcher was started in."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            if int(fields[3]) == session:  # fields after the name: state, ppid, pgrp, session
+                os.kill(int(entry), signal.SIGKILL)
+        except (OSError, ValueError, IndexError):
+            pass
+
+
 def run(command, env, what):
+    """Runs a launcher in a session of its own, so that a timeout can end its ranks too."""
     print("$ " + " ".join(command), flush=True)
+    child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True, start_new_session=True)
     try:
-        done = subprocess.run(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True, timeout=LAUNCH_TIMEOUT)
-    except subprocess.TimeoutExpired as e:
-        raise Failure("%s did not finish within %d s; output so far:\n%s"
-                      % (what, LAUNCH_TIMEOUT, e.output or ""))
-    print(done.stdout, end="", flush=True)
-    if done.returncode != 0:
-        raise Failure("%s exited with status %d" % (what, done.returncode))
-    return done.stdout
+        output, _ = child.communicate(timeout=LAUNCH_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        kill_session(child.pid)
+        output, _ = child.communicate()
+        raise Failure("%s did not finish within %d s; output:\n%s" % (what, LAUNCH_TIMEOUT, output))
+    print(output, end="", flush=True)
+    if child.returncode != 0:
+        raise Failure("%s exited with status %d" % (what, child.returncode))
+    return output
 
 
 def read_records(outdir, count, rank_variable):

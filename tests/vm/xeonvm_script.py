@@ -7,6 +7,7 @@ import shlex
 from xeonvm_guest import GUEST_DUMP
 
 PROBE = "/work/vm-probe"
+CASE_TIMEOUT = 60  # seconds for one launch inside the guest (busybox timeout)
 
 # Variables xeonrun-spawn takes as run_cpu flags. The rest reach it (and its ranks) through the
 # environment. The LD_PRELOAD launch gets everything as variables.
@@ -62,7 +63,8 @@ def _case_script(case, spawn, library):
     lines = ["mkdir -p %s" % d, "("]
     for name, value in passed_as_env.items():
         lines.append("  export %s=%s" % (name, shlex.quote(value)))
-    w = list(case.wrapper)
+    # A hung rank costs one case (status 143), not the whole boot's time budget.
+    w = ["timeout", str(CASE_TIMEOUT), *case.wrapper]
     lines.append("  %s > %s/plan.json 2> %s/plan.err; echo $? > %s/plan.rc" % (
         _q([*w, spawn, "--dry-run", "--json", *flags, "--no-python", PROBE,
             *_probe_args(case, d, "spawn")]), d, d, d))

@@ -340,6 +340,8 @@ const std::vector<OutputSpec>& output_table() {
       {"XEONRUN_PLACED_CPUS", "the CPUs it was pinned to, as a list like 0-3"},
       {"XEONRUN_PLACED_MEMS", "its memory nodes, as a list like 0"},
       {"XEONRUN_PLACED_MEMBIND", "its memory policy (bind, preferred, interleave, none)"},
+      {"XEONRUN_PLACED_ENV", "runtime variables holding the plan's value (OMP_...)"},
+      {"XEONRUN_PLACED_LAUNCHER", "its launcher context (local rank, Slurm step)"},
       {"XEONRUN_REEXEC_*", "internal: guards the re-exec that chain-loads the libraries"},
   };
   return table;

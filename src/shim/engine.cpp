@@ -246,14 +246,28 @@ void chain_load(const Config& config, const std::vector<EnvVar>& variables, cons
   for (const std::string& line : report.warnings) log.warn(line);
 }
 
-// What the program, xeonplace.h and child processes read (children skip placement on seeing it).
-void export_placement(const RankPlan& rank, Membind membind, Log& log) {
+// The runtime variables that hold the plan's value (set by this placement, or by the first
+// image's before a re-exec; a user's value equal to the plan's counts too, harmlessly). A rank
+// that a placed launcher starts reads them as the launcher's, not as its user's (front.c).
+std::string variables_with_planned_values(const RankPlacement& rank, const EnvMap& env) {
+  std::string names;
+  for (const EnvVar& planned : rank.env) {
+    if (lookup(env, planned.name).value_or(planned.value) != planned.value) continue;
+    names += (names.empty() ? "" : ",") + planned.name;
+  }
+  return names;
+}
+
+// What the program, xeonplace.h and child processes read (children skip placement on seeing it;
+// the front adds XEONRUN_PLACED_LAUNCHER, the launcher context of this placement).
+void export_placement(const RankPlan& rank, Membind membind, const EnvMap& env, Log& log) {
   const Status exported = export_variables({
       {"XEONRUN_PLACED_RANK", std::to_string(rank.placement.rank)},
       {"XEONRUN_PLACED_NRANKS", std::to_string(rank.nranks)},
       {"XEONRUN_PLACED_CPUS", rank.placement.cpus.format()},
       {"XEONRUN_PLACED_MEMS", rank.placement.mems.format()},
       {"XEONRUN_PLACED_MEMBIND", to_string(membind)},
+      {"XEONRUN_PLACED_ENV", variables_with_planned_values(rank.placement, env)},
   });
   if (!exported) log.warn(exported.error().message);
 }
@@ -316,7 +330,7 @@ int place(const xeonplace_front& front) {
   // After apply (affinity and memory policy survive execve), before export (the re-executed image
   // must not see XEONRUN_PLACED_* and skip its own engine run).
   chain_load(*config, variables, env, inherited, front, log);
-  export_placement(*rank, config->membind, log);
+  export_placement(*rank, config->membind, env, log);
   log.info(summary(*rank, *config, memory, effective_variables(rank->placement, env)));
   return XEONPLACE_ENGINE_CONTINUE;
 }

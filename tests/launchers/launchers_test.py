@@ -223,6 +223,16 @@ def scenario_openmpi_user_binding_replaced(args, outdir):
     check_ranks(records, plan)
 
 
+def scenario_openmpi_preloaded_launcher(args, outdir):
+    """LD_PRELOAD and an XEONRUN_* variable in mpirun's own environment: mpirun is placed first
+    (rank 0 of 1, all CPUs, OMP_NUM_THREADS for all cores); its ranks must not take that for their
+    own placement, nor its OMP_NUM_THREADS for the user's."""
+    require("mpirun", "openmpi-bin")
+    env = clean_env(args.library, {"XEONRUN_BIND_POLICY": "auto"})
+    run(["mpirun", "--allow-run-as-root", "-np", "2", args.probe, outdir], env, "mpirun")
+    check_ranks(read_records(outdir, 2, "OMPI_COMM_WORLD_LOCAL_RANK"), two_rank_plan())
+
+
 # ---- MPICH ----
 
 def scenario_mpich_no_binding(args, outdir):
@@ -264,14 +274,25 @@ def slurm(args, outdir, extra_flags, policy=None):
 
 def scenario_slurm_sbatch(args, outdir):
     """docs/launchers.md's batch script: sbatch, then srun with the library for the tasks only."""
+    sbatch(args, outdir, "srun --export=ALL,LD_PRELOAD=%s %s %s\n"
+           % (args.library, args.probe, outdir))
+
+
+def scenario_slurm_sbatch_exported_preload(args, outdir):
+    """`export LD_PRELOAD=...` in the batch script: srun, which has the batch step's
+    SLURM_LOCALID=0, is placed first; its tasks have a step of their own and are placed again."""
+    sbatch(args, outdir, "export LD_PRELOAD=%s\nsrun %s %s\n"
+           % (args.library, args.probe, outdir))
+
+
+def sbatch(args, outdir, body):
     for program in ("sbatch", "srun", "slurmctld", "slurmd", "sinfo"):
         require(program, "slurm-wlm")
     script = os.path.join(outdir, "..", "job.sh")
     log = os.path.join(outdir, "..", "job.out")
     with open(script, "w") as f:
         f.write("#!/bin/bash\n#SBATCH --ntasks-per-node=2\n#SBATCH --exclusive\n"
-                "#SBATCH --output=%s\nsrun --export=ALL,LD_PRELOAD=%s %s %s\n"
-                % (log, args.library, args.probe, outdir))
+                "#SBATCH --output=%s\n%s" % (log, body))
     with SlurmCluster(timeout=30) as cluster:
         try:
             run(["sbatch", "--wait", script], cluster.env(clean_env()), "sbatch --wait")
@@ -319,6 +340,14 @@ def torchrun(args, outdir, extra_env=None):
 def scenario_torchrun(args, outdir):
     """torchrun starts python ranks with LOCAL_RANK/LOCAL_WORLD_SIZE and OMP_NUM_THREADS=1."""
     torchrun(args, outdir)
+    check_ranks(read_records(outdir, 2, "LOCAL_RANK"), two_rank_plan())
+
+
+def scenario_torchrun_placed_agent(args, outdir):
+    """An XEONRUN_* variable next to LD_PRELOAD places torchrun's agent too (one instance over all
+    CPUs, OMP_NUM_THREADS for all cores, which torchrun then passes on); the workers must be
+    placed as ranks of their own, with the plan's OMP_NUM_THREADS."""
+    torchrun(args, outdir, {"XEONRUN_MEMBIND": "bind"})
     check_ranks(read_records(outdir, 2, "LOCAL_RANK"), two_rank_plan())
 
 

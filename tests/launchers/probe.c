@@ -47,6 +47,8 @@ static const char* const kVariables[] = {
     "XEONRUN_PLACED_CPUS",
     "XEONRUN_PLACED_MEMS",
     "XEONRUN_PLACED_MEMBIND",
+    "XEONRUN_PLACED_ENV",
+    "XEONRUN_PLACED_LAUNCHER",
 };
 
 struct Line {

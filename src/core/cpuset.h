@@ -33,6 +33,7 @@ class CpuSet {
   // Canonical list form: ascending, ranges collapsed ("0-3,8"); "" for the empty set.
   std::string format() const;
 
+  // Grows to hold `id`; callers pass ids from parse() or a loader, which never exceed kMaxSetId.
   void add(unsigned id);
   void remove(unsigned id);
   bool contains(unsigned id) const;

@@ -161,7 +161,8 @@ class Output(unittest.TestCase):
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=clean_env())
             p.stdout.readline()
             p.stdout.close()
-            err = p.stderr.read().decode()
+            with p.stderr:
+                err = p.stderr.read().decode()
             p.wait(timeout=60)
             self.assertEqual(p.returncode, 0, err[-2000:])
             self.assertEqual(err.count("exit 0"), 2, err[-2000:])
@@ -305,7 +306,22 @@ class Environment(unittest.TestCase):
                    "echo $LD_PRELOAD; env | grep -c '^XEONRUN_PLACED_\\|^XEONRUN_REEXEC_'; true"],
                   env=env)
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(r.stdout, f"[run0] {lib}:/lib/x86_64-linux-gnu/libdl.so.2\n[run0] 0\n")
+        self.assertEqual(r.stdout, f"[run0] {os.path.realpath(lib)}:/lib/x86_64-linux-gnu/libdl.so.2\n"
+                                   "[run0] 0\n")
+
+    def test_relative_library_path_is_made_absolute(self):
+        libdir = os.path.dirname(os.path.realpath("/lib/x86_64-linux-gnu/libm.so.6"))
+        r = subprocess.run([SPAWN, "--library", "./libm.so.6", "--ninstances", "1", "--no-python",
+                            "sh", "-c", "echo $LD_PRELOAD"], capture_output=True, text=True,
+                           cwd=libdir, env=clean_env(), timeout=60)
+        self.assertEqual(r.stdout, f"[run0] {libdir}/libm.so.6\n", r.stderr)
+
+    def test_missing_library_is_an_error_before_any_rank_starts(self):
+        r = spawn(["--library", "/nonexistent/libxeonplace.so", "--no-python", "true"])
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("/nonexistent/libxeonplace.so", r.stderr)
+        self.assertIn("--library", r.stderr)
+        self.assertEqual(r.stdout, "")
 
     def test_each_rank_environment_reproduces_the_launchers_plan(self):
         # Inside every rank, a dry run with the rank's own environment (what the library reads)

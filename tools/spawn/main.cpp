@@ -1,9 +1,9 @@
 // xeonrun-spawn: read the flags, plan, then either show the plan or start the ranks and report how
 // they ended. The placement itself happens inside each rank, by the preloaded library.
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -70,12 +70,18 @@ int run(const std::vector<std::string>& args) {
     return fail(usage ? kUsageError : kNotFound, command.error().message);
   }
 
-  const std::string library = options->library.value_or(default_library_path());
-  struct stat st {};
-  if (!library.empty() && ::stat(library.c_str(), &st) != 0) {
-    return fail(kUsageError, "placement library '" + library +
-                                 "' not found: build it (ninja), install it, or pass --library "
-                                 "PATH (--library '' starts the ranks without it)");
+  std::string library = options->library.value_or(default_library_path());
+  if (library.find('/') != std::string::npos) {
+    // Absolute, so a rank that changes directory before exec'ing further still finds it. A bare
+    // name is left to the dynamic loader's search, as LD_PRELOAD does.
+    char* absolute = ::realpath(library.c_str(), nullptr);
+    if (!absolute) {
+      return fail(kUsageError, "placement library '" + library +
+                                   "' not found: build it (ninja), install it, or pass --library "
+                                   "PATH (--library '' starts the ranks without it)");
+    }
+    library = absolute;
+    std::free(absolute);
   }
 
   std::vector<RankStart> starts;

@@ -62,13 +62,10 @@ int run(const std::vector<std::string>& args) {
     return 0;
   }
 
+  Status kind = check_program_kind(*options);
+  if (!kind) return fail(kUsageError, kind.error().message);
   auto command = resolve_command(*options, environment);
-  if (!command) {
-    bool usage = !options->no_python && !options->module &&
-                 (options->program.size() < 3 ||
-                  options->program.compare(options->program.size() - 3, 3, ".py") != 0);
-    return fail(usage ? kUsageError : kNotFound, command.error().message);
-  }
+  if (!command) return fail(kNotFound, command.error().message);
 
   std::string library = options->library.value_or(default_library_path());
   if (library.find('/') != std::string::npos) {

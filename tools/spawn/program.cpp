@@ -42,6 +42,14 @@ Expected<std::string> find_executable(const std::string& name, const EnvMap& env
   return make_error("program '" + name + "' not found on PATH");
 }
 
+Status check_program_kind(const SpawnOptions& options) {
+  if (options.no_python || options.module || ends_with(options.program, ".py")) return Unit{};
+  return make_error("'" + options.program +
+                    "' is not a .py script: for a program that is not python, add --no-python "
+                    "(xeonrun-spawn --no-python ... " +
+                    options.program + "), or -m for a python module");
+}
+
 Expected<Command> resolve_command(const SpawnOptions& options, const EnvMap& env) {
   const std::string& program = options.program;
   Command command;
@@ -51,12 +59,8 @@ Expected<Command> resolve_command(const SpawnOptions& options, const EnvMap& env
     command.path = *path;
     command.argv.push_back(program);
   } else {
-    if (!options.module && !ends_with(program, ".py")) {
-      return make_error("'" + program +
-                        "' is not a .py script: for a program that is not python, add "
-                        "--no-python (xeonrun-spawn --no-python ... " +
-                        program + "), or -m for a python module");
-    }
+    Status kind = check_program_kind(options);
+    if (!kind) return kind.error();
     const std::string python = python_name(env);
     auto path = find_executable(python, env);
     if (!path) {

@@ -19,8 +19,12 @@ struct Command {
 // The python that runs .py programs and modules: $PYTHON when set, else "python3".
 std::string python_name(const EnvMap& env);
 
-// Errors: a non-.py program without --no-python (run_cpu's rule, with the fix), or a program or
-// python that is not found / not executable.
+// run_cpu's rule: without --no-python or -m the program must be a .py script. The error says the
+// fix.
+Status check_program_kind(const SpawnOptions& options);
+
+// The command after check_program_kind passed. Errors: the program or python is not found or not
+// executable.
 Expected<Command> resolve_command(const SpawnOptions& options, const EnvMap& env);
 
 // PATH lookup like execvp: a name with '/' is taken as is.

@@ -153,6 +153,43 @@ static void* check_stack(void* wanted) {
   return NULL;
 }
 
+static char* own_stack;
+static const size_t own_stack_size = 1024 * 1024;
+
+static void* check_own_stack(void* unused) {
+  char local = 0;
+  (void)unused;
+  printf("own_stack_kept=%d\n", &local > own_stack && &local < own_stack + own_stack_size);
+  return NULL;
+}
+
+static void* report_affinity(void* unused) {
+  (void)unused;
+  print_cpus("attr_affinity_thread_cpus", 0);
+  return NULL;
+}
+
+/* Threads whose creator chose a stack or an affinity: the interposer must keep both. */
+static void start_threads_with_own_attributes(void) {
+  pthread_attr_t attr;
+  pthread_t thread;
+  own_stack = aligned_alloc(4096, own_stack_size);
+  pthread_attr_init(&attr);
+  pthread_attr_setstack(&attr, own_stack, own_stack_size);
+  pthread_create(&thread, &attr, check_own_stack, NULL);
+  pthread_join(thread, NULL);
+  pthread_attr_destroy(&attr);
+
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(0, &set); /* XEONRUN_PIN=thread's round robin would give this fifth thread CPU 1 */
+  pthread_attr_init(&attr);
+  pthread_attr_setaffinity_np(&attr, sizeof set, &set);
+  pthread_create(&thread, &attr, report_affinity, NULL);
+  pthread_join(thread, NULL);
+  pthread_attr_destroy(&attr);
+}
+
 int main(int argc, char** argv) {
   print_cpus("cpus", 0);
   print_cpus("early_thread_cpus", early_thread_tid());
@@ -175,6 +212,8 @@ int main(int argc, char** argv) {
     pthread_attr_setstacksize(&attr, 8u * 1024 * 1024);
     pthread_create(&thread, &attr, check_stack, (void*)(8ul * 1024 * 1024));
     pthread_join(thread, NULL);
+    fflush(stdout);
+    start_threads_with_own_attributes();
   }
   if (argc >= 2 && strcmp(argv[1], "env") == 0) {
     for (char** e = environ; *e; ++e) printf("env=%s\n", *e);

@@ -236,6 +236,8 @@ def case_pin_thread_gives_each_new_thread_its_own_cpu():
     check(threads == ["0", "1"], f"new threads on {threads}, expected one each on 0 and 1")
     expect(values, "early_thread_cpus", "0,1", "a thread older than the placement: ")
     expect(values, "stack_kept", "1", "the thread's own attributes survive: ")
+    expect(values, "own_stack_kept", "1", "a stack the creator gave: ")
+    expect(values, "attr_affinity_thread_cpus", "0", "an affinity the creator gave: ")
 
 
 def case_pin_process_puts_new_threads_on_the_rank_cpus():

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/cpuset.h"
+#include "core/option_values.h"
 #include "core/planner.h"
 
 namespace xeonplace::planning {
@@ -18,7 +19,7 @@ std::string join_sizes(const std::vector<unsigned>& sizes) {
     if (i) text += ',';
     text += std::to_string(sizes[i]);
   }
-  return text;
+  return printable(text);  // a list of 40000 counts must not make a 80 KB error line
 }
 
 // In logical mode every core usually has the same number of usable PUs; a count that is not a

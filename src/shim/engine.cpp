@@ -25,6 +25,7 @@
 #include "sys/loaded_libraries.h"
 #include "sys/log.h"
 #include "sys/mempolicy.h"
+#include "sys/reexec.h"
 #include "sys/topology_source.h"
 #include "xeonplace/xeonplace.h"
 
@@ -298,8 +299,12 @@ std::vector<EnvVar> effective_variables(const RankPlacement& rank, const EnvMap&
 
 int place(const xeonplace_front& front) {
   const EnvMap env = snapshot_environment(front.envp);
-  const Reporting reporting = reporting_settings(env);
+  Reporting reporting = reporting_settings(env);
+  // A set-user-ID program must never create or append to a file its caller names (issue #8).
+  const bool log_file_ignored = secure_execution() && !reporting.file.empty();
+  if (log_file_ignored) reporting.file.clear();
   Log log(reporting.level, reporting.file);
+  if (log_file_ignored) log.debug("XEONRUN_LOG_FILE ignored: secure-execution process (AT_SECURE)");
 
   Expected<Config> config = parse_config(env);
   if (!config) return fail(reporting, log, config.error());

@@ -24,6 +24,8 @@ packages=(
   qemu-system-x86 linux-image-amd64 busybox-static cpio
   # the run_cpu being replaced, for the conformance test and the launch benchmark
   python3-torch
+  # hardening (issue #8): clang 14 and its libFuzzer (in libclang-rt-14-dev) for tools/ci/fuzz.sh
+  clang libclang-rt-14-dev
   # GNU time: peak RSS of each launcher in tools/bench/bench_spawn.py
   time
   # the launchers of the launchers suite (torchrun comes with python3-torch, for /usr/bin/python3)

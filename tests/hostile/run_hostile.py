@@ -6,7 +6,8 @@ programs under conditions a careful user would not create.
     run_hostile.py --list   print the case names
 
 Paths come from the environment meson sets: XP_LIB, XP_DOCGEN, XP_PROBE, XP_PROBE_STATIC,
-XP_DEEPBIND, XP_FIXTURES. A case that needs something this machine lacks (root, a second CPU,
+XP_DEEPBIND, XP_FIXTURES; XP_PRELOAD_FIRST (set by tools/ci/sanitizers.sh) is put before the
+library in LD_PRELOAD. A case that needs something this machine lacks (root, a second CPU,
 mount namespaces) exits 77: skipped, never counted as passed.
 
 Hostile values: every XEONRUN_* input of the generated variable table (xeonplace-docgen
@@ -28,6 +29,9 @@ PROBE = os.environ.get("XP_PROBE", "")
 PROBE_STATIC = os.environ.get("XP_PROBE_STATIC", "")
 DEEPBIND = os.environ.get("XP_DEEPBIND", "")
 FIXTURES = os.environ.get("XP_FIXTURES", "")
+# tools/ci/sanitizers.sh: the ASan runtime must come first in LD_PRELOAD when the library is an
+# ASan build and the program is not.
+PRELOAD_FIRST = os.environ.get("XP_PRELOAD_FIRST", "")
 SKIP = 77
 TIMEOUT = 30
 NO_CHAINLOAD = {"XEONRUN_ALLOCATOR": "default", "XEONRUN_OMP_RUNTIME": "default"}
@@ -55,7 +59,7 @@ def clean_env():
 def run(argv, extra=None, preload=True, timeout=TIMEOUT, **kwargs):
     env = clean_env()
     if preload:
-        env["LD_PRELOAD"] = LIB
+        env["LD_PRELOAD"] = f"{PRELOAD_FIRST}:{LIB}" if PRELOAD_FIRST else LIB
     env.update(extra or {})
     try:
         return subprocess.run(argv, env=env, capture_output=True, timeout=timeout, **kwargs)
@@ -237,7 +241,8 @@ def probe_values(argv, env, expect_rc=0, **kwargs):
 def case_static_binary_runs_unplaced():
     # ld.so never sees a static executable, so LD_PRELOAD cannot apply: the program runs as if
     # the library were absent (README: use xeonrun-spawn or numactl for static programs).
-    check(PROBE_STATIC and os.path.exists(PROBE_STATIC), "no static probe was built")
+    if not PROBE_STATIC:
+        raise Skip("no static probe in this build (sanitizer builds, or no libc.a)")
     before = ",".join(str(c) for c in allowed_cpus())
     values, result = probe_values([PROBE_STATIC], placed_env(XEONRUN_LOG_LEVEL="info"))
     check(values.get("LOADED") == "0", f"the library is mapped into a static binary: {values}")
@@ -388,6 +393,8 @@ def secure_setup(tmp):
     need_root()
     if shutil.which("unshare") is None:
         raise Skip("no unshare")
+    if PRELOAD_FIRST:
+        raise Skip("a secure process cannot preload the sanitizer runtime by path")
     libdir = "/usr/lib/x86_64-linux-gnu"
     if not os.path.isdir(libdir):
         raise Skip(f"no {libdir}")

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Builds xeonplace with AddressSanitizer + UndefinedBehaviorSanitizer and runs the tests that can
+# run under them:
+#   - unit (GoogleTest on src/core and src/sys) and spawn-units (xeonrun-spawn's pure parts);
+#   - hostile: the ASan-built libxeonplace.so preloaded into real, uninstrumented programs
+#     (/bin/true, C probes, unshare/sh) with the ASan runtime first in LD_PRELOAD, which ASan
+#     requires when the program itself is not instrumented.
+# The integration, chainload, launchers and spawn-processes suites preload the library into
+# python3, OpenMP programs and launchers that the drivers start with an LD_PRELOAD of their own
+# (no room for the runtime in front), and re-exec through /proc/self/exe; they run in the normal
+# build only. UB is fatal (halt_on_error) and leaks fail the tests.
+#
+#   tools/ci/sanitizers.sh [BUILD_DIR]     default BUILD_DIR: build-asan at the top of the tree
+set -euo pipefail
+
+top="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+build="${1:-$top/build-asan}"
+
+if [[ ! -f $build/build.ninja ]]; then
+  meson setup "$build" "$top" -Dvm_tests=false -Dwerror=true \
+    -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+fi
+ninja -C "$build" -j2 >&2
+
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
+export ASAN_OPTIONS="detect_leaks=1:strict_string_checks=1:check_initialization_order=1"
+meson test -C "$build" --print-errorlogs --num-processes 2 --suite unit
+meson test -C "$build" --print-errorlogs spawn-units
+
+# In uninstrumented programs: the runtime goes first, and ASan must not insist on being linked
+# into the executable. Leak reports would change the exit status and add stderr lines, which the
+# hostile cases check exactly.
+XP_PRELOAD_FIRST="$(gcc -print-file-name=libasan.so)" \
+ASAN_OPTIONS="$ASAN_OPTIONS:verify_asan_link_order=0" \
+  meson test -C "$build" --print-errorlogs --num-processes 1 --suite hostile

@@ -876,5 +876,14 @@ TEST(Planner, OfflineAndDisallowedXmlFixtureIsPlannedInsideTheCgroup) {
             "accepted: allowed nodes 0");
 }
 
+// Found by the hostile-values suite: 40000 per-rank counts made an 80 KB "one line".
+TEST(PlannerErrors, HugeCountListIsCutInTheError) {
+  Config config;
+  config.ncores_per_instance.assign(40000, 1);
+  const std::string message = plan_error(fixture(kUpstream), config);
+  EXPECT_EQ(message.rfind("XEONRUN_NCORES_PER_INSTANCE=1,1,", 0), 0U) << message.substr(0, 200);
+  EXPECT_LT(message.size(), 1000U);
+}
+
 }  // namespace
 }  // namespace xeonplace

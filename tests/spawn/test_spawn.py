@@ -441,6 +441,11 @@ class Errors(unittest.TestCase):
     def test_json_without_dry_run(self):
         self.assert_usage_error(["--json", "--no-python", "true"], "--json")
 
+    def test_topology_with_a_placing_library_only_previews(self):
+        # Placing real ranks by another machine's plan would bind them to CPUs that may not exist.
+        self.assert_usage_error(["--topology", PYTORCH_FIXTURE, "--ninstances", "2",
+                                 "--no-python", "true"], "--dry-run")
+
     def test_plan_error_exits_2_with_one_line(self):
         r = spawn(["--topology", PYTORCH_FIXTURE, "--dry-run", "--ninstances", "99"])
         self.assertEqual(r.returncode, 2, r.stderr)

@@ -233,7 +233,16 @@ SuperviseResult supervise(const std::vector<RankStart>& ranks, const SuperviseOp
         int sig = static_cast<int>(info.ssi_signo);
         if (sig == SIGCHLD) continue;  // reaped below in any case
         if (!launcher_signal) launcher_signal = sig;
-        stop_others(sig);
+        // A Ctrl-C typed at the terminal reaches every rank of the foreground process group
+        // directly (si_code SI_KERNEL); forwarding it again would interrupt them twice.
+        const bool from_terminal = info.ssi_code == SI_KERNEL && sig == SIGINT;
+        if (from_terminal) {
+          if (!kill_deadline) {
+            kill_deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(grace);
+          }
+        } else {
+          stop_others(sig);
+        }
       }
     }
     for (size_t i = 1; i < fds.size(); ++i) {

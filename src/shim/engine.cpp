@@ -204,10 +204,11 @@ void apply_affinity(const RankPlacement& rank, Pin pin, bool reexecuted_image,
     }
   }
   if (pin != Pin::Thread) return;
-  // likwid-pin's order: this thread gets the first CPU, each later thread the next one.
+  // likwid-pin's order (this thread counts as the first CPU, each later thread gets the next one),
+  // but this thread keeps the whole slice: OpenMP runtimes build their places from the initial
+  // thread's mask (libgomp at its init, libomp at its first parallel region), and a one-CPU mask
+  // would put the whole team on that CPU.
   const std::vector<unsigned> ids = rank.cpus.ids();
-  const Status self = pin_calling_thread(CpuSet{ids.front()});
-  if (!self) log.warn(self.error().message);
   const std::vector<int> cpus(ids.begin(), ids.end());
   if (front.set_thread_cpus(cpus.data(), static_cast<int>(cpus.size()), 1) != 0) {
     log.warn("out of memory: XEONRUN_PIN=thread falls back to process pinning for new threads");

@@ -127,8 +127,9 @@ Expected<std::string> find_library(const LibraryRequest& request, const SearchPl
       families.push_back(family_of(name));
     }
   }
+  // Read only when the directories did not have it: it is ~50 KB read in every placed process.
   std::vector<LdCacheEntry> cache;
-  if (!places.ld_cache_path.empty()) cache = parse_ld_cache(read_file(places.ld_cache_path));
+  bool cache_read = false;
 
   for (const auto& family : families) {
     for (const auto& dir : places.directories) {
@@ -137,6 +138,10 @@ Expected<std::string> find_library(const LibraryRequest& request, const SearchPl
         std::string path = dir + "/" + name;
         if (usable_file(path)) return path;
       }
+    }
+    if (!cache_read && !places.ld_cache_path.empty()) {
+      cache = parse_ld_cache(read_file(places.ld_cache_path));
+      cache_read = true;
     }
     for (const auto& name : request.names) {
       if (family_of(name) != family) continue;

@@ -139,6 +139,26 @@ TEST_F(FakeLibraries, AMissingAbsolutePathIsAnErrorNamingTheVariable) {
   EXPECT_NE(found.error().message.find("XEONRUN_OMP_RUNTIME"), std::string::npos);
 }
 
+TEST_F(FakeLibraries, TheLoaderCacheFindsWhatNoDirectoryHas) {
+  // libc.so.6 is in every loader cache and in none of these (empty) directories.
+  auto d = dir("empty");
+  LibraryRequest r{LibraryRole::Allocator, "libc", {"libc.so.6"}, "libc6", false};
+  auto found = find_library(r, {{d}, "/etc/ld.so.cache"});
+  ASSERT_TRUE(found.ok()) << found.error().message;
+  EXPECT_EQ(found->rfind('/'), found->size() - std::string("/libc.so.6").size()) << *found;
+  EXPECT_EQ(access(found->c_str(), R_OK), 0) << *found;
+  EXPECT_FALSE(find_library(r, {{d}, ""}).ok());  // and without the cache it is not found
+}
+
+TEST_F(FakeLibraries, DirectoriesComeBeforeTheLoaderCache) {
+  auto d = dir("first");
+  touch(d, "libc.so.6");
+  LibraryRequest r{LibraryRole::Allocator, "libc", {"libc.so.6"}, "libc6", false};
+  auto found = find_library(r, {{d}, "/etc/ld.so.cache"});
+  ASSERT_TRUE(found.ok()) << found.error().message;
+  EXPECT_EQ(*found, d + "/libc.so.6");
+}
+
 TEST(LibrarySearchPlaces, RunCpusDirectoriesThenMultiarchThenTheLoaderCache) {
   EnvMap env = {{"CONDA_PREFIX", "/conda"}, {"VIRTUAL_ENV", "/venv"}, {"HOME", "/home/u"}};
   auto places = library_search_places(env, false);

@@ -344,5 +344,19 @@ TEST(LiveTopology, RestrictedAffinityMarksOtherCpusDisallowedUnlessCgroupOnly) {
   EXPECT_EQ(thread_affinity().ids(), usable);  // the runner's own affinity is unchanged
 }
 
+// Found by tests/fuzz/fuzz_hwloc_xml: this file makes hwloc 2.9's hwloc_topology_load() dereference
+// NULL. The library loads XML in a child first, so the program gets an error, not a SIGSEGV.
+TEST(LoadTopologySpec, XmlThatCrashesHwlocIsAnErrorNotASignal) {
+  const std::string path =
+      std::string(XEONPLACE_FIXTURES) + "/../fuzz/corpus/hwloc_xml/regress_hwloc_segv_on_bad_xml";
+  // The preloaded engine always parses with hwloc's built-in parser (its libxml2 plugin refuses
+  // to load there); force that parser here too.
+  ::setenv("HWLOC_LIBXML_IMPORT", "0", 1);
+  const std::string message = load_error("xml:" + path);
+  ::unsetenv("HWLOC_LIBXML_IMPORT");
+  EXPECT_NE(message.find("hwloc crashed reading it (signal 11)"), std::string::npos) << message;
+  EXPECT_EQ(message.find('\n'), std::string::npos);
+}
+
 }  // namespace
 }  // namespace xeonplace

@@ -76,7 +76,7 @@ std::optional<Columns> header_columns(std::string_view comment) {
   if (upper(names.front()) != "CPU") return std::nullopt;
   Columns columns;
   columns.count = names.size();
-  columns.names = std::string(body);
+  columns.names = printable(body);  // quoted in errors: one line, cut
   columns.node.reset();
   std::optional<std::size_t> core;
   std::optional<std::size_t> socket;

@@ -265,5 +265,13 @@ TEST(LscpuParse, ErrorQuotesABadLineOnOnePrintableLine) {
   EXPECT_LT(runaway.size(), 1000U) << "the whole bad line was quoted";
 }
 
+// Found by tests/fuzz/fuzz_lscpu: the column names of a header with carriage returns were quoted
+// raw in the field-count error.
+TEST(LscpuParse, HeaderNamesInErrorsAreEscaped) {
+  const std::string message = parse_error("# CPU,Core,Socket,Node,On\r\rline\n0,0,0\n");
+  EXPECT_EQ(message.find('\r'), std::string::npos) << message;
+  EXPECT_NE(message.find("On\\x0d\\x0dline"), std::string::npos) << message;
+}
+
 }  // namespace
 }  // namespace xeonplace

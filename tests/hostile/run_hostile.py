@@ -132,7 +132,10 @@ def topology_garbage(tmp):
     return ["lscpu:/nonexistent/file", "xml:/nonexistent/file", "lscpu:" + malformed_lscpu,
             "xml:" + malformed_xml, "lscpu:" + binary, "xml:" + binary, "lscpu:/dev/zero",
             "xml:/etc", "lscpu:", "xml:", "synthetic:", "synthetic:pack:99999 core:99999 pu:2",
-            "synthetic:garbage here", "nfs:server:/x", "lscpu", "/etc/passwd"]
+            "synthetic:garbage here", "nfs:server:/x", "lscpu", "/etc/passwd",
+            # makes hwloc 2.9 itself crash (found by tests/fuzz/fuzz_hwloc_xml)
+            "xml:" + os.path.join(FIXTURES, "..", "fuzz", "corpus", "hwloc_xml",
+                                  "regress_hwloc_segv_on_bad_xml")]
 
 
 def bad_values(tmp):

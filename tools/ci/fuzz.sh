@@ -52,7 +52,9 @@ for t in "${targets[@]}"; do
     continue
   fi
   # 2. Bounded fuzzing from the seeds; new inputs go to the scratch corpus only.
-  if "$exe" "$work" "$seeds" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+  dict=()
+  [[ $t == options || $t == launcher ]] && dict=(-dict="$top/tests/fuzz/env.dict")
+  if "$exe" "$work" "$seeds" "${dict[@]}" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
       -max_len=8192 -print_final_stats=1 -artifact_prefix="$out/$t/artifacts/" \
       >"$out/$t/fuzz.log" 2>&1; then
     result=ok

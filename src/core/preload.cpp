@@ -68,6 +68,15 @@ LibraryRequest allocator_request(const Config& config) {
   return r;
 }
 
+bool is_sanitizer_runtime(const std::string& path) {
+  const std::string stem = stem_of(path);
+  for (const char* runtime : {"libasan", "libtsan", "liblsan", "libhwasan", "libubsan",
+                              "libclang_rt.asan", "libclang_rt.tsan", "libclang_rt.ubsan"}) {
+    if (starts_with(stem, runtime)) return true;
+  }
+  return false;
+}
+
 bool has_entry(const std::vector<std::string>& list, const std::string& entry) {
   return std::find(list.begin(), list.end(), entry) != list.end();
 }
@@ -166,7 +175,12 @@ ChainLoad compose_chain_load(const ChainLoadInput& input) {
     return std::nullopt;
   };
 
+  // Sanitizer runtimes insist on coming first in the search order (ASan aborts otherwise): the
+  // libraries we add go after them, ahead of every other entry.
   std::vector<std::string> preload;
+  for (const auto& e : existing) {
+    if (is_sanitizer_runtime(e) && !has_entry(preload, e)) preload.push_back(e);
+  }
   bool jemalloc_added_explicitly = false;
   for (const auto& lib : input.found) {
     auto present = lib.role == LibraryRole::Allocator ? serving(lib.role) : serving_omp();

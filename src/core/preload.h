@@ -70,9 +70,10 @@ struct ChainLoad {
 };
 
 // Composes LD_PRELOAD = allocator, OpenMP runtime, then the existing entries (libxeonplace.so kept,
-// appended when it is not there). A role already served — its library, or another of the same role,
-// in LD_PRELOAD or loaded — is not added again: two allocators in one process would fight.
-// MALLOC_CONF gets run_cpu's jemalloc setting for an explicit jemalloc unless it is already set.
+// appended when it is not there); a sanitizer runtime already preloaded stays first. A role already
+// served — its library, or another of the same role, in LD_PRELOAD or loaded — is not added again:
+// two allocators in one process would fight. MALLOC_CONF gets run_cpu's jemalloc setting for an
+// explicit jemalloc unless it is already set.
 ChainLoad compose_chain_load(const ChainLoadInput& input);
 
 // In the re-executed image: the libraries of `found` whose role no object in `loaded` serves, i.e.

@@ -120,6 +120,15 @@ TEST(ComposeChainLoad, KeepsOtherPreloadedLibrariesInTheirOrder) {
             "/x/libfoo.so:/opt/xp/lib/libxeonplace.so:/y/libbar.so");
 }
 
+TEST(ComposeChainLoad, ASanitizerRuntimeStaysFirst) {
+  auto in = typical_input();
+  in.env["LD_PRELOAD"] = "/usr/lib/x86_64-linux-gnu/libasan.so.8 /opt/xp/lib/libxeonplace.so";
+  auto chain = compose_chain_load(in);
+  EXPECT_EQ(value_of(chain.env, "LD_PRELOAD"),
+            "/usr/lib/x86_64-linux-gnu/libasan.so.8:/usr/lib/x86_64-linux-gnu/libtcmalloc.so.4:"
+            "/usr/lib/x86_64-linux-gnu/libiomp5.so:/opt/xp/lib/libxeonplace.so");
+}
+
 TEST(ComposeChainLoad, AppendsItselfWhenNotInLdPreload) {
   auto in = typical_input();
   in.env.erase("LD_PRELOAD");

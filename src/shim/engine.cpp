@@ -307,6 +307,11 @@ int place(const xeonplace_front& front) {
   Log log(reporting.level, reporting.file);
   if (log_file_ignored) log.debug("XEONRUN_LOG_FILE ignored: secure-execution process (AT_SECURE)");
 
+  // The first image already reported everything up to its re-exec: the re-executed one repeats
+  // the same steps quietly and speaks again from the chain-load step on.
+  const bool reexecuted = guard_state(env, ::getpid()) == GuardState::ThisImage;
+  if (reexecuted && reporting.level < LogLevel::Error) log.set_level(LogLevel::Error);
+
   Expected<Config> config = parse_config(env);
   if (!config) return fail(reporting, log, config.error());
   if (config->disable) return XEONPLACE_ENGINE_CONTINUE;
@@ -329,10 +334,10 @@ int place(const xeonplace_front& front) {
                                                     effective_variables(rank->placement, env)));
     return XEONPLACE_ENGINE_CONTINUE;
   }
-  const bool reexecuted = guard_state(env, ::getpid()) == GuardState::ThisImage;
   apply_affinity(rank->placement, config->pin, reexecuted, front, log);
   const std::string memory = apply_memory(rank->placement, config->membind, log);
   apply_environment(variables, log);
+  log.set_level(reporting.level);
   // After apply (affinity and memory policy survive execve), before export (the re-executed image
   // must not see XEONRUN_PLACED_* and skip its own engine run).
   chain_load(*config, variables, env, inherited, front, log);

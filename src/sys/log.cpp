@@ -81,6 +81,8 @@ Log::~Log() {
 
 bool Log::enabled(LogLevel level) const { return logger_->should_log(to_spdlog(level)); }
 
+void Log::set_level(LogLevel level) { logger_->set_level(to_spdlog(level)); }
+
 // Messages are passed as arguments, never as format strings: they contain user input.
 void Log::debug(const std::string& message) { logger_->debug("{}", message); }
 void Log::info(const std::string& message) { logger_->info("{}", message); }

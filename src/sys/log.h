@@ -25,6 +25,7 @@ class Log {
   Log& operator=(const Log&) = delete;
 
   bool enabled(LogLevel level) const;
+  void set_level(LogLevel level);
   void debug(const std::string& message);
   void info(const std::string& message);
   void warn(const std::string& message);

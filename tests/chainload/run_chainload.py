@@ -363,6 +363,17 @@ def case_missing_library_warns_once_and_runs():
           and "libmimalloc2.0" in lines[0] and MULTIARCH in lines[0], f"warning: {lines[0]}")
 
 
+def case_warnings_before_the_reexec_are_not_repeated_after_it():
+    # The re-executed image plans again; what the first image already said must not print twice.
+    env = clean_env(XEONRUN_NINSTANCES="1", OMP_NUM_THREADS="7", XEONRUN_LOG_LEVEL="info")
+    _, r, err = placed([PROBE_C], env)
+    expect_allocator(r, "libtcmalloc", err)
+    kept = [l for l in err.splitlines() if "OMP_NUM_THREADS=7 kept from the environment" in l]
+    check(len(kept) == 1, f"expected the kept-value warning once:\n{err}")
+    summaries = [l for l in err.splitlines() if l.startswith("xeonplace: info: rank 0 of 1")]
+    check(len(summaries) == 1, f"expected one info line for the rank:\n{err}")
+
+
 def case_missing_absolute_path_warns_and_runs():
     env = clean_env(XEONRUN_NINSTANCES="1", XEONRUN_ALLOCATOR="/nonexistent/libjemalloc.so.2",
                     XEONRUN_OMP_RUNTIME="default")

@@ -143,9 +143,17 @@ Expected<Topology> topology_from_hwloc(hwloc_topology_t topology, hwloc_const_cp
   const unsigned core_count =
       static_cast<unsigned>(hwloc_get_nbobjs_by_type(topology, HWLOC_OBJ_CORE));
 
+  CpuSet seen;
   for (hwloc_obj_t obj = hwloc_get_next_obj_by_type(topology, HWLOC_OBJ_PU, nullptr);
        obj != nullptr; obj = hwloc_get_next_obj_by_type(topology, HWLOC_OBJ_PU, obj)) {
     if (obj->os_index > kMaxSetId) return index_error(source, "PU", obj->os_index);
+    // hwloc accepts a hand-made XML naming one CPU twice (found by tests/fuzz/fuzz_hwloc_xml);
+    // planned as two PUs, it would go to two ranks.
+    if (seen.contains(obj->os_index)) {
+      return make_error(source + ": PU os_index " + std::to_string(obj->os_index) +
+                        " appears twice; not a valid topology");
+    }
+    seen.add(obj->os_index);
     Pu pu;
     pu.cpu = obj->os_index;
     hwloc_obj_t core = hwloc_get_ancestor_obj_by_type(topology, HWLOC_OBJ_CORE, obj);
@@ -165,6 +173,7 @@ Expected<Topology> topology_from_hwloc(hwloc_topology_t topology, hwloc_const_cp
   for (int cpu = hwloc_bitmap_first(offline); cpu >= 0; cpu = hwloc_bitmap_next(offline, cpu)) {
     const unsigned id = static_cast<unsigned>(cpu);
     if (id > kMaxSetId) break;  // an infinite or absurd complete set: nothing real past here
+    if (seen.contains(id)) continue;  // a PU object outside its own cpuset (malformed XML)
     Pu pu;
     pu.cpu = id;
     pu.online = false;

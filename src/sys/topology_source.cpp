@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -167,6 +168,9 @@ Status survives_hwloc(const std::string& text, const std::string& source) {
   const pid_t child = ::fork();
   if (child < 0) return Unit{};  // cannot check: load in-process, as without the check
   if (child == 0) {
+    // A crash here must end this child quietly, not run the program's crash handler (a crash
+    // reporter, python's faulthandler, a sanitizer) as if the program itself had crashed.
+    for (int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT}) ::signal(sig, SIG_DFL);
     hwloc_topology_t topo = nullptr;
     bool loaded = hwloc_topology_init(&topo) == 0;
     if (loaded) {

@@ -358,5 +358,25 @@ TEST(LoadTopologySpec, XmlThatCrashesHwlocIsAnErrorNotASignal) {
   EXPECT_EQ(message.find('\n'), std::string::npos);
 }
 
+// Found by tests/fuzz/fuzz_hwloc_xml: hand-made XML where hwloc keeps one CPU as two PUs (twice
+// the same os_index, or a PU outside its own cpuset that also looked offline). Planned, that CPU
+// would go to two ranks.
+TEST(LoadTopologySpec, XmlNamingOneCpuTwiceNeverGivesTwoPus) {
+  const std::string corpus = std::string(XEONPLACE_FIXTURES) + "/../fuzz/corpus/hwloc_xml/";
+  ::setenv("HWLOC_LIBXML_IMPORT", "0", 1);  // the engine's parser, as above
+  for (const char* name : {"regress_duplicate_pu", "regress_pu_outside_its_cpuset"}) {
+    Expected<Topology> topology = load_topology("xml:" + corpus + name);
+    if (!topology) {
+      EXPECT_NE(topology.error().message.find("appears twice"), std::string::npos)
+          << topology.error().message;
+      continue;
+    }
+    for (std::size_t i = 1; i < topology->pus.size(); ++i) {
+      EXPECT_LT(topology->pus[i - 1].cpu, topology->pus[i].cpu) << name;
+    }
+  }
+  ::unsetenv("HWLOC_LIBXML_IMPORT");
+}
+
 }  // namespace
 }  // namespace xeonplace

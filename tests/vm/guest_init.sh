@@ -7,7 +7,8 @@ export PATH=/bin:/sbin:/usr/bin:/usr/sbin HOME=/tmp
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
-mount -t tmpfs tmp /tmp
+# No tmpfs over /tmp: the initramfs root is writable already, and the build (with the library and
+# xeonrun-spawn at their host paths) may itself live under /tmp, as a CI clone does.
 # libomp registers itself in a POSIX shared-memory segment and aborts without /dev/shm.
 mkdir -p /dev/shm
 mount -t tmpfs shm /dev/shm

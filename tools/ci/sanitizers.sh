@@ -28,8 +28,11 @@ meson test -C "$build" --print-errorlogs --num-processes 2 --suite unit
 meson test -C "$build" --print-errorlogs spawn-units
 
 # In uninstrumented programs: the runtime goes first, and ASan must not insist on being linked
-# into the executable. Leak reports would change the exit status and add stderr lines, which the
-# hostile cases check exactly.
+# into the executable. Leak checking is off there: the front dlclose()s the engine after placing,
+# and the 72704-byte emergency exception pool of the engine's static libstdc++ (allocated once,
+# never freed by design) then shows up as a leak from "<unknown module>" that no suppression can
+# name; LeakSanitizer also needs /proc, which one case removes. Leaks of our code are checked by
+# the unit tests above, which link the same core and sys code.
 XP_PRELOAD_FIRST="$(gcc -print-file-name=libasan.so)" \
-ASAN_OPTIONS="$ASAN_OPTIONS:verify_asan_link_order=0" \
+ASAN_OPTIONS="$ASAN_OPTIONS:verify_asan_link_order=0:detect_leaks=0" \
   meson test -C "$build" --print-errorlogs --num-processes 1 --suite hostile

@@ -243,7 +243,7 @@ def probe_values(argv, env, expect_rc=0, **kwargs):
 
 def case_static_binary_runs_unplaced():
     # ld.so never sees a static executable, so LD_PRELOAD cannot apply: the program runs as if
-    # the library were absent (README: use xeonrun-spawn or numactl for static programs).
+    # the library were absent (tests/hostile/README.md; place static programs with numactl).
     if not PROBE_STATIC:
         raise Skip("no static probe in this build (sanitizer builds, or no libc.a)")
     before = ",".join(str(c) for c in allowed_cpus())

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <sched.h>
+#include <sys/single_threaded.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -58,11 +59,11 @@ Status set_thread_affinity(pid_t tid, const KernelCpuSet& set, const CpuSet& cpu
   return Unit{};
 }
 
-// The thread ids in /proc/self/task; empty when /proc is not mounted.
-std::vector<pid_t> list_threads() {
+// The thread ids in /proc/self/task; an error when /proc is not mounted.
+Expected<std::vector<pid_t>> list_threads() {
   std::vector<pid_t> tids;
   DIR* dir = ::opendir("/proc/self/task");
-  if (dir == nullptr) return tids;
+  if (dir == nullptr) return make_error(errno_text(errno));
   while (const dirent* entry = ::readdir(dir)) {
     char* end = nullptr;
     const long tid = std::strtol(entry->d_name, &end, 10);
@@ -102,7 +103,17 @@ Status pin_all_threads(const CpuSet& cpus, std::vector<std::string>& warnings) {
   // Bounded: a program that keeps spawning threads must not keep its constructor spinning.
   for (int pass = 0; pass < 8; ++pass) {
     bool found_new = false;
-    for (pid_t tid : list_threads()) {
+    const Expected<std::vector<pid_t>> tids = list_threads();
+    if (!tids) {
+      // Found by tests/hostile (no /proc): a thread another library started earlier kept its
+      // CPUs silently. glibc knows whether any thread was ever created; if so, say so.
+      if (__libc_single_threaded) break;
+      warnings.push_back(
+          "cannot list this process's threads (/proc/self/task: " + tids.error().message +
+          "); threads started before placement keep their CPU affinity");
+      break;
+    }
+    for (pid_t tid : *tids) {
       if (!pinned.insert(tid).second) continue;
       found_new = true;
       if (::sched_setaffinity(tid, set.size(), set.get()) != 0 && errno != ESRCH) {

@@ -476,7 +476,10 @@ def case_secure_execution_no_reexec_no_log_no_untrusted_search():
         # Placed (affinity is harmless), never re-executed: the PID is the shell's exec'd one and
         # no re-exec guard reached the program.
         check(values.get("PLACED_RANK") == "0", f"not placed: {values} {stderr}")
-        check("re-exec" not in stderr or "secure" in stderr, f"stderr: {stderr}")
+        check("secure-execution process (AT_SECURE), not re-executing" in stderr,
+              f"no word of the skipped re-exec: {stderr}")
+        check(not re.search(r"libtcmalloc|libjemalloc|libiomp5|libomp", values.get("LIBRARIES", "")),
+              f"a chain-loaded library reached a secure process: {values.get('LIBRARIES')}")
 
 
 CASES = {name[len("case_"):]: fn for name, fn in globals().items() if name.startswith("case_")}

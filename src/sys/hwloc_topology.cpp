@@ -172,7 +172,7 @@ Expected<Topology> topology_from_hwloc(hwloc_topology_t topology, hwloc_const_cp
   unsigned next_core = core_count + static_cast<unsigned>(out.pus.size());
   for (int cpu = hwloc_bitmap_first(offline); cpu >= 0; cpu = hwloc_bitmap_next(offline, cpu)) {
     const unsigned id = static_cast<unsigned>(cpu);
-    if (id > kMaxSetId) break;  // an infinite or absurd complete set: nothing real past here
+    if (id > kMaxSetId) break;        // an infinite or absurd complete set: nothing real past here
     if (seen.contains(id)) continue;  // a PU object outside its own cpuset (malformed XML)
     Pu pu;
     pu.cpu = id;

@@ -2,13 +2,13 @@
 # Builds xeonplace with AddressSanitizer + UndefinedBehaviorSanitizer and runs the tests that can
 # run under them:
 #   - unit (GoogleTest on src/core and src/sys) and spawn-units (xeonrun-spawn's pure parts);
+#   - integration: its driver puts the sanitizer runtimes first in LD_PRELOAD by itself;
 #   - hostile: the ASan-built libxeonplace.so preloaded into real, uninstrumented programs
 #     (/bin/true, C probes, unshare/sh) with the ASan runtime first in LD_PRELOAD, which ASan
 #     requires when the program itself is not instrumented.
-# The integration, chainload, launchers and spawn-processes suites preload the library into
-# python3, OpenMP programs and launchers that the drivers start with an LD_PRELOAD of their own
-# (no room for the runtime in front), and re-exec through /proc/self/exe; they run in the normal
-# build only. UB is fatal (halt_on_error) and leaks fail the tests.
+# The chainload, launchers and spawn-processes suites preload the library into programs and
+# launchers with an LD_PRELOAD of their own (no runtime in front) and re-exec; they run in the
+# normal build only. UB is fatal (halt_on_error) and leaks fail the unit tests.
 #
 #   tools/ci/sanitizers.sh [BUILD_DIR]     default BUILD_DIR: build-asan at the top of the tree
 set -euo pipefail
@@ -26,6 +26,9 @@ export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 export ASAN_OPTIONS="detect_leaks=1:strict_string_checks=1:check_initialization_order=1"
 meson test -C "$build" --print-errorlogs --num-processes 2 --suite unit
 meson test -C "$build" --print-errorlogs spawn-units
+# Leak checking off in placed programs: see the hostile run below.
+ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0" \
+  meson test -C "$build" --print-errorlogs --num-processes 2 --suite integration
 
 # In uninstrumented programs: the runtime goes first, and ASan must not insist on being linked
 # into the executable. Leak checking is off there: the front dlclose()s the engine after placing,

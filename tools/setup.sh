@@ -57,6 +57,10 @@ case "$job" in
   build) ;;
   test)
     meson test -C "$build_dir" --print-errorlogs --num-processes 2
+    # Issue #8: an ASan+UBSan build of the unit, integration and hostile suites, then a bounded
+    # libFuzzer run of every parser and the planner.
+    "$top/tools/ci/sanitizers.sh" "${build_dir}-asan"
+    "$top/tools/ci/fuzz.sh" "${build_dir}-fuzz"
     ;;
   demo)
     exec "$top/tools/demo.sh" "$build_dir"

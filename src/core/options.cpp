@@ -357,8 +357,11 @@ bool is_output_variable(const std::string& name) {
 const char* closest_variable(const std::string& name) {
   const char* best = nullptr;
   std::size_t best_distance = 0;
+  // No variable is longer than 40 characters: comparing a longer prefix only costs time (the
+  // distance is quadratic and the name comes from an environment of any size).
+  const std::string prefix = name.substr(0, 64);
   for (const auto& spec : option_table()) {
-    std::size_t distance = edit_distance(name, spec.variable);
+    std::size_t distance = edit_distance(prefix, spec.variable);
     if (!best || distance < best_distance) {
       best = spec.variable;
       best_distance = distance;

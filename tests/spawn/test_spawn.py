@@ -390,6 +390,20 @@ class Environment(unittest.TestCase):
         self.assertEqual(sorted(r.stdout.splitlines()),
                          ["[run0] Cpus_allowed_list:\t0", "[run1] Cpus_allowed_list:\t1"])
 
+    def test_topology_of_another_machine_is_planned_but_never_applied(self):
+        # The library treats XEONRUN_TOPOLOGY as a dry run: ranks keep this machine's CPUs.
+        self.assertTrue(SHIM and os.path.exists(SHIM),
+                        f"libxeonplace.so not built at {SHIM!r}: build src/shim first")
+        r = spawn(["--topology", PYTORCH_FIXTURE, "--ninstances", "2", "--library", SHIM,
+                   "--no-python", "sh", "-c",
+                   "echo ${XEONRUN_PLACED_CPUS:-unplaced} $(grep Cpus_allowed_list /proc/self/status)"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open("/proc/self/status") as f:
+            mine = [l.split(":", 1)[1].strip() for l in f if l.startswith("Cpus_allowed_list")][0]
+        self.assertEqual(sorted(r.stdout.splitlines()),
+                         [f"[run{i}] unplaced Cpus_allowed_list: {mine}" for i in range(2)])
+        self.assertIn("dry run, nothing changed", r.stderr)
+
 
 class Errors(unittest.TestCase):
     def assert_usage_error(self, args, *needles):
@@ -440,11 +454,6 @@ class Errors(unittest.TestCase):
 
     def test_json_without_dry_run(self):
         self.assert_usage_error(["--json", "--no-python", "true"], "--json")
-
-    def test_topology_with_a_placing_library_only_previews(self):
-        # Placing real ranks by another machine's plan would bind them to CPUs that may not exist.
-        self.assert_usage_error(["--topology", PYTORCH_FIXTURE, "--ninstances", "2",
-                                 "--no-python", "true"], "--dry-run")
 
     def test_plan_error_exits_2_with_one_line(self):
         r = spawn(["--topology", PYTORCH_FIXTURE, "--dry-run", "--ninstances", "99"])

@@ -272,13 +272,6 @@ Expected<SpawnOptions> parse_args(const std::vector<std::string>& args) {
   if (o.json && !o.dry_run) {
     return make_error("--json only applies to --dry-run (the plan preview)");
   }
-  const bool preloads_library = !o.library || !o.library->empty();
-  if (!o.dry_run && preloads_library && o.flag_env.count("XEONRUN_TOPOLOGY")) {
-    // Ranks placed by another machine's plan would bind to CPUs this machine may not have.
-    return make_error(
-        "--topology only previews a plan for another machine; add --dry-run (or --library '' "
-        "to start the ranks unplaced)");
-  }
   if (o.module && o.no_python) {
     return make_error("-m/--module and --no-python together: a module needs python; drop one");
   }

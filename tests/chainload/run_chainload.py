@@ -16,6 +16,11 @@ import subprocess
 import sys
 import tempfile
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from case_driver import (Failure, Skip, cases_in, check,  # noqa: E402
+                         clean_env as placement_free_env, main as run_case)
+
 LIB = os.environ.get("XP_LIB", "")
 PROBE_C = os.environ.get("XP_PROBE_C", "")
 PROBE_CPP = os.environ.get("XP_PROBE_CPP", "")
@@ -24,28 +29,11 @@ PROBE_PY = os.environ.get("XP_PROBE_PY", "")
 MULTIARCH = "/usr/lib/x86_64-linux-gnu"
 JEMALLOC = MULTIARCH + "/libjemalloc.so.2"
 SIXTEEN_MIB = 16 * 1024 * 1024
-SKIP = 77
-
-
-class Failure(Exception):
-    pass
-
-
-class Skip(Exception):
-    pass
-
-
-def check(condition, message):
-    if not condition:
-        raise Failure(message)
 
 
 def clean_env(**extra):
-    """The test's environment without anything that would place or preload on its own."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("XEONRUN_", "OMP_", "KMP_", "GOMP_"))
-           and k not in ("LD_PRELOAD", "MALLOC_CONF", "LOCAL_RANK", "LOCAL_WORLD_SIZE",
-                         "OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID")}
+    """The test's environment with only the library preloaded, plus `extra`."""
+    env = placement_free_env()
     env["LD_PRELOAD"] = LIB
     env.update(extra)
     return env
@@ -460,36 +448,16 @@ def case_no_proc_warns_and_runs():
     check(err.count("warning") == 1, f"expected one warning:\n{err}")
 
 
-CASES = {name[len("case_"):]: fn for name, fn in sorted(globals().items())
-         if name.startswith("case_")}
+CASES = cases_in(globals())
 
 
-def main():
-    if sys.argv[1:] == ["--list"]:
-        print("\n".join(CASES))
-        return 0
-    if len(sys.argv) != 2 or sys.argv[1] not in CASES:
-        print(f"usage: {sys.argv[0]} --list | CASE (one of: {', '.join(CASES)})", file=sys.stderr)
-        return 2
+def require_test_inputs():
     for path in (LIB, PROBE_C, PROBE_CPP, PROBE_OMP, PROBE_PY):
-        if not path or not os.path.exists(path):
-            print(f"missing test input {path!r}: run through meson test", file=sys.stderr)
-            return 1
+        check(path and os.path.exists(path), f"missing test input {path!r}: run through meson test")
     for soname in ("libjemalloc.so.2", "libtcmalloc.so.4", "libiomp5.so"):
-        if not glob.glob(os.path.join(MULTIARCH, soname)):
-            print(f"{soname} is not installed: tools/setup.sh installs it", file=sys.stderr)
-            return 1
-    try:
-        CASES[sys.argv[1]]()
-    except Failure as failure:
-        print(f"FAIL {sys.argv[1]}: {failure}", file=sys.stderr)
-        return 1
-    except Skip as skip:
-        print(f"SKIP {sys.argv[1]}: {skip}", file=sys.stderr)
-        return SKIP
-    print(f"PASS {sys.argv[1]}")
-    return 0
+        check(glob.glob(os.path.join(MULTIARCH, soname)),
+              f"{soname} is not installed: tools/setup.sh installs it")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_case(CASES, require_test_inputs))

@@ -23,6 +23,11 @@ import subprocess
 import sys
 import tempfile
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from case_driver import (Failure, Skip, cases_in, check,  # noqa: E402
+                         clean_env as placement_free_env, main as run_case)
+
 LIB = os.environ.get("XP_LIB", "")
 DOCGEN = os.environ.get("XP_DOCGEN", "")
 PROBE = os.environ.get("XP_PROBE", "")
@@ -32,28 +37,11 @@ FIXTURES = os.environ.get("XP_FIXTURES", "")
 # tools/ci/sanitizers.sh: the ASan runtime must come first in LD_PRELOAD when the library is an
 # ASan build and the program is not.
 PRELOAD_FIRST = os.environ.get("XP_PRELOAD_FIRST", "")
-SKIP = 77
 TIMEOUT = 30
 NO_CHAINLOAD = {"XEONRUN_ALLOCATOR": "default", "XEONRUN_OMP_RUNTIME": "default"}
-LAUNCHER_PREFIXES = ("XEONRUN_", "OMP_", "KMP_", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "OMPI_",
-                     "MPI_LOCAL", "SLURM_", "PMI_", "LD_PRELOAD", "MALLOC_CONF")
 
 
-class Failure(Exception):
-    pass
-
-
-class Skip(Exception):
-    pass
-
-
-def check(condition, message):
-    if not condition:
-        raise Failure(message)
-
-
-def clean_env():
-    return {k: v for k, v in os.environ.items() if not k.startswith(LAUNCHER_PREFIXES)}
+clean_env = placement_free_env
 
 
 def run(argv, extra=None, preload=True, timeout=TIMEOUT, **kwargs):
@@ -482,7 +470,7 @@ def case_secure_execution_no_reexec_no_log_no_untrusted_search():
               f"a chain-loaded library reached a secure process: {values.get('LIBRARIES')}")
 
 
-CASES = {name[len("case_"):]: fn for name, fn in globals().items() if name.startswith("case_")}
+CASES = cases_in(globals())
 
 
 def all_cases():
@@ -494,25 +482,5 @@ def all_cases():
     return cases
 
 
-def main():
-    if sys.argv[1:] == ["--list"]:
-        print("\n".join(sorted(all_cases())))
-        return 0
-    cases = all_cases()
-    if len(sys.argv) != 2 or sys.argv[1] not in cases:
-        print(f"usage: {sys.argv[0]} --list | CASE", file=sys.stderr)
-        return 2
-    try:
-        cases[sys.argv[1]]()
-    except Skip as skip:
-        print(f"SKIP {sys.argv[1]}: {skip}")
-        return SKIP
-    except Failure as failure:
-        print(f"FAIL {sys.argv[1]}: {failure}")
-        return 1
-    print(f"ok {sys.argv[1]}")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_case(all_cases()))

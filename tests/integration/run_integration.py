@@ -21,9 +21,12 @@ import subprocess
 import sys
 import tempfile
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from case_driver import (Failure, Skip, cases_in, check,  # noqa: E402
+                         clean_env as placement_free_env, main as run_case)
+
 MPOL_DEFAULT, MPOL_PREFERRED, MPOL_BIND, MPOL_INTERLEAVE = 0, 1, 2, 3
-LAUNCHER_PREFIXES = ("XEONRUN_", "OMP_", "KMP_", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "OMPI_",
-                     "MPI_LOCAL", "SLURM_", "PMI_", "LD_PRELOAD", "MALLOC_CONF")
 NO_CHAINLOAD = {"XEONRUN_ALLOCATOR": "default", "XEONRUN_OMP_RUNTIME": "default"}
 
 LIB = os.environ.get("XP_LIB", "")
@@ -32,10 +35,6 @@ PROBE_C = os.environ.get("XP_PROBE_C", "")
 PROBE_OMP = os.environ.get("XP_PROBE_OMP", "")
 PROBE_PY = os.environ.get("XP_PROBE_PY", "")
 SOURCE_ROOT = os.environ.get("XP_SOURCE_ROOT", "")
-
-
-class Failure(Exception):
-    pass
 
 
 def sanitizer_runtimes():
@@ -57,14 +56,7 @@ def preload_value(lib=None):
     return " ".join(SANITIZERS + [lib or LIB])
 
 
-def check(condition, message):
-    if not condition:
-        raise Failure(message)
-
-
-def clean_env():
-    """The test runner's environment without anything that would make the library act."""
-    return {k: v for k, v in os.environ.items() if not k.startswith(LAUNCHER_PREFIXES)}
+clean_env = placement_free_env
 
 
 def run(argv, extra=None, preload=True, lib=None, **kwargs):
@@ -536,7 +528,7 @@ def case_libraries_export_only_their_interface():
     check("libstdc++" not in needed, "the engine must carry its own hidden libstdc++")
 
 
-CASES = {name[len("case_"):]: fn for name, fn in globals().items() if name.startswith("case_")}
+CASES = cases_in(globals())
 
 
 def machine_fits():
@@ -546,24 +538,10 @@ def machine_fits():
         "/sys/devices/system/node/node1")
 
 
-def main():
-    if sys.argv[1:] == ["--list"]:
-        print("\n".join(CASES))
-        return 0
-    if len(sys.argv) != 2 or sys.argv[1] not in CASES:
-        print(f"usage: {sys.argv[0]} --list | CASE", file=sys.stderr)
-        return 2
+def require_the_test_machine():
     if not machine_fits():
-        print("skipped: needs CPUs 0-1 on NUMA node 0 only (the project's test machine)")
-        return 77
-    try:
-        CASES[sys.argv[1]]()
-    except Failure as failure:
-        print(f"FAIL {sys.argv[1]}: {failure}")
-        return 1
-    print(f"ok {sys.argv[1]}")
-    return 0
+        raise Skip("needs CPUs 0-1 on NUMA node 0 only (the project's test machine)")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_case(CASES, require_the_test_machine))

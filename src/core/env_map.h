@@ -9,6 +9,13 @@ namespace xeonplace {
 
 using EnvMap = std::map<std::string, std::string>;
 
+// One variable to set, in the order it is to be set.
+struct EnvVar {
+  std::string name;
+  std::string value;
+  bool operator==(const EnvVar& o) const { return name == o.name && value == o.value; }
+};
+
 inline std::optional<std::string> lookup(const EnvMap& env, const std::string& name) {
   auto it = env.find(name);
   if (it == env.end()) return std::nullopt;

@@ -23,6 +23,14 @@ inline constexpr const char* kLauncherLocalRankVariables[] = {
     "SLURM_LOCALID",               // Slurm srun
 };
 
+// The launcher context of a placement (core/decision.h, launcher_context): the local ranks and
+// Slurm's step (an sbatch script has SLURM_LOCALID=0 but no step; each srun step has its own). A
+// child that inherits a placement shares its parent's context; a rank that a placed mpirun, srun
+// or torchrun agent started does not (issue #6, docs/launchers.md).
+inline constexpr const char* kLauncherContextVariables[] = {
+    "LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID", "SLURM_STEP_ID",
+};
+
 // The launchers in precedence order, for detection and for the generated documentation. The first
 // one whose rank variable is present wins: torchrun inside a Slurm allocation is torchrun, mpirun
 // inside sbatch is Open MPI.

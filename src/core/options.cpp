@@ -342,12 +342,17 @@ const std::vector<OutputSpec>& output_table() {
       {"XEONRUN_PLACED_MEMBIND", "its memory policy (bind, preferred, interleave, none)"},
       {"XEONRUN_PLACED_ENV", "runtime variables holding the plan's value (OMP_...)"},
       {"XEONRUN_PLACED_LAUNCHER", "its launcher context (local rank, Slurm step)"},
+      {"XEONRUN_PLACEMENT",
+       "the placement handed to this process (by xeonrun-spawn, or by the image that re-executed "
+       "it): applied without planning again, once checked against the allowed CPUs and nodes"},
       {"XEONRUN_REEXEC_*", "internal: guards the re-exec that chain-loads the libraries"},
   };
   return table;
 }
 
 bool is_output_variable(const std::string& name) {
+  // Not an option either: a decision's handoff, parsed by core/decision.
+  if (name == "XEONRUN_PLACEMENT") return true;
   for (std::string_view prefix : kOutputPrefixes) {
     if (name.compare(0, prefix.size(), prefix) == 0) return true;
   }

@@ -7,17 +7,12 @@
 #include <vector>
 
 #include "core/cpuset.h"
+#include "core/env_map.h"
 #include "core/expected.h"
 #include "core/options.h"
 #include "core/topology.h"
 
 namespace xeonplace {
-
-struct EnvVar {
-  std::string name;
-  std::string value;
-  bool operator==(const EnvVar& o) const { return name == o.name && value == o.value; }
-};
 
 struct RankPlacement {
   unsigned rank = 0;

@@ -69,10 +69,10 @@ static const char* const launcher_rank_variables[] = {
 
 /* ---- placed already, or started as a rank by a launcher that was placed? ---- */
 
-/* The launcher context of a process: its local rank, and Slurm's step (an sbatch script has
- * SLURM_LOCALID=0 but no step; each srun step has its own). A child that inherits a placement
- * shares its parent's context; a rank that a placed mpirun, srun or torchrun agent started does
- * not, and does not inherit the placement either (issue #6, docs/launchers.md). */
+/* The launcher context of a process, formatted as launcher_context() in core/decision.h formats
+ * it for XEONRUN_PLACED_LAUNCHER (kLauncherContextVariables in core/launcher.h; a test compares
+ * the lists). A child that inherits a placement shares its parent's context; a rank that a placed
+ * mpirun, srun or torchrun agent started does not (issue #6, docs/launchers.md). */
 static const char* const context_variables[] = {
     "LOCAL_RANK=",    "OMPI_COMM_WORLD_LOCAL_RANK=", "MPI_LOCALRANKID=", "SLURM_LOCALID=",
     "SLURM_STEP_ID=",
@@ -131,37 +131,6 @@ static int placement_wanted(char** envp) {
   }
   if (placed && !started_by_another_launcher(envp, placed_context)) return 0;
   return wanted;
-}
-
-/* For a rank placed again: the environment without the placement it inherited from the launcher
- * (XEONRUN_PLACED_* and the runtime variables listed in XEONRUN_PLACED_ENV), so that the engine
- * takes the launcher's OMP_NUM_THREADS for the plan's, not for the user's. A new array of the
- * same strings, nothing is unset: bash, for one, replaces setenv/unsetenv. NULL: use envp. */
-static char** without_inherited_placement(char** envp) {
-  const char* listed = NULL;
-  size_t count = 0;
-  for (char** entry = envp; *entry != NULL; ++entry, ++count) {
-    if (starts_with(*entry, "XEONRUN_PLACED_ENV=")) listed = *entry + strlen("XEONRUN_PLACED_ENV=");
-  }
-  char** kept = malloc((count + 1) * sizeof *kept);
-  if (kept == NULL) return NULL;
-  size_t n = 0;
-  for (char** entry = envp; *entry != NULL; ++entry) {
-    const char* e = *entry;
-    if (starts_with(e, "XEONRUN_PLACED_")) continue;
-    const char* equals = strchr(e, '=');
-    int drop = 0;
-    /* `listed` is "OMP_NUM_THREADS,KMP_AFFINITY": drop the entries whose name is one of them. */
-    for (const char* name = listed; equals != NULL && name != NULL && *name != '\0';) {
-      const char* comma = strchr(name, ',');
-      size_t length = comma ? (size_t)(comma - name) : strlen(name);
-      if (length == (size_t)(equals - e) && strncmp(e, name, length) == 0) drop = 1;
-      name = comma ? comma + 1 : NULL;
-    }
-    if (!drop) kept[n++] = *entry;
-  }
-  kept[n] = NULL;
-  return kept;
 }
 
 /* ---- XEONRUN_PIN=thread: the pthread_create interposer ---- */
@@ -314,24 +283,17 @@ __attribute__((constructor)) static void xeonplace_front_init(int argc, char** a
     return;
   }
   resolve_pthread_create();
-  /* Wanted although placed: a launcher started this rank after placing itself. */
-  char** fresh = getenv("XEONRUN_PLACED_RANK") != NULL ? without_inherited_placement(envp) : NULL;
+  /* A placed environment that reaches here belongs to a rank a placed launcher started: the
+   * engine's decision sets the inherited placement aside (core/decision.cpp). */
   struct xeonplace_front self = {
       .abi_version = XEONPLACE_ENGINE_ABI_VERSION,
       .argc = argc,
       .argv = argv,
-      .envp = fresh != NULL ? fresh : envp,
+      .envp = envp,
       .front_path = front,
       .set_thread_cpus = set_thread_cpus,
   };
-  const int result = entry(&self);
-  free(fresh);
-  if (result == XEONPLACE_ENGINE_EXIT) _exit(XEONPLACE_EXIT_CONFIG_ERROR);
-  if (getenv("XEONRUN_PLACED_RANK") != NULL) {
-    char context[kContextMax];
-    launcher_context(envp, context, sizeof context);
-    setenv("XEONRUN_PLACED_LAUNCHER", context, 1);
-  }
+  if (entry(&self) == XEONPLACE_ENGINE_EXIT) _exit(XEONPLACE_EXIT_CONFIG_ERROR);
   /* Nothing of the engine is used after it returns (the thread CPUs were copied into the front),
    * so unmapping it and hwloc/libnuma gives the program ~1.7 MB back. glibc runs the engine's
    * static destructors, and keeps it mapped by itself if anything still pins it (a thread-local

@@ -145,13 +145,11 @@ TEST(RankEnv, PlacementOutputsAreDroppedAndFlagsOverrideTheEnvironment) {
   EXPECT_EQ(planning, (EnvMap{{"HOME", "/root"}, {"XEONRUN_MODE", "latency"}}));
 }
 
-TEST(RankEnv, LibraryIsPrependedToAnExistingPreload) {
-  EnvMap env = rank_env({{"LD_PRELOAD", "/a.so"}}, 2, 4, "/lib/x.so");
-  EXPECT_EQ(env["LD_PRELOAD"], "/lib/x.so:/a.so");
-  EXPECT_EQ(env["XEONRUN_RANK"], "2");
-  EXPECT_EQ(env["XEONRUN_NINSTANCES"], "4");
-  EXPECT_EQ(rank_env({}, 0, 1, "/lib/x.so")["LD_PRELOAD"], "/lib/x.so");
-  EXPECT_EQ(rank_env({}, 0, 1, "").count("LD_PRELOAD"), 0u);
+TEST(RankEnv, HandoffOverridesThePlanningEnvironment) {
+  EnvMap env = rank_env({{"LD_PRELOAD", "/a.so"}, {"HOME", "/root"}},
+                        {{"XEONRUN_RANK", "2"}, {"LD_PRELOAD", "/lib/x.so:/a.so"}});
+  EXPECT_EQ(env, (EnvMap{{"HOME", "/root"}, {"LD_PRELOAD", "/lib/x.so:/a.so"},
+                         {"XEONRUN_RANK", "2"}}));
 }
 
 TEST(Summary, DescribesExitSignalAndStartFailure) {

@@ -1,5 +1,6 @@
-// xeonrun-spawn: read the flags, plan, then either show the plan or start the ranks and report how
-// they ended. The placement itself happens inside each rank, by the preloaded library.
+// xeonrun-spawn: read the flags, gather the facts once, decide every rank (core/decision.h), then
+// either show the decisions or start the ranks and report how they ended. Each rank is started
+// with its decision's handoff; the preloaded library applies it without planning again.
 #include <unistd.h>
 
 #include <cstdio>
@@ -7,16 +8,15 @@
 #include <string>
 #include <vector>
 
+#include "core/decision.h"
 #include "core/options.h"
 #include "core/plan_format.h"
-#include "core/planner.h"
-#include "sys/topology_source.h"
+#include "sys/facts.h"
 #include "tools/spawn/cli.h"
 #include "tools/spawn/library_path.h"
 #include "tools/spawn/output.h"
 #include "tools/spawn/program.h"
 #include "tools/spawn/rank_env.h"
-#include "tools/spawn/rank_plan.h"
 #include "tools/spawn/summary.h"
 #include "tools/spawn/supervisor.h"
 
@@ -31,6 +31,42 @@ int fail(int code, const std::string& message) {
   std::string line = "xeonrun-spawn: " + message + "\n";
   xeonplace::spawn::write_all(2, line);
   return code;
+}
+
+// The library each rank preloads, absolute so that a rank that changes directory before exec'ing
+// further still finds it. A bare name is left to the dynamic loader's search, as LD_PRELOAD does;
+// "" (--library '') starts the ranks without it.
+xeonplace::Expected<std::string> placement_library(const xeonplace::spawn::SpawnOptions& options) {
+  std::string library = options.library.value_or(xeonplace::spawn::default_library_path());
+  if (library.find('/') == std::string::npos) return library;
+  char* absolute = ::realpath(library.c_str(), nullptr);
+  if (!absolute) {
+    return xeonplace::make_error("placement library '" + library +
+                                 "' not found: build it (ninja), install it, or pass --library "
+                                 "PATH (--library '' starts the ranks without it)");
+  }
+  library = absolute;
+  std::free(absolute);
+  return library;
+}
+
+// The decisions as a plan to show: each rank's environment is its handoff, exactly what it starts
+// with on top of the launcher's environment.
+xeonplace::Plan plan_of(const xeonplace::RankDecisions& decisions) {
+  xeonplace::Plan plan;
+  plan.nranks = decisions.nranks;
+  plan.warnings = decisions.warnings;
+  for (const xeonplace::Decision& d : decisions.ranks) {
+    xeonplace::RankPlacement rank;
+    rank.rank = d.rank;
+    rank.cpus = d.cpus;
+    rank.mems = d.mems;
+    rank.env = d.handoff;
+    rank.warnings = d.warnings;
+    rank.omp_threads = d.omp_threads;
+    plan.ranks.push_back(std::move(rank));
+  }
+  return plan;
 }
 
 int run(const std::vector<std::string>& args) {
@@ -50,15 +86,19 @@ int run(const std::vector<std::string>& args) {
 
   const EnvMap environment = env_from_strings(environ);
   const EnvMap planning = planning_env(environment, options->flag_env);
-  auto config = parse_config(planning);
-  if (!config) return fail(kUsageError, with_flag_names(config.error().message, *options));
-  auto topology = load_topology(config->topology);
-  if (!topology) return fail(kUsageError, with_flag_names(topology.error().message, *options));
-  auto placement = plan(*topology, *config);
-  if (!placement) return fail(kUsageError, with_flag_names(placement.error().message, *options));
+  // A preview does not need the library to exist: it shows the path the ranks would preload.
+  auto library = placement_library(*options);
+  if (!library && !options->dry_run) return fail(kUsageError, library.error().message);
+  const std::string preload =
+      library ? *library : options->library.value_or(default_library_path());
+  const Facts facts =
+      gather_facts(facts_wanted(planning), planning, preload, FactsFor::NewProcess);
+  auto decisions = decide_ranks(facts, planning);
+  if (!decisions) return fail(kUsageError, with_flag_names(decisions.error().message, *options));
 
   if (options->dry_run) {
-    write_all(1, options->json ? format_plan_json(*placement) : format_plan_table(*placement));
+    const Plan shown = plan_of(*decisions);
+    write_all(1, options->json ? format_plan_json(shown) : format_plan_table(shown));
     return 0;
   }
 
@@ -67,31 +107,15 @@ int run(const std::vector<std::string>& args) {
   auto command = resolve_command(*options, environment);
   if (!command) return fail(kNotFound, command.error().message);
 
-  std::string library = options->library.value_or(default_library_path());
-  if (library.find('/') != std::string::npos) {
-    // Absolute, so a rank that changes directory before exec'ing further still finds it. A bare
-    // name is left to the dynamic loader's search, as LD_PRELOAD does.
-    char* absolute = ::realpath(library.c_str(), nullptr);
-    if (!absolute) {
-      return fail(kUsageError, "placement library '" + library +
-                                   "' not found: build it (ninja), install it, or pass --library "
-                                   "PATH (--library '' starts the ranks without it)");
-    }
-    library = absolute;
-    std::free(absolute);
-  }
-
   std::vector<RankStart> starts;
   std::vector<unsigned> rank_ids;
-  for (const RankPlacement& r : placement->ranks) {
+  for (const Decision& d : decisions->ranks) {
     RankStart start;
-    start.rank = r.rank;
-    start.cpus = r.cpus.format();
-    auto env = rank_env_for_plan(*topology, planning, r, placement->nranks, library);
-    if (!env) return fail(kUsageError, env.error().message);
-    start.env = to_env_strings(*env);
+    start.rank = d.rank;
+    start.cpus = d.cpus.format();
+    start.env = to_env_strings(rank_env(planning, d.handoff));
     starts.push_back(std::move(start));
-    rank_ids.push_back(r.rank);
+    rank_ids.push_back(d.rank);
   }
   std::vector<RankLogs> logs(rank_ids.size());
   if (!options->log_path.empty()) {
@@ -101,7 +125,12 @@ int run(const std::vector<std::string>& args) {
   }
   for (size_t i = 0; i < starts.size(); ++i) starts[i].logs = logs[i];
 
-  for (const auto& warning : placement->warnings) fail(0, "warning: " + warning);
+  for (const auto& warning : decisions->warnings) fail(0, "warning: " + warning);
+  for (const Decision& d : decisions->ranks) {
+    for (const auto& warning : d.warnings) {
+      fail(0, "warning: rank " + std::to_string(d.rank) + ": " + warning);
+    }
+  }
 
   SuperviseOptions supervise_options;
   supervise_options.command = std::move(*command);

@@ -26,15 +26,9 @@ EnvMap planning_env(const EnvMap& base, const EnvMap& flag_env) {
   return env;
 }
 
-EnvMap rank_env(const EnvMap& planning, unsigned rank, unsigned nranks,
-                const std::string& library) {
+EnvMap rank_env(const EnvMap& planning, const std::vector<EnvVar>& handoff) {
   EnvMap env = planning;
-  env["XEONRUN_RANK"] = std::to_string(rank);
-  env["XEONRUN_NINSTANCES"] = std::to_string(nranks);
-  if (!library.empty()) {
-    auto existing = lookup(env, "LD_PRELOAD");
-    env["LD_PRELOAD"] = existing && !existing->empty() ? library + ":" + *existing : library;
-  }
+  for (const EnvVar& var : handoff) env[var.name] = var.value;
   return env;
 }
 

@@ -1,7 +1,7 @@
 // The environment each rank starts with, built as a value: the launcher's own environment without
-// the outputs of an earlier placement, plus the flags' XEONRUN_* variables, the rank, the number of
-// ranks and the library prepended to LD_PRELOAD. Planning in the launcher uses the same map, so the
-// launcher and the library in the rank see one configuration.
+// the outputs of an earlier placement, plus the flags' XEONRUN_* variables, plus the handoff of
+// the rank's decision. The launcher decides once; the library in the rank applies the handed
+// placement without planning again (docs/design.md, "Planned once").
 #pragma once
 
 #include <string>
@@ -21,8 +21,9 @@ bool is_placement_output(const std::string& name);
 // What parse_config sees in the launcher: `base` minus placement outputs, overridden by the flags.
 EnvMap planning_env(const EnvMap& base, const EnvMap& flag_env);
 
-// What rank `rank` of `nranks` gets. An empty `library` leaves LD_PRELOAD as it is.
-EnvMap rank_env(const EnvMap& planning, unsigned rank, unsigned nranks, const std::string& library);
+// What a rank starts with: the planning environment with the decision's handoff applied
+// (core/decision.h: XEONRUN_RANK, the runtime variables, LD_PRELOAD, XEONRUN_PLACEMENT).
+EnvMap rank_env(const EnvMap& planning, const std::vector<EnvVar>& handoff);
 
 // "NAME=value" strings for execve.
 std::vector<std::string> to_env_strings(const EnvMap& env);

@@ -1,0 +1,497 @@
+#include "core/decision.h"
+
+#include <utility>
+
+#include "core/bind_policy.h"
+#include "core/launcher.h"
+#include "core/option_values.h"
+#include "core/planner.h"
+#include "core/runtime_env.h"
+
+namespace xeonplace {
+namespace {
+
+constexpr const char* kPlacedRank = "XEONRUN_PLACED_RANK";
+constexpr const char* kPlacedEnv = "XEONRUN_PLACED_ENV";
+
+bool starts_with(const std::string& text, const std::string& prefix) {
+  return text.compare(0, prefix.size(), prefix) == 0;
+}
+
+std::vector<std::string> split(const std::string& text, char separator) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t end = text.find(separator, start);
+    out.push_back(text.substr(start, end == std::string::npos ? std::string::npos : end - start));
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return out;
+}
+
+std::string join(const std::vector<std::string>& items, const char* separator) {
+  std::string out;
+  for (const std::string& item : items) out += (out.empty() ? "" : separator) + item;
+  return out;
+}
+
+// The environment as placement inputs. A process that inherited a placement and still reached
+// the engine was started by a launcher that placed itself first (the front checks the launcher
+// context): the inherited outputs, the handed placement and the runtime variables the parent's
+// plan set (XEONRUN_PLACED_ENV) are the launcher's, not this rank's user's.
+EnvMap placement_inputs(const EnvMap& env) {
+  if (!env.count(kPlacedRank)) return env;
+  EnvMap inputs;
+  const std::vector<std::string> planned = split(lookup(env, kPlacedEnv).value_or(""), ',');
+  for (const auto& [name, value] : env) {
+    if (starts_with(name, "XEONRUN_PLACED_") || name == kPlacementVariable) continue;
+    bool listed = false;
+    for (const std::string& p : planned) listed = listed || (!p.empty() && p == name);
+    if (!listed) inputs.emplace(name, value);
+  }
+  return inputs;
+}
+
+// The runtime variables that hold the plan's value (a user's value equal to the plan's counts
+// too, harmlessly). A rank that a placed launcher starts reads them as the launcher's.
+std::vector<std::string> names_with_planned_values(const std::vector<EnvVar>& planned,
+                                                   const EnvMap& env) {
+  std::vector<std::string> names;
+  for (const EnvVar& var : planned) {
+    if (lookup(env, var.name).value_or(var.value) == var.value) names.push_back(var.name);
+  }
+  return names;
+}
+
+std::vector<EnvVar> placed_variables(const HandedPlacement& p, const EnvMap& env) {
+  return {
+      {"XEONRUN_PLACED_RANK", std::to_string(p.rank)},
+      {"XEONRUN_PLACED_NRANKS", std::to_string(p.nranks)},
+      {"XEONRUN_PLACED_CPUS", p.cpus.format()},
+      {"XEONRUN_PLACED_MEMS", p.mems.format()},
+      {"XEONRUN_PLACED_MEMBIND", to_string(p.membind)},
+      {kPlacedEnv, join(p.env, ",")},
+      {"XEONRUN_PLACED_LAUNCHER", launcher_context(env)},
+  };
+}
+
+void fill_from(Decision& d, const HandedPlacement& p) {
+  d.rank = p.rank;
+  d.nranks = p.nranks;
+  d.source = p.source;
+  d.cpus = p.cpus;
+  d.mems = p.mems;
+  d.membind = p.membind;
+  d.pin = p.pin;
+}
+
+// ---- planning this process's rank ----
+
+struct Planned {
+  RankPlacement placement;
+  unsigned nranks = 0;
+  std::vector<std::string> warnings;
+  std::vector<std::string> debug;
+};
+
+// The machine this rank may be planned on: the cgroup's CPUs, restricted to the inherited
+// affinity unless a launcher's default binding is to be replaced (XEONRUN_BIND_POLICY, issue #6).
+// `rank_owns_binding`: the kept affinity is this rank's own slice (binding_is_per_rank).
+Topology planning_machine(const Topology& machine, const Config& config, const Facts& facts,
+                          const EnvMap& env, Planned& out, bool& rank_owns_binding) {
+  rank_owns_binding = false;
+  Topology topology = machine;
+  const CpuSet& inherited = facts.inherited_affinity;
+  // A fixture describes another machine: this process's affinity means nothing there.
+  if (!config.topology.empty() || inherited.empty()) return topology;
+  const LauncherBinding binding = launcher_binding(config.rank_source.launcher, env);
+  const PlanningScope scope = planning_scope(
+      config.bind_policy, config.rank_source.launcher_binds_by_default, binding, inherited.count());
+  out.debug.push_back("inherited affinity " + inherited.format() + " (" + to_string(binding) +
+                      "); planning over " + to_string(scope));
+  if (scope == PlanningScope::CgroupOnly) return topology;
+  const bool whole_cgroup = topology.allowed_cpus.is_subset_of(inherited);
+  restrict_to_affinity(topology, inherited);
+  // Only a rank the launcher numbered can own a per-rank binding; with XEONRUN_RANK the user
+  // sliced the set on purpose.
+  const bool launcher_rank = !config.rank_source.launcher.empty() &&
+                             config.rank_source.name == config.rank_source.launcher;
+  const unsigned nranks = config.ninstances.value_or(1);
+  rank_owns_binding =
+      launcher_rank && nranks > 1 &&
+      binding_is_per_rank(binding, whole_cgroup,
+                          topology.usable_cores(config.use_efficient_cores).size(), nranks);
+  if (rank_owns_binding) out.debug.push_back("the inherited affinity is this rank's own slice");
+  return topology;
+}
+
+Expected<Planned> plan_rank(const Topology& machine, Config config, const Facts& facts,
+                            const EnvMap& env) {
+  Planned out;
+  bool rank_owns_binding = false;
+  const Topology topology =
+      planning_machine(machine, config, facts, env, out, rank_owns_binding);
+  const unsigned launcher_rank = config.rank.value_or(0);
+  const unsigned launcher_nranks = config.ninstances.value_or(1);
+  // The launcher bound each rank on its own and the binding is kept: this rank is the only one
+  // inside it, still reported as the launcher's rank of its ranks.
+  if (rank_owns_binding) {
+    config.rank = 0;
+    config.ninstances = 1;
+  }
+  const bool rank_given = config.rank.has_value();
+  if (!rank_given) config.rank = 0;  // without a rank this process is rank 0 of the plan
+  Expected<Plan> planned = plan(topology, config);
+  if (!planned) return planned.error();
+  if (planned->ranks.empty()) {
+    return make_error("the plan has no rank " + std::to_string(*config.rank));
+  }
+  out.warnings = planned->warnings;
+  for (const std::string& w : planned->ranks.front().warnings) out.warnings.push_back(w);
+  if (!rank_given && planned->nranks > 1) {
+    out.warnings.push_back(
+        "XEONRUN_RANK is not set and no launcher gives a local rank: placing this process as "
+        "rank 0 of " +
+        std::to_string(planned->nranks));
+  }
+  out.placement = std::move(planned->ranks.front());
+  out.nranks = planned->nranks;
+  if (rank_owns_binding) {
+    out.placement.rank = launcher_rank;
+    out.nranks = launcher_nranks;
+  }
+  return out;
+}
+
+// ---- chain-loading (issue #4): which libraries, and whether a re-exec is needed ----
+
+std::vector<FoundLibrary> found_libraries(const Facts& facts, std::vector<std::string>& warnings) {
+  std::vector<FoundLibrary> found;
+  for (const LibraryLookup& lookup : facts.libraries) {
+    if (lookup.path) {
+      found.push_back({lookup.request.role, *lookup.path, lookup.request.explicit_choice});
+    } else {
+      warnings.push_back(lookup.not_found);
+    }
+  }
+  return found;
+}
+
+bool openmp_runtime_loaded(const std::vector<std::string>& loaded) {
+  for (const std::string& path : loaded) {
+    if (is_openmp_runtime(path)) return true;
+  }
+  return false;
+}
+
+// What the program misses when the re-exec does not happen, for the warning.
+std::string consequence(const std::vector<std::string>& added, bool omp_stale) {
+  std::string out;
+  if (!added.empty()) out = "running without " + join(added, ", ");
+  if (omp_stale) {
+    out += out.empty() ? "running with " : "; and with ";
+    out += "the OpenMP settings the runtime read at start";
+  }
+  return out;
+}
+
+// In-process only (facts.pid != 0): re-exec once when a library of the plan is not loaded, or an
+// OpenMP runtime already loaded read other values than the plan's (libgomp linked into the
+// executable). Never in a dry run, under secure execution, or under a debugger (gdb loses the
+// process it started: issue #12).
+void decide_reexec(Decision& d, const ChainLoad& chain, const Facts& facts, const EnvMap& env) {
+  const bool omp_stale =
+      openmp_runtime_loaded(facts.loaded) && runtime_env_differs(d.runtime, env);
+  if (chain.added.empty() && !omp_stale) {
+    d.debug.push_back("chain-load: nothing to load, no re-exec");
+    return;
+  }
+  if (d.action == Action::DryRun) {
+    d.debug.push_back("chain-load: dry run, would re-exec to load " + join(chain.added, ", "));
+    return;
+  }
+  if (facts.secure) {
+    d.warnings.push_back("chain-load: secure-execution process (AT_SECURE), not re-executing; " +
+                         consequence(chain.added, omp_stale));
+    return;
+  }
+  if (facts.traced) {
+    d.warnings.push_back("chain-load: traced by a debugger, not re-executing; " +
+                         consequence(chain.added, omp_stale));
+    return;
+  }
+  d.reexec = true;
+  d.added_libraries = chain.added;
+}
+
+// The image a re-exec started: the guard stops a loop, so what did not load will not load by
+// trying again. (A library in LD_PRELOAD that ld.so refused is not loaded: ld.so said why.)
+void check_reexecuted_image(Decision& d, const Facts& facts) {
+  std::vector<std::string> ignored;
+  const std::vector<std::string> missing =
+      libraries_not_loaded(found_libraries(facts, ignored), facts.loaded);
+  if (missing.empty()) {
+    d.debug.push_back("chain-load: the re-executed image has every library it asked for");
+  } else {
+    d.warnings.push_back("chain-load: after the re-exec " + join(missing, ", ") +
+                         " is still not loaded; running without it");
+  }
+}
+
+// The decision for one planned rank: runtime variables, the chain-load, the handoff, the exports.
+Decision decide_planned(const Facts& facts, const EnvMap& env, const Config& config,
+                        const RankPlacement& rank, unsigned nranks, const std::string& source) {
+  Decision d;
+  d.action = config.dry_run || !config.topology.empty() ? Action::DryRun : Action::Place;
+  HandedPlacement handed;
+  handed.rank = rank.rank;
+  handed.nranks = nranks;
+  handed.cpus = rank.cpus;
+  handed.mems = rank.mems;
+  handed.membind = config.membind;
+  handed.pin = config.pin;
+  handed.source = source;
+  fill_from(d, handed);
+  d.omp_threads = rank.omp_threads;
+  d.runtime = merge_with_user_env(rank.env, env, d.warnings);
+  handed.env = names_with_planned_values(rank.env, env);
+
+  ChainLoadInput input;
+  input.found = found_libraries(facts, d.warnings);
+  input.loaded = facts.loaded;
+  input.self_path = facts.self_path;
+  input.env = env;
+  const ChainLoad chain = compose_chain_load(input);
+  d.warnings.insert(d.warnings.end(), chain.warnings.begin(), chain.warnings.end());
+
+  d.handoff = d.runtime;
+  d.handoff.insert(d.handoff.end(), chain.env.begin(), chain.env.end());
+  d.handoff.push_back({kPlacementVariable, format_handed_placement(handed)});
+  d.placed = placed_variables(handed, env);
+  if (facts.pid != 0) decide_reexec(d, chain, facts, env);
+  return d;
+}
+
+// A placement handed by xeonrun-spawn or by the image that re-executed this one: applied as it
+// is, once checked against what this process may use.
+Expected<Decision> decide_handed(const Facts& facts, const EnvMap& env, const Config& config,
+                                 bool reexecuted, const std::string& text) {
+  Expected<HandedPlacement> handed = parse_handed_placement(text);
+  if (!handed) return handed.error();
+  if (!facts.inherited_affinity.empty() && !handed->cpus.is_subset_of(facts.inherited_affinity)) {
+    return make_error(std::string(kPlacementVariable) + ": CPUs " + handed->cpus.format() +
+                      " are not all allowed to this process (allowed: " +
+                      facts.inherited_affinity.format() + ")");
+  }
+  if (handed->membind != Membind::None && !facts.allowed_mems.empty() &&
+      !handed->mems.is_subset_of(facts.allowed_mems)) {
+    return make_error(std::string(kPlacementVariable) + ": memory nodes " +
+                      handed->mems.format() + " are not all allowed to this process (allowed: " +
+                      facts.allowed_mems.format() + ")");
+  }
+  Decision d;
+  d.action = config.dry_run ? Action::DryRun : Action::Place;
+  fill_from(d, *handed);
+  for (const std::string& name : handed->env) {
+    if (const auto value = lookup(env, name)) d.runtime.push_back({name, *value});
+  }
+  d.pin_existing_threads = !reexecuted;
+  d.placed = placed_variables(*handed, env);
+  d.debug.push_back(std::string("placement handed over in ") + kPlacementVariable +
+                    (reexecuted ? " by the image that re-executed this one" : ""));
+  if (reexecuted) check_reexecuted_image(d, facts);
+  return d;
+}
+
+Decision skip(std::string why) {
+  Decision d;
+  d.action = Action::Skip;
+  d.why = std::move(why);
+  return d;
+}
+
+}  // namespace
+
+FactsWanted facts_wanted(const EnvMap& env) {
+  FactsWanted wanted;
+  const EnvMap inputs = placement_inputs(env);
+  wanted.handed = inputs.count(kPlacementVariable) != 0;
+  const Expected<Config> config = parse_config(inputs);
+  if (!config || config->disable) return wanted;
+  wanted.topology = config->topology;
+  wanted.libraries = requested_libraries(*config);
+  return wanted;
+}
+
+Reporting reporting(const EnvMap& env) {
+  Config config;
+  for (const char* name :
+       {"XEONRUN_LOG_LEVEL", "XEONRUN_LOG_FILE", "XEONRUN_ON_ERROR", "XEONRUN_DRY_RUN"}) {
+    const OptionSpec* spec = find_option(name);
+    const auto value = lookup(env, name);
+    if (spec != nullptr && value) {
+      Config attempt = config;
+      if (spec->parse(*spec, *value, attempt)) config = attempt;
+    }
+  }
+  // A dry run (or a fixture's plan, never applied) exists to show the plan: at least info,
+  // unless the log is off.
+  const bool show_plan = (config.dry_run || lookup(env, "XEONRUN_TOPOLOGY").value_or("") != "") &&
+                         config.log_level > LogLevel::Info && config.log_level != LogLevel::Off;
+  return {show_plan ? LogLevel::Info : config.log_level, config.log_file, config.on_error};
+}
+
+Expected<Decision> decide(const Facts& facts, const EnvMap& startup_env) {
+  const EnvMap env = placement_inputs(startup_env);
+  const Expected<Config> config = parse_config(env);
+  if (!config) return config.error();
+  if (config->disable) return skip("XEONRUN_DISABLE is set");
+  const bool reexecuted = guard_state(env, facts.pid) == GuardState::ThisImage;
+  if (const auto handed = lookup(env, kPlacementVariable)) {
+    return decide_handed(facts, env, *config, reexecuted, *handed);
+  }
+  if (!facts.topology) return make_error("internal error: the topology was not gathered");
+  if (!*facts.topology) return facts.topology->error();
+  Expected<Planned> planned = plan_rank(**facts.topology, *config, facts, env);
+  if (!planned) return planned.error();
+  Decision d = decide_planned(facts, env, *config, planned->placement, planned->nranks,
+                              config->rank_source.name);
+  d.warnings.insert(d.warnings.begin(), planned->warnings.begin(), planned->warnings.end());
+  d.debug.insert(d.debug.begin(), planned->debug.begin(), planned->debug.end());
+  if (reexecuted) {
+    // A re-exec always hands its placement over; reaching here means the guard is stale.
+    d.reexec = false;
+    check_reexecuted_image(d, facts);
+  }
+  return d;
+}
+
+Expected<RankDecisions> decide_ranks(const Facts& facts, const EnvMap& startup_env) {
+  const EnvMap env = placement_inputs(startup_env);
+  const Expected<Config> config = parse_config(env);
+  if (!config) return config.error();
+  if (!facts.topology) return make_error("internal error: the topology was not gathered");
+  if (!*facts.topology) return facts.topology->error();
+  Planned scope;
+  bool per_rank_binding = false;
+  const Topology topology =
+      planning_machine(**facts.topology, *config, facts, env, scope, per_rank_binding);
+  Expected<Plan> planned = plan(topology, *config);
+  if (!planned) return planned.error();
+
+  RankDecisions out;
+  out.nranks = planned->nranks;
+  out.warnings = planned->warnings;
+  for (const RankPlacement& rank : planned->ranks) {
+    Decision d = decide_planned(facts, env, *config, rank, planned->nranks, "xeonrun-spawn");
+    d.warnings.insert(d.warnings.begin(), rank.warnings.begin(), rank.warnings.end());
+    // The rank starts with the library preloaded; a fixture's plan is never handed over (the
+    // rank logs it, xeonrun-spawn --topology previews another machine).
+    std::vector<EnvVar> handoff = {{"XEONRUN_RANK", std::to_string(rank.rank)},
+                                   {"XEONRUN_NINSTANCES", std::to_string(planned->nranks)}};
+    if (config->topology.empty()) {
+      handoff.insert(handoff.end(), d.handoff.begin(), d.handoff.end());
+    }
+    bool has_preload = false;
+    for (const EnvVar& var : handoff) has_preload = has_preload || var.name == "LD_PRELOAD";
+    if (!has_preload && !facts.self_path.empty()) {
+      const std::string existing = lookup(env, "LD_PRELOAD").value_or("");
+      handoff.push_back(
+          {"LD_PRELOAD", existing.empty() ? facts.self_path : facts.self_path + ":" + existing});
+    }
+    d.handoff = std::move(handoff);
+    out.ranks.push_back(std::move(d));
+  }
+  return out;
+}
+
+std::string format_handed_placement(const HandedPlacement& p) {
+  return "v1;rank=" + std::to_string(p.rank) + ";nranks=" + std::to_string(p.nranks) +
+         ";cpus=" + p.cpus.format() + ";mems=" + p.mems.format() +
+         ";membind=" + to_string(p.membind) + ";pin=" + to_string(p.pin) + ";source=" + p.source +
+         ";env=" + join(p.env, ",");
+}
+
+namespace {
+
+template <class E>
+bool choose(const std::string& text, std::initializer_list<E> values, E& out) {
+  for (E value : values) {
+    if (text == to_string(value)) {
+      out = value;
+      return true;
+    }
+  }
+  return false;
+}
+
+Error handed_error(const std::string& text, const std::string& reason) {
+  return value_error(kPlacementVariable, text, reason,
+                     "v1;rank=R;nranks=N;cpus=LIST;mems=LIST;membind=M;pin=P;source=S;env=NAMES, "
+                     "as xeonrun-spawn writes it");
+}
+
+}  // namespace
+
+Expected<HandedPlacement> parse_handed_placement(const std::string& text) {
+  const std::vector<std::string> fields = split(text, ';');
+  static const char* const kKeys[] = {"rank", "nranks", "cpus", "mems",
+                                      "membind", "pin", "source", "env"};
+  constexpr std::size_t kFields = sizeof kKeys / sizeof *kKeys;
+  if (fields.empty() || fields[0] != "v1") return handed_error(text, "not version v1");
+  if (fields.size() != kFields + 1) return handed_error(text, "wrong number of fields");
+  std::string values[kFields];
+  for (std::size_t i = 0; i < kFields; ++i) {
+    const std::string key = std::string(kKeys[i]) + "=";
+    if (!starts_with(fields[i + 1], key)) return handed_error(text, "expected " + key);
+    values[i] = fields[i + 1].substr(key.size());
+  }
+  HandedPlacement p;
+  const Expected<unsigned> rank = parse_decimal(kPlacementVariable, values[0], 0, 65534, "0..65534");
+  const Expected<unsigned> nranks =
+      parse_decimal(kPlacementVariable, values[1], 1, 65535, "1..65535");
+  if (!rank || !nranks || *rank >= *nranks) return handed_error(text, "bad rank or nranks");
+  p.rank = *rank;
+  p.nranks = *nranks;
+  Expected<CpuSet> cpus = CpuSet::parse(values[2], kPlacementVariable);
+  Expected<CpuSet> mems = CpuSet::parse(values[3], kPlacementVariable);
+  if (!cpus || cpus->empty()) return handed_error(text, "bad or empty cpus");
+  if (!mems) return handed_error(text, "bad mems");
+  p.cpus = *cpus;
+  p.mems = *mems;
+  if (!choose(values[4], {Membind::Bind, Membind::Preferred, Membind::Interleave, Membind::None},
+              p.membind)) {
+    return handed_error(text, "unknown membind");
+  }
+  if (!choose(values[5], {Pin::Process, Pin::Thread, Pin::None}, p.pin)) {
+    return handed_error(text, "unknown pin");
+  }
+  p.source = values[6];
+  for (const std::string& name : split(values[7], ',')) {
+    if (!name.empty()) p.env.push_back(name);
+  }
+  return p;
+}
+
+std::string launcher_context(const EnvMap& env) {
+  std::string context;
+  for (const char* name : kLauncherContextVariables) {
+    if (const auto value = lookup(env, name)) context += std::string(name) + "=" + *value + ";";
+  }
+  return context;
+}
+
+const char* to_string(Action action) {
+  switch (action) {
+    case Action::Skip:
+      return "skip";
+    case Action::DryRun:
+      return "dry run";
+    case Action::Place:
+      return "place";
+  }
+  return "?";
+}
+
+}  // namespace xeonplace

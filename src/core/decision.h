@@ -1,0 +1,139 @@
+// The one decision (docs/design.md, "The decision"): given the facts gathered from the machine and
+// the environment a process starts with, what does this process get? Pure: the library's engine
+// and xeonrun-spawn both gather facts in src/sys/, call decide() here, and apply the result with
+// src/sys/. Every path the engine can take is a unit test of this file.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/cpuset.h"
+#include "core/env_map.h"
+#include "core/expected.h"
+#include "core/options.h"
+#include "core/preload.h"
+#include "core/topology.h"
+
+namespace xeonplace {
+
+// The placement a planner hands to the process that applies it: xeonrun-spawn to each rank, and
+// the first image to the image it re-executes. The process applies it without discovering the
+// machine again, after checking it against what it is allowed (likwid-pin's "the launcher
+// decides, the preload obeys"). One line, `;`-separated `key=value` fields:
+//   XEONRUN_PLACEMENT=v1;rank=0;nranks=2;cpus=0-3;mems=0;membind=bind;pin=process;
+//                     source=XEONRUN_RANK;env=OMP_NUM_THREADS,KMP_AFFINITY
+inline constexpr const char* kPlacementVariable = "XEONRUN_PLACEMENT";
+
+// What the shell must gather before deciding, read from the environment alone (pure).
+struct FactsWanted {
+  bool handed = false;        // XEONRUN_PLACEMENT is set: no topology is needed
+  std::string topology;       // XEONRUN_TOPOLOGY ("" = this machine)
+  std::vector<LibraryRequest> libraries;  // what to look for on disk
+};
+FactsWanted facts_wanted(const EnvMap& env);
+
+// One library looked for on disk for one request.
+struct LibraryLookup {
+  LibraryRequest request;
+  std::optional<std::string> path;  // absolute; nullopt when not found
+  std::string not_found;            // the warning line when not found
+};
+
+// Everything gathered from the machine and the process (src/sys/facts.h).
+struct Facts {
+  // The machine: live (the cgroup's CPUs, the inherited affinity not applied) or the fixture of
+  // XEONRUN_TOPOLOGY. Not gathered (nullopt) for a handed placement.
+  std::optional<Expected<Topology>> topology;
+  CpuSet inherited_affinity;  // what the process started with; empty: unknown
+  CpuSet allowed_mems;        // the cpuset's memory nodes (Mems_allowed); empty: unknown
+  std::vector<std::string> loaded;        // objects mapped in the process; empty for a new one
+  std::vector<LibraryLookup> libraries;   // FactsWanted::libraries, looked up
+  std::string self_path;                  // absolute path of libxeonplace.so
+  std::string process_name;               // comm, restored after a re-exec
+  long pid = 0;                           // 0: a process yet to start (the spawner's ranks)
+  bool secure = false;                    // AT_SECURE: set-user-ID or file capabilities
+  bool traced = false;                    // TracerPid is not 0: a debugger holds the process
+};
+
+// How to report, known even when the rest of the configuration is bad: each reporting variable
+// is parsed on its own, so a bad XEONRUN_RANK is still reported where XEONRUN_LOG_FILE says.
+struct Reporting {
+  LogLevel level = LogLevel::Warn;
+  std::string file;
+  OnError on_error = OnError::Abort;
+};
+Reporting reporting(const EnvMap& env);
+
+enum class Action {
+  Skip,    // nothing to do (XEONRUN_DISABLE)
+  DryRun,  // show the plan, change nothing (XEONRUN_DRY_RUN, or a fixture's plan)
+  Place,   // apply
+};
+
+struct Decision {
+  Action action = Action::Skip;
+  std::string why;  // Skip: the reason, for the debug log
+  unsigned rank = 0;
+  unsigned nranks = 0;
+  std::string source;  // where the rank came from: "XEONRUN_RANK", "torchrun", ...
+  CpuSet cpus;
+  CpuSet mems;
+  unsigned omp_threads = 0;  // the plan's thread count (0: handed over, not planned here)
+  Membind membind = Membind::Bind;
+  Pin pin = Pin::Process;
+  // false in a re-executed image: its threads inherited the slice through execve, and pinning
+  // them again would undo the binding an OpenMP runtime gave its initial thread.
+  bool pin_existing_threads = true;
+  // Set in this process (setenv), in order: the runtime variables (OMP_*, KMP_*) after merging
+  // with the user's.
+  std::vector<EnvVar> runtime;
+  // What a process started with this placement gets on top of its environment: the runtime
+  // variables, LD_PRELOAD and MALLOC_CONF of the chain-load, and the handed placement. xeonrun-spawn
+  // starts each rank with exactly these (and shows them in --dry-run --json); the library re-execs
+  // with them when `reexec`.
+  std::vector<EnvVar> handoff;
+  bool reexec = false;
+  std::vector<std::string> added_libraries;  // what the re-exec loads
+  // Exported after placing: XEONRUN_PLACED_* (xeonplace.h and child processes read them).
+  std::vector<EnvVar> placed;
+  std::vector<std::string> warnings;
+  std::vector<std::string> debug;
+};
+
+// The library's decision for this process: its rank of the plan the environment describes, or the
+// placement handed to it. Errors are configuration, topology or planning errors (exit status 2,
+// or running unplaced under XEONRUN_ON_ERROR=warn).
+Expected<Decision> decide(const Facts& facts, const EnvMap& env);
+
+// xeonrun-spawn's decisions: every rank of the plan (or only XEONRUN_RANK's), planned once over
+// `facts` (pid 0: processes yet to start), each with the handoff that makes the rank apply it.
+struct RankDecisions {
+  unsigned nranks = 0;
+  std::vector<Decision> ranks;
+  std::vector<std::string> warnings;  // plan-wide
+};
+Expected<RankDecisions> decide_ranks(const Facts& facts, const EnvMap& env);
+
+// The placement line handed to a process, and its strict parser (errors name kPlacementVariable).
+struct HandedPlacement {
+  unsigned rank = 0;
+  unsigned nranks = 0;
+  CpuSet cpus;
+  CpuSet mems;
+  Membind membind = Membind::Bind;
+  Pin pin = Pin::Process;
+  std::string source;
+  std::vector<std::string> env;  // the runtime variables that hold the plan's value
+};
+std::string format_handed_placement(const HandedPlacement& placement);
+Expected<HandedPlacement> parse_handed_placement(const std::string& text);
+
+// The launcher context of a placement (XEONRUN_PLACED_LAUNCHER): the launchers' local-rank
+// variables and Slurm's step, "NAME=value;" each, in a fixed order. The front compares it, byte
+// for byte, with the one it computes the same way (src/shim/front.c).
+std::string launcher_context(const EnvMap& env);
+
+const char* to_string(Action action);
+
+}  // namespace xeonplace

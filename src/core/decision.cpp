@@ -279,7 +279,24 @@ Expected<Decision> decide_handed(const Facts& facts, const EnvMap& env, const Co
                                  bool reexecuted, const std::string& text) {
   Expected<HandedPlacement> handed = parse_handed_placement(text);
   if (!handed) return handed.error();
-  if (!facts.inherited_affinity.empty() && !handed->cpus.is_subset_of(facts.inherited_affinity)) {
+  Decision d;
+  fill_from(d, *handed);
+  for (const std::string& name : handed->env) {
+    if (const auto value = lookup(env, name)) d.runtime.push_back({name, *value});
+  }
+  // A fixture's plan (xeonrun-spawn --topology) is logged, never applied: its CPUs are another
+  // machine's.
+  if (config.dry_run || !config.topology.empty()) {
+    d.action = Action::DryRun;
+    return d;
+  }
+  d.action = Action::Place;
+  // Already inside the slice: started there by xeonrun-spawn, or re-executed after placing. Its
+  // threads keep their masks (an OpenMP runtime that loaded first may have bound its initial
+  // thread to one CPU of the slice already, issue #4).
+  const CpuSet& current = facts.inherited_affinity;
+  d.pin_existing_threads = !reexecuted && (current.empty() || !current.is_subset_of(handed->cpus));
+  if (d.pin_existing_threads && !current.empty() && !handed->cpus.is_subset_of(current)) {
     return make_error(std::string(kPlacementVariable) + ": CPUs " + handed->cpus.format() +
                       " are not all allowed to this process (allowed: " +
                       facts.inherited_affinity.format() + ")");
@@ -290,13 +307,6 @@ Expected<Decision> decide_handed(const Facts& facts, const EnvMap& env, const Co
                       handed->mems.format() + " are not all allowed to this process (allowed: " +
                       facts.allowed_mems.format() + ")");
   }
-  Decision d;
-  d.action = config.dry_run ? Action::DryRun : Action::Place;
-  fill_from(d, *handed);
-  for (const std::string& name : handed->env) {
-    if (const auto value = lookup(env, name)) d.runtime.push_back({name, *value});
-  }
-  d.pin_existing_threads = !reexecuted;
   d.placed = placed_variables(*handed, env);
   d.debug.push_back(std::string("placement handed over in ") + kPlacementVariable +
                     (reexecuted ? " by the image that re-executed this one" : ""));
@@ -380,26 +390,28 @@ Expected<RankDecisions> decide_ranks(const Facts& facts, const EnvMap& startup_e
   Expected<Plan> planned = plan(topology, *config);
   if (!planned) return planned.error();
 
+  // The ranks preload the library ahead of the user's LD_PRELOAD; the chain-load puts the
+  // allocator and the OpenMP runtime ahead of both (core/preload.h).
+  EnvMap rank_inputs = env;
+  if (!facts.self_path.empty()) {
+    const std::string existing = lookup(env, "LD_PRELOAD").value_or("");
+    rank_inputs["LD_PRELOAD"] =
+        existing.empty() ? facts.self_path : facts.self_path + ":" + existing;
+  }
   RankDecisions out;
   out.nranks = planned->nranks;
   out.warnings = planned->warnings;
   for (const RankPlacement& rank : planned->ranks) {
-    Decision d = decide_planned(facts, env, *config, rank, planned->nranks, "xeonrun-spawn");
+    Decision d = decide_planned(facts, rank_inputs, *config, rank, planned->nranks,
+                                "xeonrun-spawn");
     d.warnings.insert(d.warnings.begin(), rank.warnings.begin(), rank.warnings.end());
-    // The rank starts with the library preloaded; a fixture's plan is never handed over (the
-    // rank logs it, xeonrun-spawn --topology previews another machine).
-    std::vector<EnvVar> handoff = {{"XEONRUN_RANK", std::to_string(rank.rank)},
-                                   {"XEONRUN_NINSTANCES", std::to_string(planned->nranks)}};
-    if (config->topology.empty()) {
-      handoff.insert(handoff.end(), d.handoff.begin(), d.handoff.end());
-    }
+    std::vector<EnvVar> handoff = {{"XEONRUN_RANK", std::to_string(rank.rank)}};
     bool has_preload = false;
-    for (const EnvVar& var : handoff) has_preload = has_preload || var.name == "LD_PRELOAD";
+    for (const EnvVar& var : d.handoff) has_preload = has_preload || var.name == "LD_PRELOAD";
     if (!has_preload && !facts.self_path.empty()) {
-      const std::string existing = lookup(env, "LD_PRELOAD").value_or("");
-      handoff.push_back(
-          {"LD_PRELOAD", existing.empty() ? facts.self_path : facts.self_path + ":" + existing});
+      handoff.push_back({"LD_PRELOAD", rank_inputs["LD_PRELOAD"]});
     }
+    handoff.insert(handoff.end(), d.handoff.begin(), d.handoff.end());
     d.handoff = std::move(handoff);
     out.ranks.push_back(std::move(d));
   }

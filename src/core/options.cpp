@@ -343,8 +343,7 @@ const std::vector<OutputSpec>& output_table() {
       {"XEONRUN_PLACED_ENV", "runtime variables holding the plan's value (OMP_...)"},
       {"XEONRUN_PLACED_LAUNCHER", "its launcher context (local rank, Slurm step)"},
       {"XEONRUN_PLACEMENT",
-       "the placement handed to this process (by xeonrun-spawn, or by the image that re-executed "
-       "it): applied without planning again, once checked against the allowed CPUs and nodes"},
+       "internal: a placement handed over by xeonrun-spawn or a re-exec, applied as it is"},
       {"XEONRUN_REEXEC_*", "internal: guards the re-exec that chain-loads the libraries"},
   };
   return table;

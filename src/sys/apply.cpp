@@ -1,5 +1,10 @@
 #include "sys/apply.h"
 
+#include <numaif.h>
+#include <sched.h>
+
+#include <climits>
+
 #include "sys/affinity.h"
 #include "sys/environment.h"
 #include "sys/loaded_libraries.h"
@@ -66,6 +71,36 @@ std::string reexec_with(const Decision& decision, const Facts& facts) {
       compose_envp(remove_from_envp(environ_entries(), {}, {"XEONRUN_PLACED_"}), set);
   const Status exec = reexec_self(*argv, envp);  // returns only on failure
   return "chain-load: " + exec.error().message + "; " + consequence;
+}
+
+namespace {
+
+constexpr unsigned kBitsPerWord = sizeof(unsigned long) * CHAR_BIT;
+
+std::vector<unsigned long> mask_of(const CpuSet& set) {
+  const std::vector<unsigned> ids = set.ids();
+  std::vector<unsigned long> mask(ids.empty() ? 0 : ids.back() / kBitsPerWord + 1, 0);
+  for (unsigned id : ids) mask[id / kBitsPerWord] |= 1UL << (id % kBitsPerWord);
+  return mask;
+}
+
+}  // namespace
+
+PreparedPlacement::PreparedPlacement(const Decision& decision) {
+  if (decision.action != Action::Place) return;
+  if (decision.pin != Pin::None) cpus_ = mask_of(decision.cpus);
+  if (decision.membind == Membind::Bind || decision.membind == Membind::Interleave) {
+    nodes_ = mask_of(decision.mems);
+    if (!nodes_.empty()) mode_ = decision.membind == Membind::Bind ? MPOL_BIND : MPOL_INTERLEAVE;
+  }
+}
+
+void PreparedPlacement::apply() const noexcept {
+  if (!cpus_.empty()) {
+    (void)::sched_setaffinity(0, cpus_.size() * sizeof(unsigned long),
+                              reinterpret_cast<const cpu_set_t*>(cpus_.data()));
+  }
+  if (mode_ >= 0) (void)::set_mempolicy(mode_, nodes_.data(), nodes_.size() * kBitsPerWord + 1);
 }
 
 }  // namespace xeonplace

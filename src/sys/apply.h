@@ -31,4 +31,21 @@ Applied apply_placement(const Decision& decision);
 // (does not return when it succeeds). Returns the warning line when the exec failed.
 std::string reexec_with(const Decision& decision, const Facts& facts);
 
+// A decision's CPUs and memory policy prepared before fork(), applied in the child between fork
+// and exec with system calls only (async-signal-safe), as `numactl -C -m` does: the rank starts
+// inside its slice, so a runtime that reads its affinity at load (libgomp) sees the slice, and
+// the library in the rank finds its threads already where the handed placement says.
+class PreparedPlacement {
+ public:
+  explicit PreparedPlacement(const Decision& decision);
+  // Best effort: a refused call leaves the rank as it was, and the library in the rank applies
+  // the placement itself and reports why it could not.
+  void apply() const noexcept;
+
+ private:
+  std::vector<unsigned long> cpus_;   // sched_setaffinity mask; empty: leave the affinity
+  std::vector<unsigned long> nodes_;  // set_mempolicy mask
+  int mode_ = -1;                     // MPOL_BIND or MPOL_INTERLEAVE; -1: leave the policy
+};
+
 }  // namespace xeonplace

@@ -11,6 +11,7 @@
 #include "core/decision.h"
 #include "core/options.h"
 #include "core/plan_format.h"
+#include "sys/apply.h"
 #include "sys/facts.h"
 #include "tools/spawn/cli.h"
 #include "tools/spawn/library_path.h"
@@ -114,6 +115,7 @@ int run(const std::vector<std::string>& args) {
     start.rank = d.rank;
     start.cpus = d.cpus.format();
     start.env = to_env_strings(rank_env(planning, d.handoff));
+    start.before_exec = [prepared = PreparedPlacement(d)] { prepared.apply(); };
     starts.push_back(std::move(start));
     rank_ids.push_back(d.rank);
   }

@@ -51,7 +51,8 @@ void child_error(const char* what, const char* path) {
 }
 
 [[noreturn]] void run_child(const char* path, char* const* argv, char* const* envp, int out_fd,
-                            int err_fd, pid_t launcher, const sigset_t& original_mask) {
+                            int err_fd, pid_t launcher, const sigset_t& original_mask,
+                            const std::function<void()>& before_exec) {
   // The rank dies with the launcher; the check closes the race where the launcher died before
   // prctl took effect.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -59,6 +60,7 @@ void child_error(const char* what, const char* path) {
   if (::dup2(out_fd, 1) < 0 || ::dup2(err_fd, 2) < 0) ::_exit(127);
   ::signal(SIGPIPE, SIG_DFL);  // ignored dispositions survive execve; the launcher ignores it
   ::sigprocmask(SIG_SETMASK, &original_mask, nullptr);
+  if (before_exec) before_exec();
   ::execve(path, argv, envp);
   child_error("cannot run", path);
   ::_exit(127);
@@ -133,7 +135,7 @@ SuperviseResult supervise(const std::vector<RankStart>& ranks, const SuperviseOp
       pid_t pid = ::fork();
       if (pid == 0) {
         run_child(options.command.path.c_str(), argv.data(), envp.data(), out_pipe[1], err_pipe[1],
-                  launcher, original_mask);
+                  launcher, original_mask, start.before_exec);
       }
       ::close(out_pipe[1]);
       ::close(err_pipe[1]);

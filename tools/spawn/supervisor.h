@@ -5,6 +5,8 @@
 
 #include <sys/types.h>
 
+#include <functional>
+
 #include <string>
 #include <vector>
 
@@ -18,6 +20,9 @@ struct RankStart {
   std::string cpus;              // for the summary: the CPUs the plan gives this rank
   std::vector<std::string> env;  // "NAME=value"
   RankLogs logs;                 // -1 fds: no log files
+  // Called in the child between fork and exec: async-signal-safe calls only (the placement
+  // prepared before fork, sys/apply.h). Empty: nothing.
+  std::function<void()> before_exec;
 };
 
 struct SuperviseOptions {

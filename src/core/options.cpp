@@ -412,19 +412,6 @@ const FlagSpec* flag_for(std::string arg) {
   return nullptr;
 }
 
-bool placement_requested(const EnvMap& env) {
-  static constexpr std::string_view kPrefix = "XEONRUN_";
-  // The map is sorted: the XEONRUN_* names are one contiguous range.
-  for (auto it = env.lower_bound(std::string(kPrefix));
-       it != env.end() && it->first.compare(0, kPrefix.size(), kPrefix) == 0; ++it) {
-    if (!is_output_variable(it->first)) return true;
-  }
-  for (const char* variable : kLauncherLocalRankVariables) {
-    if (env.count(variable)) return true;
-  }
-  return false;
-}
-
 namespace {
 
 Error unknown_variable(const std::string& name) {

@@ -104,9 +104,6 @@ const std::vector<FlagSpec>& flag_table();
 // nullptr when it is not a placement flag.
 const FlagSpec* flag_for(std::string arg);
 
-// Any XEONRUN_* input or launcher local rank present: the library must act.
-bool placement_requested(const EnvMap& env);
-
 // Parses every XEONRUN_* variable of `env` (unknown XEONRUN_* names are an error, with the closest
 // known name), then fills rank/ninstances from the launcher variables when not given explicitly.
 Expected<Config> parse_config(const EnvMap& env);

@@ -368,30 +368,9 @@ TEST(Options, LibraryOutputsAreNotInputs) {
                 {"XEONRUN_REEXEC_", ""}};
   Config config = parse_ok(env);
   EXPECT_FALSE(config.rank.has_value());
-  EXPECT_FALSE(placement_requested(env));
   EXPECT_TRUE(is_output_variable("XEONRUN_PLACED_MEMS"));
   EXPECT_FALSE(is_output_variable("XEONRUN_PLACE"));
   EXPECT_FALSE(is_output_variable("XEONRUN_RANK"));
-}
-
-TEST(Options, PlacementRequestedByAnyInputOrLauncherLocalRank) {
-  EXPECT_FALSE(placement_requested({}));
-  EXPECT_FALSE(placement_requested({{"PATH", "/bin"}, {"HOME", "/root"}}));
-  EXPECT_TRUE(placement_requested({{"XEONRUN_NINSTANCES", "2"}}));
-  EXPECT_TRUE(placement_requested({{"XEONRUN_DISABLE", "1"}}));
-  // Misspelt names still ask for placement: parse_config then reports them.
-  EXPECT_TRUE(placement_requested({{"XEONRUN_NINSTANCE", "2"}}));
-  for (const char* variable : kLauncherLocalRankVariables) {
-    EXPECT_TRUE(placement_requested({{variable, "0"}})) << variable;
-  }
-  // Sizes and global ranks alone do not.
-  EXPECT_FALSE(placement_requested({{"LOCAL_WORLD_SIZE", "2"},
-                                    {"RANK", "0"},
-                                    {"OMPI_COMM_WORLD_RANK", "0"},
-                                    {"PMI_RANK", "0"},
-                                    {"SLURM_PROCID", "0"},
-                                    {"XEONRUN", "1"},
-                                    {"XEONRUNX_RANK", "1"}}));
 }
 
 TEST(Options, DisableWinsOverEveryOtherError) {

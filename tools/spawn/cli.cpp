@@ -7,6 +7,7 @@
 #include <functional>
 
 #include "core/options.h"
+#include "core/text.h"
 
 namespace xeonplace::spawn {
 namespace {
@@ -110,27 +111,6 @@ std::vector<AnyFlag> all_flags() {
   return flags;
 }
 
-std::string dash_spelling(const std::string& name) {
-  std::string out = name;
-  std::replace(out.begin() + std::min<size_t>(2, out.size()), out.end(), '_', '-');
-  return out;
-}
-
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
 // Exact name first, then an unambiguous prefix, as run_cpu's argparse accepts.
 Expected<AnyFlag> find_flag(const std::vector<AnyFlag>& flags, const std::string& given) {
   std::string name = dash_spelling(given);
@@ -147,16 +127,15 @@ Expected<AnyFlag> find_flag(const std::vector<AnyFlag>& flags, const std::string
   }
   if (matches.size() == 1) return *matches[0];
   if (matches.size() > 1) {
-    std::string names;
-    for (const auto* m : matches) names += (names.empty() ? "" : ", ") + m->name;
-    return make_error("ambiguous flag '" + given + "' (could be " + names + ")");
+    std::vector<std::string> names;
+    for (const auto* m : matches) names.push_back(m->name);
+    return make_error("ambiguous flag '" + given + "' (could be " + join(names, ", ") + ")");
   }
-  std::string hint;
-  size_t best = 4;  // further than this is no longer a typo
-  for (const auto& f : flags) {
-    size_t d = edit_distance(name, f.name);
-    if (d < best) best = d, hint = f.name;
-  }
+  std::vector<std::string_view> names;
+  for (const auto& f : flags) names.push_back(f.name);
+  constexpr size_t kTypo = 4;  // this far or further is no longer a typo
+  std::optional<size_t> closest_flag = closest(name, names, kTypo);
+  std::string hint = closest_flag ? flags[*closest_flag].name : std::string();
   return make_error("unknown flag '" + given + "' (" +
                     (hint.empty() ? std::string() : "did you mean " + hint + "? ") +
                     "see xeonrun-spawn --help for the accepted flags)");
@@ -281,35 +260,6 @@ Expected<SpawnOptions> parse_args(const std::vector<std::string>& args) {
   return o;
 }
 
-namespace {
-
-std::string help_line(const std::string& names, const std::string& help) {
-  std::string line = "  " + names;
-  if (line.size() < 34) {
-    line.append(34 - line.size(), ' ');
-  } else {
-    line += "\n" + std::string(34, ' ');
-  }
-  // Wrap the help text at 100 columns, continuing under its first word.
-  const size_t width = 100 - 34;
-  std::string rest = help;
-  while (rest.size() > width) {
-    size_t cut = rest.rfind(' ', width);
-    if (cut == std::string::npos || cut == 0) break;
-    line += rest.substr(0, cut) + "\n" + std::string(34, ' ');
-    rest = rest.substr(cut + 1);
-  }
-  return line + rest + "\n";
-}
-
-std::string underscore_spelling(const std::string& dash) {
-  std::string out = dash;
-  std::replace(out.begin() + 2, out.end(), '-', '_');
-  return out;
-}
-
-}  // namespace
-
 std::string with_flag_names(const std::string& message, const SpawnOptions& options) {
   std::string out = message;
   std::string flags;
@@ -346,7 +296,7 @@ std::string help_text() {
     std::string dash = f.flag;
     if (dash.find('-', 2) != std::string::npos) names += ", " + underscore_spelling(dash);
     if (f.metavar) names += std::string(" ") + f.metavar;
-    text += help_line(names, f.help);
+    text += help_entry(names, f.help);
   }
   text += "\nPlacement flags (run_cpu's; each sets the XEONRUN_* variable shown):\n";
   for (const auto& f : flag_table()) {
@@ -359,7 +309,7 @@ std::string help_text() {
     if (!f.value) names += " VALUE";
     std::string what = std::string(f.help) + "  [" + f.variable +
                        (f.value ? std::string("=") + f.value : std::string()) + "]";
-    text += help_line(names, what);
+    text += help_entry(names, what);
   }
   text += "\nEnvironment variables read by the library in every rank:\n";
   text += variables_help_text();

@@ -164,14 +164,14 @@ struct Doc {
 
 OptionSpec row(const char* variable, OptionType type, const char* default_value, Doc doc,
                decltype(OptionSpec::parse) parse) {
-  return OptionSpec{variable, type, default_value, doc.unset_meaning, doc.help, nullptr, 0, 0, 0,
-                    {},       nullptr, nullptr,   parse,         {},        {}};
+  return OptionSpec{variable, type, default_value, doc.unset_meaning, doc.help, nullptr, 0, 0,
+                    0,        {},   nullptr,       nullptr,           parse,    {},      {}};
 }
 
 template <auto Field>
 OptionSpec integer(const char* variable, const char* noun, unsigned min, unsigned max, Doc doc) {
-  OptionSpec spec = row(variable, OptionType::Integer, nullptr, doc,
-                        parse_into<Field, integer_value>);
+  OptionSpec spec =
+      row(variable, OptionType::Integer, nullptr, doc, parse_into<Field, integer_value>);
   spec.noun = noun;
   spec.min = min;
   spec.max = max;
@@ -181,8 +181,8 @@ OptionSpec integer(const char* variable, const char* noun, unsigned min, unsigne
 template <auto Field>
 OptionSpec integer_list(const char* variable, const char* noun, unsigned min, unsigned max,
                         unsigned max_items, Doc doc) {
-  OptionSpec spec = row(variable, OptionType::IntegerList, nullptr, doc,
-                        parse_into<Field, integer_list_value>);
+  OptionSpec spec =
+      row(variable, OptionType::IntegerList, nullptr, doc, parse_into<Field, integer_list_value>);
   spec.noun = noun;
   spec.min = min;
   spec.max = max;
@@ -324,24 +324,24 @@ std::string accepted_text(const OptionSpec& spec) {
 
 OptionSpec generated(OptionSpec spec) {
   spec.accepted = accepted_text(spec);
-  spec.default_text = spec.default_value && spec.default_value[0] != '\0' ? spec.default_value
-                                                                          : spec.unset_meaning;
+  spec.default_text =
+      spec.default_value && spec.default_value[0] != '\0' ? spec.default_value : spec.unset_meaning;
   return spec;
 }
 
 std::vector<OptionSpec> make_table() {
   std::vector<OptionSpec> rows = {
-      integer<&Config::rank>(
-          "XEONRUN_RANK", "integer", 0, kMaxInstances - 1,
-          {"this process's rank among the ranks sharing this machine", "the launcher's local rank"}),
+      integer<&Config::rank>("XEONRUN_RANK", "integer", 0, kMaxInstances - 1,
+                             {"this process's rank among the ranks sharing this machine",
+                              "the launcher's local rank"}),
       integer<&Config::ninstances>(
           "XEONRUN_NINSTANCES", "integer", 1, kMaxInstances,
           {"number of ranks sharing this machine",
            "the launcher's local size, else 1 (one per NUMA node when only a rank is set)"}),
-      also_accepting(integer_list<&Config::ncores_per_instance>("XEONRUN_NCORES_PER_INSTANCE", "count",
-                                                           1, kMaxSetId + 1, kMaxInstances,
-                                                           {"cores per rank", "all cores / ranks"}),
-                "or one count per rank like 4,4,8"),
+      also_accepting(integer_list<&Config::ncores_per_instance>(
+                         "XEONRUN_NCORES_PER_INSTANCE", "count", 1, kMaxSetId + 1, kMaxInstances,
+                         {"cores per rank", "all cores / ranks"}),
+                     "or one count per rank like 4,4,8"),
       id_list<&Config::core_list>("XEONRUN_CORE_LIST", "list of CPU ids like 0-3,8,10-11",
                                   kMaxSetId, {"plan only on these CPUs", "every allowed CPU"}),
       integer<&Config::node_id>("XEONRUN_NODE_ID", "NUMA node id", 0, kMaxNodes - 1,
@@ -363,13 +363,13 @@ std::vector<OptionSpec> make_table() {
           "XEONRUN_MODE", kModes, "default",
           {"latency: 4 cores per rank; throughput, multi-instance: one rank per NUMA node"}),
       also_accepting(choice<&Config::allocator>(
-                    "XEONRUN_ALLOCATOR", kAllocators, "auto",
-                    {"memory allocator to preload; auto: tcmalloc, else jemalloc"}),
-                "or an absolute library path", allocator_path),
+                         "XEONRUN_ALLOCATOR", kAllocators, "auto",
+                         {"memory allocator to preload; auto: tcmalloc, else jemalloc"}),
+                     "or an absolute library path", allocator_path),
       also_accepting(choice<&Config::omp_runtime>(
-                    "XEONRUN_OMP_RUNTIME", kOmpRuntimes, "intel",
-                    {"intel: preload libiomp5/libomp; default: the program's own OpenMP"}),
-                "or an absolute library path", omp_runtime_path),
+                         "XEONRUN_OMP_RUNTIME", kOmpRuntimes, "intel",
+                         {"intel: preload libiomp5/libomp; default: the program's own OpenMP"}),
+                     "or an absolute library path", omp_runtime_path),
       choice<&Config::membind>("XEONRUN_MEMBIND", kMembinds, "bind",
                                {"memory policy over the rank's memory nodes"}),
       choice<&Config::pin>(
@@ -384,9 +384,9 @@ std::vector<OptionSpec> make_table() {
       path<&Config::log_file>("XEONRUN_LOG_FILE", "file path",
                               {"append log lines to this file instead of stderr", "stderr"}),
       also_accepting(text<&Config::topology>(
-                    "XEONRUN_TOPOLOGY", nullptr,
-                    {"plan against a described machine instead of this one", "this machine"}),
-                "lscpu:FILE, xml:FILE, synthetic:DESC", topology_syntax),
+                         "XEONRUN_TOPOLOGY", nullptr,
+                         {"plan against a described machine instead of this one", "this machine"}),
+                     "lscpu:FILE, xml:FILE, synthetic:DESC", topology_syntax),
       boolean<&Config::dry_run>("XEONRUN_DRY_RUN", "0", {"log the plan and change nothing"}),
       choice<&Config::on_error>("XEONRUN_ON_ERROR", kOnErrors, "abort",
                                 {"abort: one line and a non-zero exit; warn: run unplaced"}),
@@ -399,6 +399,10 @@ std::vector<OptionSpec> make_table() {
 
 }  // namespace
 
+// The defaults live in the rows and a Config is made from them, rather than the rows' text being
+// made from Config's initialisers: a reader of the table sees each variable's default next to its
+// type and accepted values, and the one parser that checks user values also checks the defaults
+// (a unit test parses each of them).
 Config::Config() {
   for (const auto& spec : option_table()) {
     if (spec.default_value) (void)spec.parse(spec, spec.default_value, *this);
@@ -419,10 +423,10 @@ Expected<TopologySource> parse_topology_source(const std::string& value) {
     TopologySource::Kind kind;
     const char* argument;
   };
-  static constexpr Prefix kPrefixes[] = {{"lscpu:", TopologySource::Kind::Lscpu, "a file name"},
-                                         {"xml:", TopologySource::Kind::Xml, "a file name"},
-                                         {"synthetic:", TopologySource::Kind::Synthetic,
-                                          "a description"}};
+  static constexpr Prefix kPrefixes[] = {
+      {"lscpu:", TopologySource::Kind::Lscpu, "a file name"},
+      {"xml:", TopologySource::Kind::Xml, "a file name"},
+      {"synthetic:", TopologySource::Kind::Synthetic, "a description"}};
   for (const auto& prefix : kPrefixes) {
     if (!starts_with(value, prefix.text)) continue;
     std::string argument = value.substr(std::string_view(prefix.text).size());

@@ -39,7 +39,8 @@ std::string variables_help_text() {
   std::string out = "Environment variables (read by libxeonplace.so in every process):\n";
   for (const auto& spec : option_table()) {
     out += help_entry(spec.variable, spec.help);
-    out += help_entry("", std::string("accepted: ") + spec.accepted + "; default: " + spec.default_text);
+    out += help_entry(
+        "", std::string("accepted: ") + spec.accepted + "; default: " + spec.default_text);
   }
   out += "\nSet by the library after placing (outputs, never read as inputs):\n";
   for (const auto& output : output_table()) out += help_entry(output.variable, output.help);

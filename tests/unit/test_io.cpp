@@ -1,6 +1,4 @@
 // sys/io: the one write-all loop and the one whole-file reader, on this machine's files and pipes.
-#include "sys/io.h"
-
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
@@ -9,6 +7,8 @@
 #include <csignal>
 #include <cstdlib>
 #include <string>
+
+#include "sys/io.h"
 
 namespace xeonplace {
 namespace {
@@ -95,7 +95,8 @@ TEST(Io, WriteAllFailsOnAClosedPipe) {
   int fds[2];
   ASSERT_EQ(::pipe(fds), 0);
   ::close(fds[0]);
-  struct sigaction ignore {}, previous {};
+  struct sigaction ignore {
+  }, previous{};
   ignore.sa_handler = SIG_IGN;
   ::sigaction(SIGPIPE, &ignore, &previous);
   EXPECT_FALSE(write_all(fds[1], "lost"));

@@ -14,7 +14,8 @@ namespace {
 TEST(LauncherVariables, GeneratedFrontListIsTheCoresListAsEnvironmentPrefixes) {
   const std::vector<std::string> generated = {XEONPLACE_LAUNCHER_RANK_VARIABLES};
   std::vector<std::string> core;
-  for (const char* variable : kLauncherLocalRankVariables) core.push_back(std::string(variable) + "=");
+  for (const char* variable : kLauncherLocalRankVariables)
+    core.push_back(std::string(variable) + "=");
   EXPECT_EQ(generated, core);
 }
 

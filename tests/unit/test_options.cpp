@@ -246,6 +246,72 @@ TEST(Options, DocumentedDefaultsOfChoicesAndBooleansMatchTheConfig) {
   }
 }
 
+// A default is stated once, in its row: a fresh Config holds it, and --help shows it.
+TEST(Options, EveryRowsDefaultIsAcceptedByItsParserAndShownAsTheDefault) {
+  for (const auto& spec : option_table()) {
+    if (!spec.default_value) {
+      EXPECT_EQ(spec.default_text, spec.unset_meaning) << spec.variable;
+      continue;
+    }
+    Config parsed;
+    EXPECT_TRUE(spec.parse(spec, spec.default_value, parsed).ok()) << spec.variable;
+    EXPECT_EQ(spec.default_text, spec.default_value) << spec.variable;
+  }
+}
+
+// The generated "accepted" text states exactly what the generic parser lets through.
+TEST(Options, IntegerRowsAcceptExactlyTheRangeTheyState) {
+  for (const auto& spec : option_table()) {
+    if (spec.type != OptionType::Integer && spec.type != OptionType::IntegerList) continue;
+    const std::string range = std::to_string(spec.min) + ".." + std::to_string(spec.max);
+    EXPECT_NE(spec.accepted.find(range), std::string::npos) << spec.variable;
+    Config config;
+    EXPECT_TRUE(spec.parse(spec, std::to_string(spec.min), config).ok()) << spec.variable;
+    EXPECT_TRUE(spec.parse(spec, std::to_string(spec.max), config).ok()) << spec.variable;
+    EXPECT_FALSE(spec.parse(spec, std::to_string(spec.max + 1ULL), config).ok()) << spec.variable;
+    if (spec.min > 0) {
+      EXPECT_FALSE(spec.parse(spec, std::to_string(spec.min - 1), config).ok()) << spec.variable;
+    }
+  }
+}
+
+TEST(Options, ChoiceRowsAcceptEveryNameTheyListAndNothingElse) {
+  for (const auto& spec : option_table()) {
+    if (spec.type != OptionType::Choice) continue;
+    ASSERT_FALSE(spec.choices.empty()) << spec.variable;
+    for (const auto& choice : spec.choices) {
+      Config config;
+      EXPECT_TRUE(spec.parse(spec, choice.text, config).ok()) << spec.variable;
+      EXPECT_NE(spec.accepted.find(choice.text), std::string::npos) << spec.variable;
+    }
+    Config config;
+    EXPECT_FALSE(spec.parse(spec, "no-such-choice", config).ok()) << spec.variable;
+  }
+}
+
+TEST(Options, TopologySourceSyntaxIsParsedOnce) {
+  auto machine = parse_topology_source("");
+  ASSERT_TRUE(machine.ok());
+  EXPECT_EQ(machine->kind, TopologySource::Kind::Machine);
+  auto lscpu = parse_topology_source("lscpu:/tmp/x:y.lscpu");
+  ASSERT_TRUE(lscpu.ok());
+  EXPECT_EQ(lscpu->kind, TopologySource::Kind::Lscpu);
+  EXPECT_EQ(lscpu->argument, "/tmp/x:y.lscpu");
+  auto xml = parse_topology_source("xml:m.xml");
+  ASSERT_TRUE(xml.ok());
+  EXPECT_EQ(xml->kind, TopologySource::Kind::Xml);
+  auto synthetic = parse_topology_source("synthetic:pack:2 core:4 pu:2");
+  ASSERT_TRUE(synthetic.ok());
+  EXPECT_EQ(synthetic->kind, TopologySource::Kind::Synthetic);
+  EXPECT_EQ(synthetic->argument, "pack:2 core:4 pu:2");
+  const std::string accepted = find_option("XEONRUN_TOPOLOGY")->accepted;
+  EXPECT_EQ(parse_topology_source("json:x").error().message,
+            "XEONRUN_TOPOLOGY=json:x: unknown topology source; accepted: " + accepted);
+  EXPECT_EQ(parse_topology_source("xml:").error().message,
+            "XEONRUN_TOPOLOGY=xml:: xml: needs a file name, nothing after the prefix; accepted: " +
+                accepted);
+}
+
 TEST(Options, EveryGoodValueParses) {
   for (const auto& good : good_values()) {
     auto config = parse_config({{good.variable, good.value}});

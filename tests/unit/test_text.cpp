@@ -1,11 +1,11 @@
 // core/text: the one home of the small text helpers (names, suggestions, flag spellings, --help
 // layout).
-#include "core/text.h"
-
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
+
+#include "core/text.h"
 
 namespace xeonplace {
 namespace {

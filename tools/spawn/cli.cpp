@@ -270,6 +270,16 @@ std::string with_flag_names(const std::string& message, const SpawnOptions& opti
   return out;
 }
 
+namespace {
+
+// "--no-python, --no_python"; "--rank" has one spelling only.
+std::string spellings(const std::string& dash) {
+  const std::string underscore = underscore_spelling(dash);
+  return underscore == dash ? dash : dash + ", " + underscore;
+}
+
+}  // namespace
+
 std::string help_text() {
   std::string text =
       "usage: xeonrun-spawn [FLAGS] [--] PROGRAM [ARGS...]\n"
@@ -290,22 +300,22 @@ std::string help_text() {
       "127 when the program is not found. A summary line per rank goes to stderr at the end.\n"
       "\n"
       "Launcher flags:\n";
-  for (const auto& f : local_flags()) {
+  // Both loops walk all_flags(), so a placement flag the launcher shadows is listed once, as
+  // the launcher's.
+  const std::vector<AnyFlag> flags = all_flags();
+  for (const auto& any : flags) {
+    if (!any.local) continue;
+    const LocalFlag& f = *any.local;
     std::string names = f.short_flag ? std::string(f.short_flag) + ", " : std::string();
-    names += f.flag;
-    std::string dash = f.flag;
-    if (dash.find('-', 2) != std::string::npos) names += ", " + underscore_spelling(dash);
+    names += spellings(f.flag);
     if (f.metavar) names += std::string(" ") + f.metavar;
     text += help_entry(names, f.help);
   }
   text += "\nPlacement flags (run_cpu's; each sets the XEONRUN_* variable shown):\n";
-  for (const auto& f : flag_table()) {
-    bool shadowed = std::any_of(local_flags().begin(), local_flags().end(),
-                                [&](const LocalFlag& l) { return f.flag == std::string(l.flag); });
-    if (shadowed) continue;
-    std::string dash = f.flag;
-    std::string names = dash;
-    if (dash.find('-', 2) != std::string::npos) names += ", " + underscore_spelling(dash);
+  for (const auto& any : flags) {
+    if (!any.placement) continue;
+    const FlagSpec& f = *any.placement;
+    std::string names = spellings(f.flag);
     if (!f.value) names += " VALUE";
     std::string what = std::string(f.help) + "  [" + f.variable +
                        (f.value ? std::string("=") + f.value : std::string()) + "]";

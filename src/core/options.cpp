@@ -162,69 +162,76 @@ struct Doc {
   const char* unset_meaning = nullptr;  // for rows without a default value
 };
 
-OptionSpec row(const char* variable, OptionType type, const char* default_value, Doc doc,
-               decltype(OptionSpec::parse) parse) {
-  return OptionSpec{variable, type, default_value, doc.unset_meaning, doc.help, nullptr, 0, 0,
-                    0,        {},   nullptr,       nullptr,           parse,    {},      {}};
+// The type's parameters of a row (see OptionSpec).
+struct Limits {
+  const char* noun = nullptr;
+  unsigned min = 0;
+  unsigned max = 0;
+  unsigned max_items = 0;
+};
+
+OptionSpec row(const char* variable, OptionType type, const char* default_value, Limits limits,
+               Doc doc, decltype(OptionSpec::parse) parse) {
+  return OptionSpec{variable,
+                    type,
+                    default_value,
+                    doc.unset_meaning,
+                    doc.help,
+                    limits.noun,
+                    limits.min,
+                    limits.max,
+                    limits.max_items,
+                    {},
+                    nullptr,
+                    nullptr,
+                    parse,
+                    {},
+                    {}};
 }
 
 template <auto Field>
 OptionSpec integer(const char* variable, const char* noun, unsigned min, unsigned max, Doc doc) {
-  OptionSpec spec =
-      row(variable, OptionType::Integer, nullptr, doc, parse_into<Field, integer_value>);
-  spec.noun = noun;
-  spec.min = min;
-  spec.max = max;
-  return spec;
+  return row(variable, OptionType::Integer, nullptr, {noun, min, max}, doc,
+             parse_into<Field, integer_value>);
 }
 
 template <auto Field>
 OptionSpec integer_list(const char* variable, const char* noun, unsigned min, unsigned max,
                         unsigned max_items, Doc doc) {
-  OptionSpec spec =
-      row(variable, OptionType::IntegerList, nullptr, doc, parse_into<Field, integer_list_value>);
-  spec.noun = noun;
-  spec.min = min;
-  spec.max = max;
-  spec.max_items = max_items;
-  return spec;
+  return row(variable, OptionType::IntegerList, nullptr, {noun, min, max, max_items}, doc,
+             parse_into<Field, integer_list_value>);
 }
 
 template <auto Field>
 OptionSpec boolean(const char* variable, const char* default_value, Doc doc) {
-  return row(variable, OptionType::Boolean, default_value, doc, parse_into<Field, boolean_value>);
+  return row(variable, OptionType::Boolean, default_value, {}, doc,
+             parse_into<Field, boolean_value>);
 }
 
 template <auto Field, class E, std::size_t N>
 OptionSpec choice(const char* variable, const Choice<E> (&choices)[N], const char* default_value,
                   Doc doc) {
   OptionSpec spec =
-      row(variable, OptionType::Choice, default_value, doc, parse_into<Field, choice_value>);
+      row(variable, OptionType::Choice, default_value, {}, doc, parse_into<Field, choice_value>);
   for (const auto& c : choices) spec.choices.push_back({c.text, static_cast<int>(c.value)});
   return spec;
 }
 
+// IdList: `max_id` is the largest id a list may hold.
 template <auto Field>
 OptionSpec id_list(const char* variable, const char* noun, unsigned max_id, Doc doc) {
-  OptionSpec spec =
-      row(variable, OptionType::IdList, nullptr, doc, parse_into<Field, id_list_value>);
-  spec.noun = noun;
-  spec.max = max_id;
-  return spec;
+  return row(variable, OptionType::IdList, nullptr, {noun, 0, max_id}, doc,
+             parse_into<Field, id_list_value>);
 }
 
 template <auto Field>
 OptionSpec text(const char* variable, const char* noun, Doc doc) {
-  OptionSpec spec = row(variable, OptionType::Text, nullptr, doc, parse_into<Field, text_value>);
-  spec.noun = noun;
-  return spec;
+  return row(variable, OptionType::Text, nullptr, {noun}, doc, parse_into<Field, text_value>);
 }
 
 template <auto Field>
 OptionSpec path(const char* variable, const char* noun, Doc doc) {
-  OptionSpec spec = row(variable, OptionType::Path, nullptr, doc, parse_into<Field, path_value>);
-  spec.noun = noun;
-  return spec;
+  return row(variable, OptionType::Path, nullptr, {noun}, doc, parse_into<Field, path_value>);
 }
 
 OptionSpec also_accepting(OptionSpec spec, const char* also_accepted, OptionHook hook = nullptr) {

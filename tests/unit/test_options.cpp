@@ -290,20 +290,21 @@ TEST(Options, ChoiceRowsAcceptEveryNameTheyListAndNothingElse) {
 }
 
 TEST(Options, TopologySourceSyntaxIsParsedOnce) {
-  auto machine = parse_topology_source("");
-  ASSERT_TRUE(machine.ok());
-  EXPECT_EQ(machine->kind, TopologySource::Kind::Machine);
-  auto lscpu = parse_topology_source("lscpu:/tmp/x:y.lscpu");
-  ASSERT_TRUE(lscpu.ok());
-  EXPECT_EQ(lscpu->kind, TopologySource::Kind::Lscpu);
-  EXPECT_EQ(lscpu->argument, "/tmp/x:y.lscpu");
-  auto xml = parse_topology_source("xml:m.xml");
-  ASSERT_TRUE(xml.ok());
-  EXPECT_EQ(xml->kind, TopologySource::Kind::Xml);
-  auto synthetic = parse_topology_source("synthetic:pack:2 core:4 pu:2");
-  ASSERT_TRUE(synthetic.ok());
-  EXPECT_EQ(synthetic->kind, TopologySource::Kind::Synthetic);
-  EXPECT_EQ(synthetic->argument, "pack:2 core:4 pu:2");
+  using Kind = TopologySource::Kind;
+  const struct {
+    const char* value;
+    Kind kind;
+    const char* argument;
+  } good[] = {{"", Kind::Machine, ""},
+              {"lscpu:/tmp/x:y.lscpu", Kind::Lscpu, "/tmp/x:y.lscpu"},
+              {"xml:m.xml", Kind::Xml, "m.xml"},
+              {"synthetic:pack:2 core:4 pu:2", Kind::Synthetic, "pack:2 core:4 pu:2"}};
+  for (const auto& g : good) {
+    auto parsed = parse_topology_source(g.value);
+    ASSERT_TRUE(parsed.ok()) << g.value;
+    EXPECT_EQ(parsed->kind, g.kind) << g.value;
+    EXPECT_EQ(parsed->argument, g.argument) << g.value;
+  }
   const std::string accepted = find_option("XEONRUN_TOPOLOGY")->accepted;
   EXPECT_EQ(parse_topology_source("json:x").error().message,
             "XEONRUN_TOPOLOGY=json:x: unknown topology source; accepted: " + accepted);

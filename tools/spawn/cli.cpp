@@ -163,12 +163,15 @@ Status merge_switch(std::map<std::string, std::string>& setter, SpawnOptions& o,
                     const FlagSpec& f) {
   const std::string variable = f.variable;
   const std::string value = f.value;
-  auto previous = o.flag_env.find(variable);
-  if (previous == o.flag_env.end() || previous->second == value || !setter.count(variable)) {
+  auto take = [&] {
     o.flag_env[variable] = value;
     o.flag_of_variable[variable] = f.flag;
     setter[variable] = f.flag;
     return ok();
+  };
+  auto previous = o.flag_env.find(variable);
+  if (previous == o.flag_env.end() || previous->second == value || !setter.count(variable)) {
+    return take();
   }
   const std::string& old_value = previous->second;
   if (variable == "XEONRUN_MODE") {
@@ -180,12 +183,7 @@ Status merge_switch(std::map<std::string, std::string>& setter, SpawnOptions& o,
     }
     // --multi-instance is implied by both modes in run_cpu; the specific mode wins.
     if (is_mode_multi(value)) return ok();
-    if (is_mode_multi(old_value)) {
-      o.flag_env[variable] = value;
-      o.flag_of_variable[variable] = f.flag;
-      setter[variable] = f.flag;
-      return ok();
-    }
+    if (is_mode_multi(old_value)) return take();
   }
   return make_error(std::string(f.flag) + " and " + setter[variable] + " together: they set " +
                     variable + " to different values; choose one");

@@ -471,7 +471,7 @@ const std::vector<OutputSpec>& output_table() {
 
 bool is_output_variable(const std::string& name) {
   for (std::string_view prefix : kOutputPrefixes) {
-    if (name.compare(0, prefix.size(), prefix) == 0) return true;
+    if (starts_with(name, prefix)) return true;
   }
   return false;
 }
@@ -573,7 +573,7 @@ Expected<Config> parse_config(const EnvMap& env) {
   }
   static constexpr std::string_view kPrefix = "XEONRUN_";
   for (auto it = env.lower_bound(std::string(kPrefix));
-       it != env.end() && it->first.compare(0, kPrefix.size(), kPrefix) == 0; ++it) {
+       it != env.end() && starts_with(it->first, kPrefix); ++it) {
     if (is_output_variable(it->first)) continue;
     const OptionSpec* spec = find_option(it->first);
     if (!spec) return unknown_variable(it->first);

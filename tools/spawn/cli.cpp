@@ -120,9 +120,9 @@ Expected<AnyFlag> find_flag(const std::vector<AnyFlag>& flags, const std::string
     }
   }
   std::vector<const AnyFlag*> matches;
-  if (name.size() > 2 && name.rfind("--", 0) == 0) {
+  if (name.size() > 2 && starts_with(name, "--")) {
     for (const auto& f : flags) {
-      if (f.name.rfind(name, 0) == 0) matches.push_back(&f);
+      if (starts_with(f.name, name)) matches.push_back(&f);
     }
   }
   if (matches.size() == 1) return *matches[0];
@@ -205,7 +205,7 @@ Expected<SpawnOptions> parse_args(const std::vector<std::string>& args) {
     if (arg.size() < 2 || arg[0] != '-') break;  // the program
     std::string name = arg;
     std::optional<std::string> inline_value;
-    if (auto eq = arg.find('='); eq != std::string::npos && arg.rfind("--", 0) == 0) {
+    if (auto eq = arg.find('='); eq != std::string::npos && starts_with(arg, "--")) {
       name = arg.substr(0, eq);
       inline_value = arg.substr(eq + 1);
     }

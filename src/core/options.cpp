@@ -129,8 +129,9 @@ Expected<std::string> text_value(const OptionSpec& spec, const std::string& valu
 }
 
 Expected<std::string> path_value(const OptionSpec& spec, const std::string& value) {
-  if (!value.empty() && value.back() == '/') return spec_error(spec, value, "a directory");
-  return text_value(spec, value);
+  auto text = text_value(spec, value);
+  if (text && !value.empty() && value.back() == '/') return spec_error(spec, value, "a directory");
+  return text;
 }
 
 // ---- the row's hook, then its type's parser, then the store into its field ----

@@ -111,14 +111,17 @@ std::vector<AnyFlag> all_flags() {
   return flags;
 }
 
-// Exact name first, then an unambiguous prefix, as run_cpu's argparse accepts.
+// Exact name first (the launcher's own flags before the placement flags, which the library's
+// flag_for() looks up), then an unambiguous prefix, as run_cpu's argparse accepts.
 Expected<AnyFlag> find_flag(const std::vector<AnyFlag>& flags, const std::string& given) {
   std::string name = dash_spelling(given);
   for (const auto& f : flags) {
-    if (f.name == name || (f.local && f.local->short_flag && given == f.local->short_flag)) {
+    if (f.local && (f.name == name || (f.local->short_flag && given == f.local->short_flag))) {
       return f;
     }
   }
+  if (const FlagSpec* placement = flag_for(given))
+    return AnyFlag{placement->flag, nullptr, placement};
   std::vector<const AnyFlag*> matches;
   if (name.size() > 2 && starts_with(name, "--")) {
     for (const auto& f : flags) {

@@ -296,7 +296,9 @@ Expected<Decision> decide_handed(const Facts& facts, const EnvMap& env, const Co
   // thread to one CPU of the slice already, issue #4).
   const CpuSet& current = facts.inherited_affinity;
   d.pin_existing_threads = !reexecuted && (current.empty() || !current.is_subset_of(handed->cpus));
-  if (d.pin_existing_threads && !current.empty() && !handed->cpus.is_subset_of(current)) {
+  const bool offline = !facts.online_cpus.empty() && !handed->cpus.is_subset_of(facts.online_cpus);
+  if (offline || (d.pin_existing_threads && !current.empty() &&
+                  !handed->cpus.is_subset_of(current))) {
     return make_error(std::string(kPlacementVariable) + ": CPUs " + handed->cpus.format() +
                       " are not all allowed to this process (allowed: " +
                       facts.inherited_affinity.format() + ")");

@@ -47,6 +47,7 @@ struct Facts {
   std::optional<Expected<Topology>> topology;
   CpuSet inherited_affinity;  // what the process started with; empty: unknown
   CpuSet allowed_mems;        // the cpuset's memory nodes (Mems_allowed); empty: unknown
+  CpuSet online_cpus;         // /sys/devices/system/cpu/online; empty: unknown
   std::vector<std::string> loaded;        // objects mapped in the process; empty for a new one
   std::vector<LibraryLookup> libraries;   // FactsWanted::libraries, looked up
   std::string self_path;                  // absolute path of libxeonplace.so

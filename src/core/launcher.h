@@ -14,8 +14,8 @@
 namespace xeonplace {
 
 // The launcher variables whose presence means "this process is one rank of several": the library
-// must act. The preloaded C front end keeps its own copy of this list (it cannot link C++); a test
-// compares the two.
+// must act. The preloaded C front end (plain C) gets this list and kLauncherContextVariables
+// through a header generated at build time (src/shim/launcher_variables_gen.cpp).
 inline constexpr const char* kLauncherLocalRankVariables[] = {
     "LOCAL_RANK",                  // torchrun
     "OMPI_COMM_WORLD_LOCAL_RANK",  // Open MPI

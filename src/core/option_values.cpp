@@ -1,8 +1,5 @@
 #include "core/option_values.h"
 
-#include <algorithm>
-#include <vector>
-
 namespace xeonplace {
 
 std::string printable(std::string_view text) {
@@ -52,17 +49,6 @@ Expected<unsigned> parse_decimal(std::string_view name, std::string_view text, u
   return static_cast<unsigned>(value);
 }
 
-bool equals_ignore_case(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    auto lower = [](char c) {
-      return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-    };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
-
 Expected<bool> parse_boolean(std::string_view name, std::string_view text) {
   for (const char* yes : {"1", "true", "yes", "on"}) {
     if (equals_ignore_case(text, yes)) return true;
@@ -71,22 +57,6 @@ Expected<bool> parse_boolean(std::string_view name, std::string_view text) {
     if (equals_ignore_case(text, no)) return false;
   }
   return value_error(name, text, text.empty() ? "empty value" : "not a boolean", kBooleanAccepted);
-}
-
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      std::size_t above = row[j];
-      std::size_t substitute = diagonal + (a[i - 1] == b[j - 1] ? 0 : 1);
-      row[j] = std::min({above + 1, row[j - 1] + 1, substitute});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
 }
 
 }  // namespace xeonplace

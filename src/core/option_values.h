@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "core/expected.h"
+#include "core/text.h"
 
 namespace xeonplace {
 
@@ -27,10 +28,5 @@ Expected<unsigned> parse_decimal(std::string_view name, std::string_view text, u
 inline constexpr const char* kBooleanAccepted = "1, 0, true, false, yes, no, on, off";
 // 1/0/true/false/yes/no/on/off, case-insensitive.
 Expected<bool> parse_boolean(std::string_view name, std::string_view text);
-
-bool equals_ignore_case(std::string_view a, std::string_view b);
-
-// Levenshtein distance, for "did you mean" suggestions.
-std::size_t edit_distance(std::string_view a, std::string_view b);
 
 }  // namespace xeonplace

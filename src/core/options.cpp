@@ -1,12 +1,16 @@
-// The XEONRUN_* table and its parse functions. Each row is the single source of a variable's name,
-// default, accepted values and help; parse_config only walks the environment and dispatches.
+// The XEONRUN_* table. Each row is the single source of a variable's name, type, default, accepted
+// values and help; one generic parser per type does the checking (mimalloc's options.c is the
+// model), and parse_config only walks the environment and dispatches.
 #include "core/options.h"
 
 #include <cstddef>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 
 #include "core/launcher.h"
 #include "core/option_values.h"
+#include "core/text.h"
 
 namespace xeonplace {
 namespace {
@@ -33,16 +37,6 @@ struct Choice {
   const char* text;
   E value;
 };
-
-// Choices are case-insensitive like the booleans: "Latency" is not a different wish.
-template <class E, std::size_t N>
-Expected<E> choose(const OptionSpec& spec, const std::string& value,
-                   const Choice<E> (&choices)[N]) {
-  for (const auto& choice : choices) {
-    if (equals_ignore_case(value, choice.text)) return choice.value;
-  }
-  return spec_error(spec, value, value.empty() ? "empty value" : "unknown value");
-}
 
 template <class E, std::size_t N>
 const char* name_of(E value, const Choice<E> (&choices)[N]) {
@@ -78,103 +72,176 @@ constexpr Choice<OnError> kOnErrors[] = {{"abort", OnError::Abort}, {"warn", OnE
 constexpr Choice<BindPolicy> kBindPolicies[] = {
     {"auto", BindPolicy::Auto}, {"respect", BindPolicy::Respect}, {"replace", BindPolicy::Replace}};
 
-Expected<unsigned> integer(const OptionSpec& spec, const std::string& value, unsigned min,
-                           unsigned max) {
-  return parse_decimal(spec.variable, value, min, max, spec.accepted);
+// ---- one parser per type: the value, checked against the row's parameters ----
+
+Expected<unsigned> integer_value(const OptionSpec& spec, const std::string& value) {
+  return parse_decimal(spec.variable, value, spec.min, spec.max, spec.accepted);
 }
 
-Status set_flag(const OptionSpec& spec, const std::string& value, bool& field) {
-  auto parsed = parse_boolean(spec.variable, value);
-  if (!parsed) return parsed.error();
-  field = *parsed;
-  return Unit{};
-}
-
-template <class E, std::size_t N>
-Status set_choice(const OptionSpec& spec, const std::string& value, const Choice<E> (&choices)[N],
-                  E& field) {
-  auto parsed = choose(spec, value, choices);
-  if (!parsed) return parsed.error();
-  field = *parsed;
-  return Unit{};
-}
-
-Status parse_rank(const OptionSpec& spec, const std::string& value, Config& config) {
-  auto parsed = integer(spec, value, 0, kMaxInstances - 1);
-  if (!parsed) return parsed.error();
-  config.rank = *parsed;
-  return Unit{};
-}
-
-Status parse_ninstances(const OptionSpec& spec, const std::string& value, Config& config) {
-  auto parsed = integer(spec, value, 1, kMaxInstances);
-  if (!parsed) return parsed.error();
-  config.ninstances = *parsed;
-  return Unit{};
-}
-
-Status parse_ncores(const OptionSpec& spec, const std::string& value, Config& config) {
-  std::vector<unsigned> counts;
+Expected<std::vector<unsigned>> integer_list_value(const OptionSpec& spec,
+                                                   const std::string& value) {
+  std::vector<unsigned> numbers;
   std::string_view rest = value;
   while (true) {
     auto comma = rest.find(',');
     auto piece = rest.substr(0, comma);
-    auto count = parse_decimal(spec.variable, piece, 1, kMaxSetId + 1, spec.accepted);
-    if (!count) {
-      std::string_view reason = value.empty()   ? "empty value"
-                                : piece.empty() ? "empty entry in the list"
-                                                : "each count must be a decimal integer 1..65536";
-      return spec_error(spec, value, reason);
+    auto number = parse_decimal(spec.variable, piece, spec.min, spec.max, spec.accepted);
+    if (!number) {
+      if (value.empty()) return spec_error(spec, value, "empty value");
+      if (piece.empty()) return spec_error(spec, value, "empty entry in the list");
+      return spec_error(spec, value,
+                        std::string("each ") + spec.noun + " must be a decimal integer " +
+                            std::to_string(spec.min) + ".." + std::to_string(spec.max));
     }
-    counts.push_back(*count);
-    if (counts.size() > kMaxInstances) return spec_error(spec, value, "more than 65535 counts");
-    if (comma == std::string_view::npos) break;
+    numbers.push_back(*number);
+    if (numbers.size() > spec.max_items) {
+      return spec_error(spec, value,
+                        "more than " + std::to_string(spec.max_items) + " " + spec.noun + "s");
+    }
+    if (comma == std::string_view::npos) return numbers;
     rest.remove_prefix(comma + 1);
   }
-  config.ncores_per_instance = std::move(counts);
-  return Unit{};
 }
 
-Status parse_core_list(const OptionSpec& spec, const std::string& value, Config& config) {
+Expected<bool> boolean_value(const OptionSpec& spec, const std::string& value) {
+  return parse_boolean(spec.variable, value);
+}
+
+// Choices are case-insensitive like the booleans: "Latency" is not a different wish.
+Expected<int> choice_value(const OptionSpec& spec, const std::string& value) {
+  for (const auto& choice : spec.choices) {
+    if (equals_ignore_case(value, choice.text)) return choice.value;
+  }
+  return spec_error(spec, value, value.empty() ? "empty value" : "unknown value");
+}
+
+Expected<CpuSet> id_list_value(const OptionSpec& spec, const std::string& value) {
   if (value.empty()) return spec_error(spec, value, "empty value");
   if (has_control_character(value)) return spec_error(spec, value, "control character in value");
-  auto parsed = CpuSet::parse(value, spec.variable);
-  if (!parsed) return parsed.error();
-  config.core_list = *parsed;
-  return Unit{};
+  return CpuSet::parse(value, spec.variable, spec.max + 1);
 }
 
-Status parse_node_id(const OptionSpec& spec, const std::string& value, Config& config) {
-  auto parsed = integer(spec, value, 0, kMaxNodes - 1);
-  if (!parsed) return parsed.error();
-  config.node_id = *parsed;
-  return Unit{};
-}
-
-Status parse_mem_nodes(const OptionSpec& spec, const std::string& value, Config& config) {
-  if (value.empty()) return spec_error(spec, value, "empty value");
+// Empty is a value: it means `unset_meaning`, so that a wrapper script can switch a setting back
+// to its default by exporting it empty.
+Expected<std::string> text_value(const OptionSpec& spec, const std::string& value) {
   if (has_control_character(value)) return spec_error(spec, value, "control character in value");
-  auto parsed = CpuSet::parse(value, spec.variable, kMaxNodes);
+  return value;
+}
+
+Expected<std::string> path_value(const OptionSpec& spec, const std::string& value) {
+  auto text = text_value(spec, value);
+  if (text && !value.empty() && value.back() == '/') return spec_error(spec, value, "a directory");
+  return text;
+}
+
+// ---- the row's hook, then its type's parser, then the store into its field ----
+
+template <auto Field>
+using FieldType = std::remove_reference_t<decltype(std::declval<Config&>().*Field)>;
+
+template <auto Field, auto Parse>
+Status parse_into(const OptionSpec& spec, const std::string& value, Config& config) {
+  if (spec.hook) {
+    bool stored = false;
+    Status status = spec.hook(spec, value, config, stored);
+    if (!status || stored) return status;
+  }
+  auto parsed = Parse(spec, value);
   if (!parsed) return parsed.error();
-  config.mem_nodes = *parsed;
+  if constexpr (std::is_enum_v<FieldType<Field>>) {
+    config.*Field = static_cast<FieldType<Field>>(*parsed);
+  } else {
+    config.*Field = std::move(*parsed);
+  }
   return Unit{};
 }
 
-Status parse_logical(const OptionSpec& spec, const std::string& value, Config& config) {
-  return set_flag(spec, value, config.use_logical_core);
+// ---- row builders: each picks the type, its parser and the field together ----
+
+struct Doc {
+  const char* help;
+  const char* unset_meaning = nullptr;  // for rows without a default value
+};
+
+// The type's parameters of a row (see OptionSpec).
+struct Limits {
+  const char* noun = nullptr;
+  unsigned min = 0;
+  unsigned max = 0;
+  unsigned max_items = 0;
+};
+
+OptionSpec row(const char* variable, OptionType type, const char* default_value, Limits limits,
+               Doc doc, decltype(OptionSpec::parse) parse) {
+  return OptionSpec{variable,
+                    type,
+                    default_value,
+                    doc.unset_meaning,
+                    doc.help,
+                    limits.noun,
+                    limits.min,
+                    limits.max,
+                    limits.max_items,
+                    {},
+                    nullptr,
+                    nullptr,
+                    parse,
+                    {},
+                    {}};
 }
 
-Status parse_skip_cross(const OptionSpec& spec, const std::string& value, Config& config) {
-  return set_flag(spec, value, config.skip_cross_node_cores);
+template <auto Field>
+OptionSpec integer(const char* variable, const char* noun, unsigned min, unsigned max, Doc doc) {
+  return row(variable, OptionType::Integer, nullptr, {noun, min, max}, doc,
+             parse_into<Field, integer_value>);
 }
 
-Status parse_efficient(const OptionSpec& spec, const std::string& value, Config& config) {
-  return set_flag(spec, value, config.use_efficient_cores);
+template <auto Field>
+OptionSpec integer_list(const char* variable, const char* noun, unsigned min, unsigned max,
+                        unsigned max_items, Doc doc) {
+  return row(variable, OptionType::IntegerList, nullptr, {noun, min, max, max_items}, doc,
+             parse_into<Field, integer_list_value>);
 }
 
-Status parse_mode(const OptionSpec& spec, const std::string& value, Config& config) {
-  return set_choice(spec, value, kModes, config.mode);
+template <auto Field>
+OptionSpec boolean(const char* variable, const char* default_value, Doc doc) {
+  return row(variable, OptionType::Boolean, default_value, {}, doc,
+             parse_into<Field, boolean_value>);
 }
+
+template <auto Field, class E, std::size_t N>
+OptionSpec choice(const char* variable, const Choice<E> (&choices)[N], const char* default_value,
+                  Doc doc) {
+  OptionSpec spec =
+      row(variable, OptionType::Choice, default_value, {}, doc, parse_into<Field, choice_value>);
+  for (const auto& c : choices) spec.choices.push_back({c.text, static_cast<int>(c.value)});
+  return spec;
+}
+
+// IdList: `max_id` is the largest id a list may hold.
+template <auto Field>
+OptionSpec id_list(const char* variable, const char* noun, unsigned max_id, Doc doc) {
+  return row(variable, OptionType::IdList, nullptr, {noun, 0, max_id}, doc,
+             parse_into<Field, id_list_value>);
+}
+
+template <auto Field>
+OptionSpec text(const char* variable, const char* noun, Doc doc) {
+  return row(variable, OptionType::Text, nullptr, {noun}, doc, parse_into<Field, text_value>);
+}
+
+template <auto Field>
+OptionSpec path(const char* variable, const char* noun, Doc doc) {
+  return row(variable, OptionType::Path, nullptr, {noun}, doc, parse_into<Field, path_value>);
+}
+
+OptionSpec also_accepting(OptionSpec spec, const char* also_accepted, OptionHook hook = nullptr) {
+  spec.also_accepted = also_accepted;
+  spec.hook = hook;
+  return spec;
+}
+
+// ---- the hooks: what a type cannot say ----
 
 // A library path must be absolute: a relative one would depend on the working directory of
 // whatever program the library is preloaded into.
@@ -184,14 +251,14 @@ Status check_library_path(const OptionSpec& spec, const std::string& value) {
   return Unit{};
 }
 
-Status parse_allocator(const OptionSpec& spec, const std::string& value, Config& config) {
+// XEONRUN_ALLOCATOR=/abs/path: that file, of the kind its name says; a name clears the path.
+Status allocator_path(const OptionSpec& spec, const std::string& value, Config& config,
+                      bool& stored) {
   if (value.empty() || value[0] != '/') {
-    auto status = set_choice(spec, value, kAllocators, config.allocator);
-    if (status) config.allocator_path.clear();
-    return status;
+    config.allocator_path.clear();
+    return Unit{};
   }
-  auto status = check_library_path(spec, value);
-  if (!status) return status;
+  if (Status status = check_library_path(spec, value); !status) return status;
   std::string_view file = std::string_view(value).substr(value.rfind('/') + 1);
   config.allocator = Allocator::Auto;
   for (const auto& choice : kAllocators) {
@@ -201,129 +268,185 @@ Status parse_allocator(const OptionSpec& spec, const std::string& value, Config&
     }
   }
   config.allocator_path = value;
+  stored = true;
   return Unit{};
 }
 
-Status parse_omp_runtime(const OptionSpec& spec, const std::string& value, Config& config) {
+// XEONRUN_OMP_RUNTIME=/abs/path: that file, as the Intel/LLVM runtime; a name clears the path.
+Status omp_runtime_path(const OptionSpec& spec, const std::string& value, Config& config,
+                        bool& stored) {
   if (value.empty() || value[0] != '/') {
-    auto status = set_choice(spec, value, kOmpRuntimes, config.omp_runtime);
-    if (status) config.omp_runtime_path.clear();
-    return status;
+    config.omp_runtime_path.clear();
+    return Unit{};
   }
-  auto status = check_library_path(spec, value);
-  if (!status) return status;
+  if (Status status = check_library_path(spec, value); !status) return status;
   config.omp_runtime = OmpRuntime::Intel;
   config.omp_runtime_path = value;
-  return Unit{};
-}
-
-Status parse_membind(const OptionSpec& spec, const std::string& value, Config& config) {
-  return set_choice(spec, value, kMembinds, config.membind);
-}
-
-Status parse_pin(const OptionSpec& spec, const std::string& value, Config& config) {
-  return set_choice(spec, value, kPins, config.pin);
-}
-
-Status parse_bind_policy(const OptionSpec& spec, const std::string& value, Config& config) {
-  return set_choice(spec, value, kBindPolicies, config.bind_policy);
-}
-
-Status parse_log_level(const OptionSpec& spec, const std::string& value, Config& config) {
-  return set_choice(spec, value, kLogLevels, config.log_level);
-}
-
-// Empty means stderr, so a wrapper script can switch file logging off by exporting it empty.
-Status parse_log_file(const OptionSpec& spec, const std::string& value, Config& config) {
-  if (has_control_character(value)) return spec_error(spec, value, "control character in path");
-  if (!value.empty() && value.back() == '/') return spec_error(spec, value, "a directory");
-  config.log_file = value;
+  stored = true;
   return Unit{};
 }
 
 // Only the syntax: the file is read later by the topology loader, which reports its own errors.
-Status parse_topology(const OptionSpec& spec, const std::string& value, Config& config) {
-  if (has_control_character(value)) return spec_error(spec, value, "control character in value");
-  if (!value.empty()) {
-    bool known = false;
-    for (std::string_view prefix : {"lscpu:", "xml:", "synthetic:"}) {
-      if (value.size() > prefix.size() && value.compare(0, prefix.size(), prefix) == 0)
-        known = true;
-      if (value == prefix) return spec_error(spec, value, "nothing after the prefix");
-    }
-    if (!known) return spec_error(spec, value, "unknown topology source");
-  }
-  config.topology = value;
+Status topology_syntax(const OptionSpec&, const std::string& value, Config&, bool&) {
+  auto parsed = parse_topology_source(value);
+  if (!parsed) return parsed.error();
   return Unit{};
 }
 
-Status parse_dry_run(const OptionSpec& spec, const std::string& value, Config& config) {
-  return set_flag(spec, value, config.dry_run);
+// ---- generated text ----
+
+std::string with_article(const char* noun) {
+  const char first = noun[0];
+  const bool vowel = first == 'a' || first == 'e' || first == 'i' || first == 'o' || first == 'u';
+  return std::string(vowel ? "an " : "a ") + noun;
 }
 
-Status parse_on_error(const OptionSpec& spec, const std::string& value, Config& config) {
-  return set_choice(spec, value, kOnErrors, config.on_error);
+// What a value of the row may look like, from its type and parameters.
+std::string accepted_text(const OptionSpec& spec) {
+  std::vector<std::string> parts;
+  switch (spec.type) {
+    case OptionType::Integer:
+    case OptionType::IntegerList:
+      parts.push_back(with_article(spec.noun) + " " + std::to_string(spec.min) + ".." +
+                      std::to_string(spec.max));
+      break;
+    case OptionType::Boolean:
+      parts.push_back(kBooleanAccepted);
+      break;
+    case OptionType::Choice:
+      for (const auto& choice : spec.choices) parts.push_back(choice.text);
+      break;
+    case OptionType::IdList:
+    case OptionType::Text:
+    case OptionType::Path:
+      if (spec.noun) parts.push_back(with_article(spec.noun));
+      break;
+  }
+  if (spec.also_accepted) parts.push_back(spec.also_accepted);
+  std::string out = join(parts, ", ");
+  if (spec.type == OptionType::Text || spec.type == OptionType::Path) {
+    out += std::string("; empty: ") + spec.unset_meaning;
+  }
+  return out;
 }
 
-Status parse_disable(const OptionSpec& spec, const std::string& value, Config& config) {
-  return set_flag(spec, value, config.disable);
+OptionSpec generated(OptionSpec spec) {
+  spec.accepted = accepted_text(spec);
+  spec.default_text =
+      spec.default_value && spec.default_value[0] != '\0' ? spec.default_value : spec.unset_meaning;
+  return spec;
+}
+
+std::vector<OptionSpec> make_table() {
+  std::vector<OptionSpec> rows = {
+      integer<&Config::rank>("XEONRUN_RANK", "integer", 0, kMaxInstances - 1,
+                             {"this process's rank among the ranks sharing this machine",
+                              "the launcher's local rank"}),
+      integer<&Config::ninstances>(
+          "XEONRUN_NINSTANCES", "integer", 1, kMaxInstances,
+          {"number of ranks sharing this machine",
+           "the launcher's local size, else 1 (one per NUMA node when only a rank is set)"}),
+      also_accepting(integer_list<&Config::ncores_per_instance>(
+                         "XEONRUN_NCORES_PER_INSTANCE", "count", 1, kMaxSetId + 1, kMaxInstances,
+                         {"cores per rank", "all cores / ranks"}),
+                     "or one count per rank like 4,4,8"),
+      id_list<&Config::core_list>("XEONRUN_CORE_LIST", "list of CPU ids like 0-3,8,10-11",
+                                  kMaxSetId, {"plan only on these CPUs", "every allowed CPU"}),
+      integer<&Config::node_id>("XEONRUN_NODE_ID", "NUMA node id", 0, kMaxNodes - 1,
+                                {"plan only on the cores of this NUMA node", "every node"}),
+      id_list<&Config::mem_nodes>("XEONRUN_MEM_NODES", "list of NUMA node ids like 0-1,4",
+                                  kMaxNodes - 1,
+                                  {"memory nodes for every rank, e.g. CPU-less HBM or CXL nodes",
+                                   "the nodes of the rank's CPUs"}),
+      boolean<&Config::use_logical_core>(
+          "XEONRUN_USE_LOGICAL_CORE", "0",
+          {"use SMT siblings too (ranks never share a physical core)"}),
+      boolean<&Config::skip_cross_node_cores>(
+          "XEONRUN_SKIP_CROSS_NODE_CORES", "0",
+          {"never let a rank span NUMA nodes; leftover cores stay unused"}),
+      boolean<&Config::use_efficient_cores>(
+          "XEONRUN_USE_EFFICIENT_CORES", "0",
+          {"hybrid CPUs: plan on efficient cores too, not only performance cores"}),
+      choice<&Config::mode>(
+          "XEONRUN_MODE", kModes, "default",
+          {"latency: 4 cores per rank; throughput, multi-instance: one rank per NUMA node"}),
+      also_accepting(choice<&Config::allocator>(
+                         "XEONRUN_ALLOCATOR", kAllocators, "auto",
+                         {"memory allocator to preload; auto: tcmalloc, else jemalloc"}),
+                     "or an absolute library path", allocator_path),
+      also_accepting(choice<&Config::omp_runtime>(
+                         "XEONRUN_OMP_RUNTIME", kOmpRuntimes, "intel",
+                         {"intel: preload libiomp5/libomp; default: the program's own OpenMP"}),
+                     "or an absolute library path", omp_runtime_path),
+      choice<&Config::membind>("XEONRUN_MEMBIND", kMembinds, "bind",
+                               {"memory policy over the rank's memory nodes"}),
+      choice<&Config::pin>(
+          "XEONRUN_PIN", kPins, "process",
+          {"process: every thread on the rank's CPUs; thread: one CPU per new thread"}),
+      choice<&Config::bind_policy>(
+          "XEONRUN_BIND_POLICY", kBindPolicies, "auto",
+          {"a rank its launcher already bound: respect plans inside that binding, replace over "
+           "the cgroup's CPUs, auto replaces only a launcher's default binding"}),
+      choice<&Config::log_level>("XEONRUN_LOG_LEVEL", kLogLevels, "warn",
+                                 {"info: one line per rank saying where it was placed"}),
+      path<&Config::log_file>("XEONRUN_LOG_FILE", "file path",
+                              {"append log lines to this file instead of stderr", "stderr"}),
+      also_accepting(text<&Config::topology>(
+                         "XEONRUN_TOPOLOGY", nullptr,
+                         {"plan against a described machine instead of this one", "this machine"}),
+                     "lscpu:FILE, xml:FILE, synthetic:DESC", topology_syntax),
+      boolean<&Config::dry_run>("XEONRUN_DRY_RUN", "0", {"log the plan and change nothing"}),
+      choice<&Config::on_error>("XEONRUN_ON_ERROR", kOnErrors, "abort",
+                                {"abort: one line and a non-zero exit; warn: run unplaced"}),
+      boolean<&Config::disable>("XEONRUN_DISABLE", "0",
+                                {"do nothing at all, without checking the other variables"}),
+  };
+  for (auto& spec : rows) spec = generated(std::move(spec));
+  return rows;
 }
 
 }  // namespace
 
+// The defaults live in the rows and a Config is made from them, rather than the rows' text being
+// made from Config's initialisers: a reader of the table sees each variable's default next to its
+// type and accepted values, and the one parser that checks user values also checks the defaults
+// (a unit test parses each of them).
+Config::Config() {
+  for (const auto& spec : option_table()) {
+    if (spec.default_value) (void)spec.parse(spec, spec.default_value, *this);
+  }
+}
+
 const std::vector<OptionSpec>& option_table() {
-  using T = OptionType;
-  static const std::vector<OptionSpec> table = {
-      {"XEONRUN_RANK", T::Integer, "the launcher's local rank", "an integer 0..65534",
-       "this process's rank among the ranks sharing this machine", parse_rank},
-      {"XEONRUN_NINSTANCES", T::Integer,
-       "the launcher's local size, else 1 (one per NUMA node when only a rank is set)",
-       "an integer 1..65535", "number of ranks sharing this machine", parse_ninstances},
-      {"XEONRUN_NCORES_PER_INSTANCE", T::IntegerList, "all cores / ranks",
-       "a count 1..65536, or one count per rank like 4,4,8", "cores per rank", parse_ncores},
-      {"XEONRUN_CORE_LIST", T::IdList, "every allowed CPU", "a list of CPU ids like 0-3,8,10-11",
-       "plan only on these CPUs", parse_core_list},
-      {"XEONRUN_NODE_ID", T::Integer, "every node", "a NUMA node id 0..1023",
-       "plan only on the cores of this NUMA node", parse_node_id},
-      {"XEONRUN_MEM_NODES", T::IdList, "the nodes of the rank's CPUs",
-       "a list of NUMA node ids like 0-1,4",
-       "memory nodes for every rank, e.g. CPU-less HBM or CXL nodes", parse_mem_nodes},
-      {"XEONRUN_USE_LOGICAL_CORE", T::Boolean, "0", kBooleanAccepted,
-       "use SMT siblings too (ranks never share a physical core)", parse_logical},
-      {"XEONRUN_SKIP_CROSS_NODE_CORES", T::Boolean, "0", kBooleanAccepted,
-       "never let a rank span NUMA nodes; leftover cores stay unused", parse_skip_cross},
-      {"XEONRUN_USE_EFFICIENT_CORES", T::Boolean, "0", kBooleanAccepted,
-       "hybrid CPUs: plan on efficient cores too, not only performance cores", parse_efficient},
-      {"XEONRUN_MODE", T::Choice, "default", "default, latency, throughput, multi-instance",
-       "latency: 4 cores per rank; throughput, multi-instance: one rank per NUMA node", parse_mode},
-      {"XEONRUN_ALLOCATOR", T::Choice, "auto",
-       "auto, tcmalloc, jemalloc, mimalloc, default, or an absolute library path",
-       "memory allocator to preload; auto: tcmalloc, else jemalloc", parse_allocator},
-      {"XEONRUN_OMP_RUNTIME", T::Choice, "intel", "intel, default, or an absolute library path",
-       "intel: preload libiomp5/libomp; default: the program's own OpenMP", parse_omp_runtime},
-      {"XEONRUN_MEMBIND", T::Choice, "bind", "bind, preferred, interleave, none",
-       "memory policy over the rank's memory nodes", parse_membind},
-      {"XEONRUN_PIN", T::Choice, "process", "process, thread, none",
-       "process: every thread on the rank's CPUs; thread: one CPU per new thread", parse_pin},
-      {"XEONRUN_BIND_POLICY", T::Choice, "auto", "auto, respect, replace",
-       "a rank its launcher already bound: respect plans inside that binding, replace over the "
-       "cgroup's CPUs, auto replaces only a launcher's default binding",
-       parse_bind_policy},
-      {"XEONRUN_LOG_LEVEL", T::Choice, "warn", "debug, info, warn, error, off",
-       "info: one line per rank saying where it was placed", parse_log_level},
-      {"XEONRUN_LOG_FILE", T::Text, "stderr", "a file path; empty: stderr",
-       "append log lines to this file instead of stderr", parse_log_file},
-      {"XEONRUN_TOPOLOGY", T::Text, "this machine",
-       "lscpu:FILE, xml:FILE, synthetic:DESC; empty: this machine",
-       "plan against a described machine instead of this one", parse_topology},
-      {"XEONRUN_DRY_RUN", T::Boolean, "0", kBooleanAccepted, "log the plan and change nothing",
-       parse_dry_run},
-      {"XEONRUN_ON_ERROR", T::Choice, "abort", "abort, warn",
-       "abort: one line and a non-zero exit; warn: run unplaced", parse_on_error},
-      {"XEONRUN_DISABLE", T::Boolean, "0", kBooleanAccepted,
-       "do nothing at all, without checking the other variables", parse_disable},
-  };
+  static const std::vector<OptionSpec> table = make_table();
   return table;
+}
+
+Expected<TopologySource> parse_topology_source(const std::string& value) {
+  static constexpr const char* kVariable = "XEONRUN_TOPOLOGY";
+  const std::string& accepted = find_option(kVariable)->accepted;
+  if (value.empty()) return TopologySource{};
+  struct Prefix {
+    const char* text;
+    TopologySource::Kind kind;
+    const char* argument;
+  };
+  static constexpr Prefix kPrefixes[] = {
+      {"lscpu:", TopologySource::Kind::Lscpu, "a file name"},
+      {"xml:", TopologySource::Kind::Xml, "a file name"},
+      {"synthetic:", TopologySource::Kind::Synthetic, "a description"}};
+  for (const auto& prefix : kPrefixes) {
+    if (!starts_with(value, prefix.text)) continue;
+    std::string argument = value.substr(std::string_view(prefix.text).size());
+    if (argument.empty()) {
+      std::string kind(prefix.text, std::string_view(prefix.text).size() - 1);
+      return value_error(kVariable, value,
+                         kind + ": needs " + prefix.argument + ", nothing after the prefix",
+                         accepted);
+    }
+    return TopologySource{prefix.kind, std::move(argument)};
+  }
+  return value_error(kVariable, value, "unknown topology source", accepted);
 }
 
 const OptionSpec* find_option(const std::string& variable) {
@@ -353,25 +476,15 @@ bool is_output_variable(const std::string& name) {
   // Not an option either: a decision's handoff, parsed by core/decision.
   if (name == "XEONRUN_PLACEMENT") return true;
   for (std::string_view prefix : kOutputPrefixes) {
-    if (name.compare(0, prefix.size(), prefix) == 0) return true;
+    if (starts_with(name, prefix)) return true;
   }
   return false;
 }
 
 const char* closest_variable(const std::string& name) {
-  const char* best = nullptr;
-  std::size_t best_distance = 0;
-  // No variable is longer than 40 characters: comparing a longer prefix only costs time (the
-  // distance is quadratic and the name comes from an environment of any size).
-  const std::string prefix = name.substr(0, 64);
-  for (const auto& spec : option_table()) {
-    std::size_t distance = edit_distance(prefix, spec.variable);
-    if (!best || distance < best_distance) {
-      best = spec.variable;
-      best_distance = distance;
-    }
-  }
-  return best;
+  std::vector<std::string_view> names;
+  for (const auto& spec : option_table()) names.push_back(spec.variable);
+  return option_table()[closest(name, names).value_or(0)].variable;
 }
 
 const std::vector<FlagSpec>& flag_table() {
@@ -406,27 +519,12 @@ const std::vector<FlagSpec>& flag_table() {
 
 const FlagSpec* flag_for(std::string arg) {
   // "--ncores_per_instance" is run_cpu's other spelling; only the name after "--" is rewritten.
-  if (arg.size() < 3 || arg.compare(0, 2, "--") != 0) return nullptr;
-  for (std::size_t i = 2; i < arg.size(); ++i) {
-    if (arg[i] == '_') arg[i] = '-';
-  }
+  if (arg.size() < 3 || !starts_with(arg, "--")) return nullptr;
+  const std::string name = dash_spelling(arg);
   for (const auto& flag : flag_table()) {
-    if (arg == flag.flag) return &flag;
+    if (name == flag.flag) return &flag;
   }
   return nullptr;
-}
-
-bool placement_requested(const EnvMap& env) {
-  static constexpr std::string_view kPrefix = "XEONRUN_";
-  // The map is sorted: the XEONRUN_* names are one contiguous range.
-  for (auto it = env.lower_bound(std::string(kPrefix));
-       it != env.end() && it->first.compare(0, kPrefix.size(), kPrefix) == 0; ++it) {
-    if (!is_output_variable(it->first)) return true;
-  }
-  for (const char* variable : kLauncherLocalRankVariables) {
-    if (env.count(variable)) return true;
-  }
-  return false;
 }
 
 namespace {
@@ -473,13 +571,14 @@ Expected<Config> parse_config(const EnvMap& env) {
   Config config;
   // XEONRUN_DISABLE=1 is the escape hatch when everything else is wrong: it must win over errors.
   if (auto disable = lookup(env, "XEONRUN_DISABLE")) {
-    auto status = parse_disable(*find_option("XEONRUN_DISABLE"), *disable, config);
+    const OptionSpec& spec = *find_option("XEONRUN_DISABLE");
+    auto status = spec.parse(spec, *disable, config);
     if (!status) return status.error();
     if (config.disable) return config;
   }
   static constexpr std::string_view kPrefix = "XEONRUN_";
   for (auto it = env.lower_bound(std::string(kPrefix));
-       it != env.end() && it->first.compare(0, kPrefix.size(), kPrefix) == 0; ++it) {
+       it != env.end() && starts_with(it->first, kPrefix); ++it) {
     if (is_output_variable(it->first)) continue;
     const OptionSpec* spec = find_option(it->first);
     if (!spec) return unknown_variable(it->first);

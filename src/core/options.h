@@ -34,50 +34,104 @@ struct RankSource {
   std::string launcher;  // the launcher detected from the environment, even when XEONRUN_RANK won
 };
 
+// Every field a row of option_table() sets starts at that row's default: the constructor applies
+// each row's `default_value` with the row's own parser, so a default is stated once, in the table
+// (options.cpp), and --help, the README and a fresh Config cannot disagree. The `{}` initialisers
+// below only keep a field defined should a row lose its default; a unit test pins that none does.
 struct Config {
+  Config();
+
   std::optional<unsigned> rank;               // this process's rank; unset: plan every rank
   std::optional<unsigned> ninstances;         // ranks sharing this machine
   std::vector<unsigned> ncores_per_instance;  // empty: unset; one: uniform; several: per rank
   std::optional<CpuSet> core_list;            // restrict to these CPUs
   std::optional<unsigned> node_id;            // restrict to one NUMA node
   std::optional<CpuSet> mem_nodes;            // memory nodes instead of the CPUs' own nodes
-  bool use_logical_core = false;
-  bool skip_cross_node_cores = false;
-  bool use_efficient_cores = false;
-  Mode mode = Mode::Default;
-  Allocator allocator = Allocator::Auto;
+  bool use_logical_core{};
+  bool skip_cross_node_cores{};
+  bool use_efficient_cores{};
+  Mode mode{};
+  Allocator allocator{};
   // XEONRUN_ALLOCATOR=/abs/path/libX.so: preload exactly this file. `allocator` is then the kind
   // recognised from the file name (jemalloc, tcmalloc, mimalloc), Auto when not recognised.
   std::string allocator_path;
-  OmpRuntime omp_runtime = OmpRuntime::Intel;
+  OmpRuntime omp_runtime{};
   std::string omp_runtime_path;  // XEONRUN_OMP_RUNTIME=/abs/path/libomp.so.5 (omp_runtime: Intel)
-  Membind membind = Membind::Bind;
-  Pin pin = Pin::Process;
-  LogLevel log_level = LogLevel::Warn;
+  Membind membind{};
+  Pin pin{};
+  LogLevel log_level{};
   std::string log_file;
   std::string topology;  // "", "lscpu:FILE", "xml:FILE", "synthetic:DESC"
-  bool dry_run = false;
-  OnError on_error = OnError::Abort;
-  bool disable = false;
-  BindPolicy bind_policy = BindPolicy::Auto;
+  bool dry_run{};
+  OnError on_error{};
+  bool disable{};
+  BindPolicy bind_policy{};
   RankSource rank_source;
 };
 
-enum class OptionType { Integer, IntegerList, Boolean, Choice, IdList, Text };
+// The value types of the table, each with ONE generic parser in options.cpp:
+//   Integer      decimal digits in [min, max]                  -> std::optional<unsigned>
+//   IntegerList  comma-separated Integers, at most max_items   -> std::vector<unsigned>
+//   Boolean      1/0/true/false/yes/no/on/off                  -> bool
+//   Choice       one of `choices`, case-insensitive            -> an enum
+//   IdList       a CpuSet list like 0-3,8 with ids up to max   -> std::optional<CpuSet>
+//   Text         any one-line text (empty: unset_meaning)      -> std::string
+//   Path         Text that does not name a directory           -> std::string
+enum class OptionType { Integer, IntegerList, Boolean, Choice, IdList, Text, Path };
 
-// One row of the contract. `parse` validates one value and stores it in the Config; its errors
-// name spec.variable, the value and spec.accepted.
+// A Choice row's spelling of one enum value (as int: one row type serves every enum).
+struct ChoiceName {
+  const char* text;
+  int value;
+};
+
+struct OptionSpec;
+// What a row's type cannot express (an absolute library path where a choice is expected, the
+// prefix of a topology source). It runs before the type's parser: an error refuses the value; a
+// hook that stored the value itself sets `stored`, and the type's parser is skipped.
+using OptionHook = Status (*)(const OptionSpec& spec, const std::string& value, Config& config,
+                              bool& stored);
+
+// One row of the contract (mimalloc's options.c is the model): name, type, default, what is
+// accepted, help, and where the value lands. Rows are made by the builders in options.cpp, which
+// bind `parse` to the row's Config field; `accepted` and `default_text` are generated from the
+// rest. Errors from `parse` name the variable, the value and `accepted`.
 struct OptionSpec {
   const char* variable;  // "XEONRUN_RANK"
   OptionType type;
-  const char* default_text;  // as shown in --help and the README
-  const char* accepted;      // what a valid value looks like, quoted in errors
-  const char* help;          // one line
+  // Applied to every new Config; nullptr: the field starts unset (or empty) and the library does
+  // what `unset_meaning` says ("the launcher's local rank").
+  const char* default_value;
+  const char* unset_meaning;
+  const char* help;  // one line
+  // The type's parameters: what one value is called ("integer", "count", "file path"); the range
+  // of a number, or the largest id of an IdList; the most numbers an IntegerList may hold; a
+  // Choice's names; accepted besides what the type says ("or an absolute library path").
+  const char* noun;
+  unsigned min;
+  unsigned max;
+  unsigned max_items;
+  std::vector<ChoiceName> choices;
+  const char* also_accepted;
+  OptionHook hook;
+  // The type's generic parser, bound to this row's Config field: checks `value`, stores it.
   Status (*parse)(const OptionSpec& spec, const std::string& value, Config& config);
+  std::string accepted;      // generated: quoted in errors, --help and the README
+  std::string default_text;  // generated: default_value, else unset_meaning
 };
 
 const std::vector<OptionSpec>& option_table();
 const OptionSpec* find_option(const std::string& variable);
+
+// XEONRUN_TOPOLOGY's syntax, the one check shared by the options table and the topology loader:
+// "" (this machine), "lscpu:FILE", "xml:FILE" or "synthetic:DESC", with something after the
+// prefix. Whether the file exists or the description is valid is the loader's business.
+struct TopologySource {
+  enum class Kind { Machine, Lscpu, Xml, Synthetic };
+  Kind kind = Kind::Machine;
+  std::string argument;  // FILE or DESC
+};
+Expected<TopologySource> parse_topology_source(const std::string& value);
 
 // Variables the library itself exports after placing (read by xeonplace.h and children). They are
 // documented, never parsed as inputs: every name under these prefixes is accepted and ignored.
@@ -103,9 +157,6 @@ const std::vector<FlagSpec>& flag_table();
 // The flag spelt `arg` ("--ncores-per-instance" or "--ncores_per_instance", without "=value");
 // nullptr when it is not a placement flag.
 const FlagSpec* flag_for(std::string arg);
-
-// Any XEONRUN_* input or launcher local rank present: the library must act.
-bool placement_requested(const EnvMap& env);
 
 // Parses every XEONRUN_* variable of `env` (unknown XEONRUN_* names are an error, with the closest
 // known name), then fills rank/ninstances from the launcher variables when not given explicitly.

@@ -5,39 +5,10 @@
 
 #include "core/launcher.h"
 #include "core/options.h"
+#include "core/text.h"
 
 namespace xeonplace {
 namespace {
-
-constexpr std::size_t kNameColumn = 32;
-constexpr std::size_t kHelpWidth = 100;
-
-// Appends `text` from column 2 + kNameColumn, wrapped at word boundaries to kHelpWidth.
-void append_wrapped(std::string& out, std::string_view text) {
-  const std::size_t indent = 2 + kNameColumn;
-  std::size_t column = indent;
-  while (!text.empty()) {
-    std::size_t space = text.find(' ');
-    std::string_view word = text.substr(0, space);
-    text = space == std::string_view::npos ? std::string_view() : text.substr(space + 1);
-    if (column > indent && column + 1 + word.size() > kHelpWidth) {
-      out += '\n';
-      out.append(indent, ' ');
-      column = indent;
-    } else if (column > indent) {
-      out += ' ';
-      ++column;
-    }
-    out.append(word);
-    column += word.size();
-  }
-  out += '\n';
-}
-
-void append_padded(std::string& out, std::string_view text, std::size_t width) {
-  out.append(text);
-  out.append(text.size() < width ? width - text.size() : 1, ' ');
-}
 
 // A table cell: `|` would end the cell early.
 std::string cell(std::string_view text) {
@@ -67,25 +38,17 @@ std::string flags_setting(const char* variable) {
 std::string variables_help_text() {
   std::string out = "Environment variables (read by libxeonplace.so in every process):\n";
   for (const auto& spec : option_table()) {
-    out += "  ";
-    append_padded(out, spec.variable, kNameColumn);
-    append_wrapped(out, spec.help);
-    out.append(2 + kNameColumn, ' ');
-    append_wrapped(out,
-                   std::string("accepted: ") + spec.accepted + "; default: " + spec.default_text);
+    out += help_entry(spec.variable, spec.help);
+    out += help_entry(
+        "", std::string("accepted: ") + spec.accepted + "; default: " + spec.default_text);
   }
   out += "\nSet by the library after placing (outputs, never read as inputs):\n";
-  for (const auto& output : output_table()) {
-    out += "  ";
-    append_padded(out, output.variable, kNameColumn);
-    out += std::string(output.help) + "\n";
-  }
+  for (const auto& output : output_table()) out += help_entry(output.variable, output.help);
   out +=
       "\nLocal rank and size when XEONRUN_RANK/XEONRUN_NINSTANCES are not set, first found wins:\n";
   for (const auto& launcher : kLaunchers) {
-    out += "  ";
-    append_padded(out, launcher.name, kNameColumn);
-    append_wrapped(out, std::string(launcher.rank_variable) + "; size: " + launcher.size_variables);
+    out += help_entry(launcher.name,
+                      std::string(launcher.rank_variable) + "; size: " + launcher.size_variables);
   }
   return out;
 }
@@ -94,10 +57,8 @@ std::string flags_help_text() {
   std::string out = "Placement flags (--dash-case or --under_score; each sets one variable):\n";
   for (const auto& flag : flag_table()) {
     std::string usage = std::string(flag.flag) + (flag.value ? "" : " VALUE");
-    out += "  ";
-    append_padded(out, usage, kNameColumn);
-    append_wrapped(out, std::string(flag.help) + " (" + flag.variable +
-                            (flag.value ? std::string("=") + flag.value : "") + ")");
+    out += help_entry(usage, std::string(flag.help) + " (" + flag.variable +
+                                 (flag.value ? std::string("=") + flag.value : "") + ")");
   }
   return out;
 }

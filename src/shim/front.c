@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "launcher_variables.h"
 #include "shim/engine_abi.h"
 #include "xeonplace/xeonplace.h"
 
@@ -58,14 +59,9 @@ static int is_true(const char* value) {
 
 /* ---- the do-nothing decision ---- */
 
-/* The launchers' local-rank variables (DESIGN §4); must match kLauncherLocalRankVariables in
- * src/core/launcher.h (a test compares them). */
-static const char* const launcher_rank_variables[] = {
-    "LOCAL_RANK=",
-    "OMPI_COMM_WORLD_LOCAL_RANK=",
-    "MPI_LOCALRANKID=",
-    "SLURM_LOCALID=",
-};
+/* The launchers' local-rank variables, generated at build time from kLauncherLocalRankVariables
+ * in src/core/launcher.h (launcher_variables_gen.cpp). */
+static const char* const launcher_rank_variables[] = {XEONPLACE_LAUNCHER_RANK_VARIABLES};
 
 /* ---- placed already, or started as a rank by a launcher that was placed? ---- */
 
@@ -73,10 +69,7 @@ static const char* const launcher_rank_variables[] = {
  * it for XEONRUN_PLACED_LAUNCHER (kLauncherContextVariables in core/launcher.h; a test compares
  * the lists). A child that inherits a placement shares its parent's context; a rank that a placed
  * mpirun, srun or torchrun agent started does not (issue #6, docs/launchers.md). */
-static const char* const context_variables[] = {
-    "LOCAL_RANK=",    "OMPI_COMM_WORLD_LOCAL_RANK=", "MPI_LOCALRANKID=", "SLURM_LOCALID=",
-    "SLURM_STEP_ID=",
-};
+static const char* const context_variables[] = {XEONPLACE_LAUNCHER_CONTEXT_VARIABLES};
 enum { kContextMax = 256 };
 
 /* "LOCAL_RANK=1;SLURM_STEP_ID=0;" in the order above, "" when none is set; cut at `size`. */

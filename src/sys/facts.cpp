@@ -6,6 +6,7 @@
 
 #include "sys/affinity.h"
 #include "sys/environment.h"
+#include "sys/io.h"
 #include "sys/library_search.h"
 #include "sys/reexec.h"
 #include "sys/topology_source.h"
@@ -57,6 +58,14 @@ Facts gather_facts(const FactsWanted& wanted, const EnvMap& env, const std::stri
   if (!wanted.handed) facts.topology = machine(wanted.topology);
   if (const Expected<CpuSet> affinity = current_affinity()) facts.inherited_affinity = *affinity;
   const ProcStatus status = read_proc_status();
+  const Expected<std::string> online = read_whole_file("/sys/devices/system/cpu/online", std::size_t{1} << 16);
+  if (online) {
+    std::string text = *online;
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+    if (const Expected<CpuSet> cpus = CpuSet::parse(text, "/sys/devices/system/cpu/online")) {
+      facts.online_cpus = *cpus;
+    }
+  }
   facts.allowed_mems = status.mems_allowed;
   facts.self_path = self_path;
   const bool this_process = subject == FactsFor::ThisProcess;

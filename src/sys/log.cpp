@@ -9,6 +9,8 @@
 #include <cstring>
 #include <mutex>
 
+#include "sys/io.h"
+
 namespace xeonplace {
 namespace {
 
@@ -22,15 +24,8 @@ class FdSink final : public spdlog::sinks::base_sink<std::mutex> {
   void sink_it_(const spdlog::details::log_msg& message) override {
     spdlog::memory_buf_t line;
     formatter_->format(message, line);
-    const char* data = line.data();
-    std::size_t left = line.size();
-    while (left > 0) {
-      const ssize_t n = ::write(fd_, data, left);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return;  // nowhere left to report a failing log
-      data += n;
-      left -= static_cast<std::size_t>(n);
-    }
+    // Nowhere is left to report a failing log line.
+    (void)write_all(fd_, std::string_view(line.data(), line.size()));
   }
   void flush_() override {}
 

@@ -14,14 +14,11 @@
 #include <optional>
 
 #include "core/lscpu.h"
+#include "core/options.h"
 #include "sys/hwloc_topology.h"
 
 namespace xeonplace {
 namespace {
-
-constexpr const char* kAcceptedSources =
-    "accepted: lscpu:FILE (lscpu --parse=CPU,Core,Socket,Node output), xml:FILE (hwloc XML), "
-    "synthetic:DESC (hwloc synthetic, e.g. \"pack:2 core:4 pu:2\"), or empty for this machine";
 
 // A fixture far larger than any real machine's description is a mistake (or /dev/zero).
 constexpr std::size_t kMaxFixtureBytes = 64U << 20;
@@ -243,25 +240,21 @@ Expected<Topology> load_lscpu_file(const std::string& path) {
 }
 
 Expected<Topology> load_topology(const std::string& source, LiveScope scope) {
-  if (source.empty()) return load_live_topology(scope);
-  const std::size_t colon = source.find(':');
-  const std::string kind = colon == std::string::npos ? std::string() : source.substr(0, colon);
-  const std::string rest = colon == std::string::npos ? std::string() : source.substr(colon + 1);
-  if ((kind == "lscpu" || kind == "xml" || kind == "synthetic") && rest.empty()) {
-    return make_error("XEONRUN_TOPOLOGY=" + source + ": " + kind + ": needs " +
-                      (kind == "synthetic" ? "a description" : "a file name") + "; " +
-                      kAcceptedSources);
-  }
+  Expected<TopologySource> parsed = parse_topology_source(source);
+  if (!parsed) return parsed.error();
   Expected<Topology> loaded = make_error(std::string());
-  if (kind == "lscpu") {
-    loaded = load_lscpu_file(rest);
-  } else if (kind == "xml") {
-    loaded = load_hwloc_xml(rest);
-  } else if (kind == "synthetic") {
-    loaded = load_hwloc_synthetic(rest);
-  } else {
-    return make_error("XEONRUN_TOPOLOGY=" + source + ": unknown topology source; " +
-                      kAcceptedSources);
+  switch (parsed->kind) {
+    case TopologySource::Kind::Machine:
+      return load_live_topology(scope);
+    case TopologySource::Kind::Lscpu:
+      loaded = load_lscpu_file(parsed->argument);
+      break;
+    case TopologySource::Kind::Xml:
+      loaded = load_hwloc_xml(parsed->argument);
+      break;
+    case TopologySource::Kind::Synthetic:
+      loaded = load_hwloc_synthetic(parsed->argument);
+      break;
   }
   // The loaders' messages start with the source, which is the variable's value.
   if (!loaded) return make_error("XEONRUN_TOPOLOGY=" + loaded.error().message);

@@ -15,7 +15,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   xeonplace::EnvMap env = xeonplace::fuzz::env_from_lines(text);
 
-  (void)xeonplace::placement_requested(env);
   // parse_config already asks closest_variable for an unknown name; the flags are xeonrun-spawn's.
   for (const auto& entry : env) (void)xeonplace::flag_for(entry.first);
 

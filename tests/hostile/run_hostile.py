@@ -92,6 +92,8 @@ def table_variables():
     for line in text.splitlines():
         match = re.match(r"\|\s*`(XEONRUN_[A-Z_]+)`", line)
         if match and not match.group(1).startswith(("XEONRUN_PLACED_", "XEONRUN_REEXEC_")):
+            # XEONRUN_PLACEMENT is in the outputs' table (it is a handoff, not an option) but
+            # the library reads it: it must be as hostile-proof as the options.
             names.add(match.group(1))
     check(len(names) >= 15, f"docgen --markdown listed only {sorted(names)}")
     return sorted(names)
@@ -156,7 +158,23 @@ def bad_values(tmp):
         "XEONRUN_TOPOLOGY": (lambda: topology_garbage(tmp), {}),  # writes files: lazily
         "XEONRUN_ON_ERROR": (CHOICE_GARBAGE + ["ignore", "warning"], {}),
         "XEONRUN_BIND_POLICY": (CHOICE_GARBAGE + ["keep", "replaced"], {}),
+        # The placement xeonrun-spawn hands to a rank: malformed, or CPUs and nodes this process
+        # may not use, is refused, never applied.
+        "XEONRUN_PLACEMENT": (["", "v2", "v1", "bogus", "v1;rank=0", "\x01",
+                               handed(cpus="0", mems="0", rank="1", nranks="1"),
+                               handed(cpus="", mems="0"), handed(cpus="3-1", mems="0"),
+                               handed(cpus=HUGE_LIST, mems="0"), handed(cpus="0", mems="0",
+                                                                        membind="bogus"),
+                               handed(cpus="0", mems="0", pin="threads"),
+                               handed(cpus="99999", mems="0"), handed(cpus="0", mems="1000")],
+                              {}),
     }
+
+
+def handed(cpus, mems, rank="0", nranks="1", membind="bind", pin="process"):
+    """An XEONRUN_PLACEMENT line as xeonrun-spawn writes it (core/decision.h)."""
+    return (f"v1;rank={rank};nranks={nranks};cpus={cpus};mems={mems};membind={membind};"
+            f"pin={pin};source=xeonrun-spawn;env=OMP_NUM_THREADS")
 
 
 def expect_one_error_line(program, variable, value, extra):

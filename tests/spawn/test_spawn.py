@@ -5,6 +5,7 @@ Environment (set by meson): XEONRUN_SPAWN (the executable), XEONPLACE_FIXTURES (
 XEONPLACE_SHIM (the build tree's libxeonplace.so, only for the placement test).
 Supervision tests run with `--library ''` so they do not depend on the library."""
 
+import base64
 import json
 import os
 import re
@@ -302,7 +303,9 @@ class Environment(unittest.TestCase):
         lib = "/lib/x86_64-linux-gnu/libm.so.6"  # harmless to preload
         env = clean_env(LD_PRELOAD="/lib/x86_64-linux-gnu/libdl.so.2",
                         XEONRUN_PLACED_CPUS="9", XEONRUN_REEXEC_GUARD="1")
-        r = spawn(["--library", lib, "--ninstances", "1", "--no-python", "--", "sh", "-c",
+        # Without an allocator or OpenMP runtime to chain-load, the library alone comes first.
+        r = spawn(["--library", lib, "--ninstances", "1", "--use-default-allocator",
+                   "--disable-iomp", "--no-python", "--", "sh", "-c",
                    "echo $LD_PRELOAD; env | grep -c '^XEONRUN_PLACED_\\|^XEONRUN_REEXEC_'; true"],
                   env=env)
         self.assertEqual(r.returncode, 0, r.stderr)
@@ -311,7 +314,8 @@ class Environment(unittest.TestCase):
 
     def test_relative_library_path_is_made_absolute(self):
         libdir = os.path.dirname(os.path.realpath("/lib/x86_64-linux-gnu/libm.so.6"))
-        r = subprocess.run([SPAWN, "--library", "./libm.so.6", "--ninstances", "1", "--no-python",
+        r = subprocess.run([SPAWN, "--library", "./libm.so.6", "--ninstances", "1",
+                            "--use-default-allocator", "--disable-iomp", "--no-python",
                             "sh", "-c", "echo $LD_PRELOAD"], capture_output=True, text=True,
                            cwd=libdir, env=clean_env(), timeout=60)
         self.assertEqual(r.stdout, f"[run0] {libdir}/libm.so.6\n", r.stderr)
@@ -324,8 +328,9 @@ class Environment(unittest.TestCase):
         self.assertEqual(r.stdout, "")
 
     def test_each_rank_environment_reproduces_the_launchers_plan(self):
-        # Inside every rank, a dry run with the rank's own environment (what the library reads)
-        # must plan that rank exactly where the launcher's summary says it runs.
+        # Inside every rank, the library reading the rank's own environment must place that rank
+        # exactly where the launcher's summary says it runs (a fixture's plan is only logged, at
+        # info level: "dry run, nothing changed: rank R of N (...): CPUs LIST, ...").
         uneven = "lscpu:" + os.path.join(FIXTURES, "uneven_nodes_4_4_2.lscpu")
         for topology, flags in ((PYTORCH_FIXTURE, []), (PYTORCH_FIXTURE, ["--ninstances", "2"]),
                                 (PYTORCH_FIXTURE, ["--latency-mode"]),
@@ -334,20 +339,40 @@ class Environment(unittest.TestCase):
                                 (uneven, ["--multi-instance"]), (uneven, ["--throughput-mode"]),
                                 (uneven, ["--ncores-per-instance", "3", "--skip-cross-node-cores"])):
             with self.subTest(topology=topology, flags=flags):
-                r = run_ranks(["--topology", topology] + flags,
-                              [SPAWN, "--dry-run", "--json", "--no-python", "true"])
+                r = spawn(["--topology", topology] + flags + ["--no-python", "true"])
                 self.assertEqual(r.returncode, 0, r.stderr)
                 summary = dict(re.findall(r"rank (\d+)  cpus (\S+)  exit 0", r.stderr))
                 self.assertTrue(summary, r.stderr)
-                seen = {}
-                for line in r.stdout.splitlines():
-                    tag, doc = line.split(" ", 1)
-                    ranks = json.loads(doc)["ranks"]
-                    self.assertEqual(len(ranks), 1, line)
-                    seen[tag[4:-1]] = ranks[0]["cpus"]
-                self.assertEqual(sorted(seen), sorted(summary))
+                seen = dict(re.findall(r"\[run(\d+)\] xeonplace: info: dry run, nothing changed: "
+                                       r"rank \1 of \d+ \([^)]*\): CPUs (\S+),", r.stderr))
+                self.assertEqual(sorted(seen), sorted(summary), r.stderr)
                 for rank, cpus in seen.items():
-                    self.assertEqual(cpus, cpu_list(summary[rank]), f"rank {rank}")
+                    self.assertEqual(cpu_list(cpus), cpu_list(summary[rank]), f"rank {rank}")
+
+    def test_dry_run_json_env_is_exactly_what_each_rank_receives(self):
+        # The preview is what the ranks get: every variable of a rank's "env" in --dry-run --json
+        # (LD_PRELOAD with the allocator and OpenMP runtime, MALLOC_CONF for jemalloc, the OpenMP
+        # variables, the handed placement) has that value in the running rank.
+        for flags in ([], ["--enable-jemalloc"], ["--enable-tcmalloc", "--disable-iomp"]):
+            with self.subTest(flags=flags):
+                r = spawn(["--dry-run", "--json"] + flags + ["--no-python", "true"])
+                self.assertEqual(r.returncode, 0, r.stderr)
+                preview = {rank["rank"]: rank["env"] for rank in json.loads(r.stdout)["ranks"]}
+                self.assertIn("LD_PRELOAD", preview[0])
+                if "--enable-jemalloc" in flags:
+                    self.assertIn("MALLOC_CONF", preview[0])
+                    self.assertIn("libjemalloc", preview[0]["LD_PRELOAD"])
+                r = spawn(flags + ["--no-python", "sh", "-c", "env -0 | base64 -w0; echo"])
+                self.assertEqual(r.returncode, 0, r.stderr)
+                received = {}
+                for line in r.stdout.splitlines():
+                    tag, blob = line.split(" ", 1)
+                    entries = base64.b64decode(blob).split(b"\0")
+                    received[int(tag[4:-1])] = dict(e.decode().split("=", 1) for e in entries if e)
+                self.assertEqual(sorted(received), sorted(preview))
+                for rank, env in preview.items():
+                    for name, value in env.items():
+                        self.assertEqual(received[rank].get(name), value, f"rank {rank} {name}")
 
     def test_multi_instance_ranks_do_not_get_a_rank_count_that_would_change_their_plan(self):
         uneven = "lscpu:" + os.path.join(FIXTURES, "uneven_nodes_4_4_2.lscpu")

@@ -278,16 +278,5 @@ TEST(Launcher, RankVariableListFollowsThePrecedenceTable) {
   }
 }
 
-// The preloaded C front end cannot include this header; its copy of the list must not drift.
-TEST(Launcher, CFrontEndChecksTheSameLauncherVariables) {
-  std::ifstream file(XEONPLACE_FIXTURES "/../../src/shim/front.c");
-  ASSERT_TRUE(file) << "src/shim/front.c not found";
-  std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-  for (const char* variable : kLauncherLocalRankVariables) {
-    EXPECT_NE(text.find(std::string("\"") + variable + "="), std::string::npos)
-        << variable << " missing from front.c";
-  }
-}
-
 }  // namespace
 }  // namespace xeonplace

@@ -5,24 +5,16 @@
 //   --check README.md   exit 1 when the text between the variables markers is not --markdown
 //   --update README.md  rewrite the text between the markers
 #include <cstdio>
-#include <fstream>
-#include <iterator>
 #include <sstream>
 #include <string>
 
 #include "core/options.h"
+#include "sys/io.h"
 
 namespace {
 
 constexpr const char* kBegin = "<!-- variables:begin -->\n";
 constexpr const char* kEnd = "<!-- variables:end -->";
-
-bool read_file(const std::string& path, std::string& text) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) return false;
-  text.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
-  return true;
-}
 
 // Offsets of the generated region: after the begin marker's line, up to the end marker.
 bool find_region(const std::string& text, std::size_t& begin, std::size_t& end) {
@@ -57,11 +49,12 @@ int usage(std::FILE* out, int status) {
 }
 
 int check_or_update(const std::string& mode, const std::string& path) {
-  std::string text;
-  if (!read_file(path, text)) {
-    std::fprintf(stderr, "xeonplace-docgen: cannot read %s\n", path.c_str());
+  xeonplace::Expected<std::string> read = xeonplace::read_whole_file(path);
+  if (!read) {
+    std::fprintf(stderr, "xeonplace-docgen: %s: %s\n", path.c_str(), read.error().message.c_str());
     return 2;
   }
+  std::string text = *read;
   std::size_t begin = 0, end = 0;
   if (!find_region(text, begin, end)) {
     std::fprintf(stderr, "xeonplace-docgen: %s has no '%s' ... '%s' markers\n", path.c_str(),
@@ -80,10 +73,10 @@ int check_or_update(const std::string& mode, const std::string& path) {
   }
   if (current == generated) return 0;
   text.replace(begin, end - begin, generated);
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  if (!out.flush()) {
-    std::fprintf(stderr, "xeonplace-docgen: cannot write %s\n", path.c_str());
+  xeonplace::Status written = xeonplace::write_whole_file(path, text);
+  if (!written) {
+    std::fprintf(stderr, "xeonplace-docgen: %s: %s\n", path.c_str(),
+                 written.error().message.c_str());
     return 2;
   }
   return 0;

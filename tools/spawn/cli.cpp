@@ -7,6 +7,7 @@
 #include <functional>
 
 #include "core/options.h"
+#include "core/text.h"
 
 namespace xeonplace::spawn {
 namespace {
@@ -110,53 +111,34 @@ std::vector<AnyFlag> all_flags() {
   return flags;
 }
 
-std::string dash_spelling(const std::string& name) {
-  std::string out = name;
-  std::replace(out.begin() + std::min<size_t>(2, out.size()), out.end(), '_', '-');
-  return out;
-}
-
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
-// Exact name first, then an unambiguous prefix, as run_cpu's argparse accepts.
+// Exact name first (the launcher's own flags before the placement flags, which the library's
+// flag_for() looks up), then an unambiguous prefix, as run_cpu's argparse accepts.
 Expected<AnyFlag> find_flag(const std::vector<AnyFlag>& flags, const std::string& given) {
   std::string name = dash_spelling(given);
   for (const auto& f : flags) {
-    if (f.name == name || (f.local && f.local->short_flag && given == f.local->short_flag)) {
+    if (f.local && (f.name == name || (f.local->short_flag && given == f.local->short_flag))) {
       return f;
     }
   }
+  if (const FlagSpec* placement = flag_for(given))
+    return AnyFlag{placement->flag, nullptr, placement};
   std::vector<const AnyFlag*> matches;
-  if (name.size() > 2 && name.rfind("--", 0) == 0) {
+  if (name.size() > 2 && starts_with(name, "--")) {
     for (const auto& f : flags) {
-      if (f.name.rfind(name, 0) == 0) matches.push_back(&f);
+      if (starts_with(f.name, name)) matches.push_back(&f);
     }
   }
   if (matches.size() == 1) return *matches[0];
   if (matches.size() > 1) {
-    std::string names;
-    for (const auto* m : matches) names += (names.empty() ? "" : ", ") + m->name;
-    return make_error("ambiguous flag '" + given + "' (could be " + names + ")");
+    std::vector<std::string> names;
+    for (const auto* m : matches) names.push_back(m->name);
+    return make_error("ambiguous flag '" + given + "' (could be " + join(names, ", ") + ")");
   }
-  std::string hint;
-  size_t best = 4;  // further than this is no longer a typo
-  for (const auto& f : flags) {
-    size_t d = edit_distance(name, f.name);
-    if (d < best) best = d, hint = f.name;
-  }
+  std::vector<std::string_view> names;
+  for (const auto& f : flags) names.push_back(f.name);
+  constexpr size_t kTypo = 4;  // this far or further is no longer a typo
+  std::optional<size_t> closest_flag = closest(name, names, kTypo);
+  std::string hint = closest_flag ? flags[*closest_flag].name : std::string();
   return make_error("unknown flag '" + given + "' (" +
                     (hint.empty() ? std::string() : "did you mean " + hint + "? ") +
                     "see xeonrun-spawn --help for the accepted flags)");
@@ -184,12 +166,15 @@ Status merge_switch(std::map<std::string, std::string>& setter, SpawnOptions& o,
                     const FlagSpec& f) {
   const std::string variable = f.variable;
   const std::string value = f.value;
-  auto previous = o.flag_env.find(variable);
-  if (previous == o.flag_env.end() || previous->second == value || !setter.count(variable)) {
+  auto take = [&] {
     o.flag_env[variable] = value;
     o.flag_of_variable[variable] = f.flag;
     setter[variable] = f.flag;
     return ok();
+  };
+  auto previous = o.flag_env.find(variable);
+  if (previous == o.flag_env.end() || previous->second == value || !setter.count(variable)) {
+    return take();
   }
   const std::string& old_value = previous->second;
   if (variable == "XEONRUN_MODE") {
@@ -201,12 +186,7 @@ Status merge_switch(std::map<std::string, std::string>& setter, SpawnOptions& o,
     }
     // --multi-instance is implied by both modes in run_cpu; the specific mode wins.
     if (is_mode_multi(value)) return ok();
-    if (is_mode_multi(old_value)) {
-      o.flag_env[variable] = value;
-      o.flag_of_variable[variable] = f.flag;
-      setter[variable] = f.flag;
-      return ok();
-    }
+    if (is_mode_multi(old_value)) return take();
   }
   return make_error(std::string(f.flag) + " and " + setter[variable] + " together: they set " +
                     variable + " to different values; choose one");
@@ -228,7 +208,7 @@ Expected<SpawnOptions> parse_args(const std::vector<std::string>& args) {
     if (arg.size() < 2 || arg[0] != '-') break;  // the program
     std::string name = arg;
     std::optional<std::string> inline_value;
-    if (auto eq = arg.find('='); eq != std::string::npos && arg.rfind("--", 0) == 0) {
+    if (auto eq = arg.find('='); eq != std::string::npos && starts_with(arg, "--")) {
       name = arg.substr(0, eq);
       inline_value = arg.substr(eq + 1);
     }
@@ -281,35 +261,6 @@ Expected<SpawnOptions> parse_args(const std::vector<std::string>& args) {
   return o;
 }
 
-namespace {
-
-std::string help_line(const std::string& names, const std::string& help) {
-  std::string line = "  " + names;
-  if (line.size() < 34) {
-    line.append(34 - line.size(), ' ');
-  } else {
-    line += "\n" + std::string(34, ' ');
-  }
-  // Wrap the help text at 100 columns, continuing under its first word.
-  const size_t width = 100 - 34;
-  std::string rest = help;
-  while (rest.size() > width) {
-    size_t cut = rest.rfind(' ', width);
-    if (cut == std::string::npos || cut == 0) break;
-    line += rest.substr(0, cut) + "\n" + std::string(34, ' ');
-    rest = rest.substr(cut + 1);
-  }
-  return line + rest + "\n";
-}
-
-std::string underscore_spelling(const std::string& dash) {
-  std::string out = dash;
-  std::replace(out.begin() + 2, out.end(), '-', '_');
-  return out;
-}
-
-}  // namespace
-
 std::string with_flag_names(const std::string& message, const SpawnOptions& options) {
   std::string out = message;
   std::string flags;
@@ -319,6 +270,16 @@ std::string with_flag_names(const std::string& message, const SpawnOptions& opti
   if (!flags.empty()) out += " (set by " + flags + ")";
   return out;
 }
+
+namespace {
+
+// "--no-python, --no_python"; "--rank" has one spelling only.
+std::string spellings(const std::string& dash) {
+  const std::string underscore = underscore_spelling(dash);
+  return underscore == dash ? dash : dash + ", " + underscore;
+}
+
+}  // namespace
 
 std::string help_text() {
   std::string text =
@@ -340,26 +301,26 @@ std::string help_text() {
       "127 when the program is not found. A summary line per rank goes to stderr at the end.\n"
       "\n"
       "Launcher flags:\n";
-  for (const auto& f : local_flags()) {
+  // Both loops walk all_flags(), so a placement flag the launcher shadows is listed once, as
+  // the launcher's.
+  const std::vector<AnyFlag> flags = all_flags();
+  for (const auto& any : flags) {
+    if (!any.local) continue;
+    const LocalFlag& f = *any.local;
     std::string names = f.short_flag ? std::string(f.short_flag) + ", " : std::string();
-    names += f.flag;
-    std::string dash = f.flag;
-    if (dash.find('-', 2) != std::string::npos) names += ", " + underscore_spelling(dash);
+    names += spellings(f.flag);
     if (f.metavar) names += std::string(" ") + f.metavar;
-    text += help_line(names, f.help);
+    text += help_entry(names, f.help);
   }
   text += "\nPlacement flags (run_cpu's; each sets the XEONRUN_* variable shown):\n";
-  for (const auto& f : flag_table()) {
-    bool shadowed = std::any_of(local_flags().begin(), local_flags().end(),
-                                [&](const LocalFlag& l) { return f.flag == std::string(l.flag); });
-    if (shadowed) continue;
-    std::string dash = f.flag;
-    std::string names = dash;
-    if (dash.find('-', 2) != std::string::npos) names += ", " + underscore_spelling(dash);
+  for (const auto& any : flags) {
+    if (!any.placement) continue;
+    const FlagSpec& f = *any.placement;
+    std::string names = spellings(f.flag);
     if (!f.value) names += " VALUE";
     std::string what = std::string(f.help) + "  [" + f.variable +
                        (f.value ? std::string("=") + f.value : std::string()) + "]";
-    text += help_line(names, what);
+    text += help_entry(names, what);
   }
   text += "\nEnvironment variables read by the library in every rank:\n";
   text += variables_help_text();

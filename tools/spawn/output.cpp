@@ -9,18 +9,6 @@
 
 namespace xeonplace::spawn {
 
-bool write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return true;
-}
-
 std::string log_file_name(const std::string& prefix, unsigned rank, bool is_stderr) {
   return prefix + "_rank" + std::to_string(rank) + (is_stderr ? ".err" : ".log");
 }

@@ -8,12 +8,14 @@
 #include <vector>
 
 #include "core/expected.h"
+#include "sys/io.h"
 #include "tools/spawn/line_splitter.h"
 
 namespace xeonplace::spawn {
 
-// Retries short writes and EINTR. False on any other error (e.g. EPIPE from a closed console).
-bool write_all(int fd, std::string_view data);
+// The one write-all loop is sys/io.h's (false on EPIPE from a closed console, for one); the
+// launcher's files still name it spawn::write_all.
+using xeonplace::write_all;
 
 // Log files of one rank: PREFIX_rankR.log gets stdout, PREFIX_rankR.err gets stderr.
 struct RankLogs {

@@ -1,0 +1,331 @@
+// decide() and decide_ranks() (core/decision.h) with made-up facts: every path the engine and the
+// spawner take, without a process to place.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "core/decision.h"
+#include "core/lscpu.h"
+
+namespace xeonplace {
+namespace {
+
+// 2 packages, one NUMA node each, 2 cores each, no SMT: CPUs 0-1 on node 0, 2-3 on node 1.
+Topology machine() {
+  Expected<Topology> t = parse_lscpu(
+      "# CPU,Core,Socket,Node\n0,0,0,0\n1,1,0,0\n2,2,1,1\n3,3,1,1\n", "lscpu:made-up");
+  EXPECT_TRUE(t.ok());
+  return *t;
+}
+
+constexpr const char* kSelf = "/opt/xp/libxeonplace.so";
+constexpr const char* kTcmalloc = "/usr/lib/libtcmalloc.so.4";
+constexpr const char* kJemalloc = "/usr/lib/libjemalloc.so.2";
+constexpr const char* kIomp = "/usr/lib/libiomp5.so";
+
+// A process about to be placed on the whole machine, with tcmalloc and libiomp5 on disk.
+Facts process_facts(const EnvMap& env) {
+  Facts facts;
+  facts.topology = machine();
+  facts.inherited_affinity = *CpuSet::parse("0-3", "test");
+  facts.allowed_mems = *CpuSet::parse("0-1", "test");
+  facts.online_cpus = *CpuSet::parse("0-3", "test");
+  facts.self_path = kSelf;
+  facts.process_name = "app";
+  facts.pid = 4242;
+  facts.loaded = {"/lib/libc.so.6", kSelf};
+  for (const LibraryRequest& request : facts_wanted(env).libraries) {
+    LibraryLookup lookup{request, std::nullopt, "not found: " + request.what};
+    for (const std::string& name : request.names) {
+      if (name == "libtcmalloc.so.4") lookup.path = kTcmalloc;
+      if (name == "libjemalloc.so.2" && !lookup.path) lookup.path = kJemalloc;
+      if (name == "libiomp5.so") lookup.path = kIomp;
+    }
+    facts.libraries.push_back(lookup);
+  }
+  return facts;
+}
+
+std::string value_of(const std::vector<EnvVar>& vars, const std::string& name) {
+  for (const EnvVar& var : vars) {
+    if (var.name == name) return var.value;
+  }
+  return "(unset)";
+}
+
+TEST(Decide, DisableSkipsWithoutLookingAtAnythingElse) {
+  const EnvMap env = {{"XEONRUN_DISABLE", "1"}, {"XEONRUN_RANK", "nonsense"}};
+  Expected<Decision> d = decide(Facts{}, env);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->action, Action::Skip);
+}
+
+TEST(Decide, BadConfigurationIsAnErrorNamingTheVariable) {
+  const EnvMap env = {{"XEONRUN_RANK", "2"}, {"XEONRUN_NINSTANCES", "2"}};
+  Expected<Decision> d = decide(process_facts(env), env);
+  ASSERT_FALSE(d.ok());
+  EXPECT_NE(d.error().message.find("XEONRUN_RANK=2"), std::string::npos);
+}
+
+TEST(Decide, TopologyErrorIsReported) {
+  const EnvMap env = {{"XEONRUN_NINSTANCES", "1"}};
+  Facts facts = process_facts(env);
+  facts.topology = Expected<Topology>(make_error("hwloc: no topology"));
+  Expected<Decision> d = decide(facts, env);
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.error().message, "hwloc: no topology");
+}
+
+TEST(Decide, RankOfTwoGetsItsNodeAndReexecsToChainLoad) {
+  const EnvMap env = {{"XEONRUN_RANK", "1"}, {"XEONRUN_NINSTANCES", "2"}};
+  Expected<Decision> d = decide(process_facts(env), env);
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ(d->action, Action::Place);
+  EXPECT_EQ(d->cpus.format(), "2-3");
+  EXPECT_EQ(d->mems.format(), "1");
+  EXPECT_EQ(value_of(d->runtime, "OMP_NUM_THREADS"), "2");
+  EXPECT_TRUE(d->pin_existing_threads);
+  EXPECT_TRUE(d->reexec);
+  EXPECT_EQ(value_of(d->handoff, "LD_PRELOAD"),
+            std::string(kTcmalloc) + ":" + kIomp + ":" + kSelf);
+  EXPECT_EQ(value_of(d->handoff, "XEONRUN_PLACEMENT"),
+            "v1;rank=1;nranks=2;cpus=2-3;mems=1;membind=bind;pin=process;source=XEONRUN_RANK;"
+            "env=OMP_NUM_THREADS,KMP_AFFINITY,KMP_BLOCKTIME");
+  EXPECT_EQ(value_of(d->placed, "XEONRUN_PLACED_CPUS"), "2-3");
+}
+
+TEST(Decide, NothingToLoadMeansNoReexec) {
+  const EnvMap env = {{"XEONRUN_NINSTANCES", "1"},
+                      {"XEONRUN_ALLOCATOR", "default"},
+                      {"XEONRUN_OMP_RUNTIME", "default"}};
+  Expected<Decision> d = decide(process_facts(env), env);
+  ASSERT_TRUE(d.ok());
+  EXPECT_FALSE(d->reexec);
+  EXPECT_EQ(value_of(d->handoff, "LD_PRELOAD"), "(unset)");
+}
+
+TEST(Decide, LibgompLoadedWithOtherValuesNeedsAReexecEvenWithoutLibraries) {
+  const EnvMap env = {{"XEONRUN_NINSTANCES", "1"},
+                      {"XEONRUN_ALLOCATOR", "default"},
+                      {"XEONRUN_OMP_RUNTIME", "default"}};
+  Facts facts = process_facts(env);
+  facts.loaded.push_back("/lib/libgomp.so.1");
+  Expected<Decision> d = decide(facts, env);
+  ASSERT_TRUE(d.ok());
+  EXPECT_TRUE(d->reexec);
+  EXPECT_TRUE(d->added_libraries.empty());
+}
+
+TEST(Decide, SecureExecutionAndDebuggersAreNeverReexecuted) {
+  const EnvMap env = {{"XEONRUN_NINSTANCES", "1"}};
+  for (bool traced : {false, true}) {
+    Facts facts = process_facts(env);
+    (traced ? facts.traced : facts.secure) = true;
+    Expected<Decision> d = decide(facts, env);
+    ASSERT_TRUE(d.ok());
+    EXPECT_EQ(d->action, Action::Place);
+    EXPECT_FALSE(d->reexec);
+    ASSERT_FALSE(d->warnings.empty());
+    EXPECT_NE(d->warnings.back().find(traced ? "debugger" : "AT_SECURE"), std::string::npos);
+  }
+}
+
+TEST(Decide, DryRunAndFixturesChangeNothing) {
+  for (const EnvMap& env : {EnvMap{{"XEONRUN_DRY_RUN", "1"}},
+                            EnvMap{{"XEONRUN_TOPOLOGY", "lscpu:/some/where"}}}) {
+    Expected<Decision> d = decide(process_facts(env), env);
+    ASSERT_TRUE(d.ok());
+    EXPECT_EQ(d->action, Action::DryRun);
+    EXPECT_FALSE(d->reexec);
+  }
+}
+
+TEST(Decide, UserValuesAreKeptWithAWarningAndNotListedAsPlanned) {
+  const EnvMap env = {{"XEONRUN_NINSTANCES", "1"}, {"OMP_NUM_THREADS", "7"}};
+  Expected<Decision> d = decide(process_facts(env), env);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(value_of(d->runtime, "OMP_NUM_THREADS"), "(unset)");  // kept as it is
+  bool warned = false;
+  for (const std::string& w : d->warnings) warned = warned || w.find("OMP_NUM_THREADS=7") != std::string::npos;
+  EXPECT_TRUE(warned);
+  EXPECT_EQ(value_of(d->placed, "XEONRUN_PLACED_ENV").find("OMP_NUM_THREADS"), std::string::npos);
+}
+
+TEST(Decide, InheritedAffinityIsRespectedUnlessALauncherDefaultBindingIsReplaced) {
+  // mpirun's default binding of this rank to one CPU: replaced, the rank gets its node.
+  EnvMap env = {{"OMPI_COMM_WORLD_LOCAL_RANK", "1"},
+                {"OMPI_COMM_WORLD_LOCAL_SIZE", "2"},
+                {"OMPI_MCA_orte_bound_at_launch", "1"}};
+  Facts facts = process_facts(env);
+  facts.inherited_affinity = *CpuSet::parse("1", "test");
+  Expected<Decision> d = decide(facts, env);
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ(d->cpus.format(), "2-3");
+  // taskset by the user: kept, the rank is planned inside it.
+  env = {{"XEONRUN_NINSTANCES", "1"}};
+  facts = process_facts(env);
+  facts.inherited_affinity = *CpuSet::parse("2-3", "test");
+  d = decide(facts, env);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->cpus.format(), "2-3");
+}
+
+TEST(Decide, ARankStartedByAPlacedLauncherSetsTheLaunchersPlacementAside) {
+  // torchrun was placed over the whole machine (OMP_NUM_THREADS=4 is its plan's); its rank 1
+  // must get its own plan, not keep the launcher's value as if the user had set it.
+  const EnvMap env = {{"LOCAL_RANK", "1"},
+                      {"LOCAL_WORLD_SIZE", "2"},
+                      {"OMP_NUM_THREADS", "4"},
+                      {"XEONRUN_NINSTANCES", "2"},
+                      {"XEONRUN_PLACED_RANK", "0"},
+                      {"XEONRUN_PLACED_ENV", "OMP_NUM_THREADS"},
+                      {"XEONRUN_PLACEMENT", "v1;rank=0;nranks=1;cpus=0-3;mems=0-1;membind=bind;"
+                                            "pin=process;source=;env=OMP_NUM_THREADS"}};
+  Expected<Decision> d = decide(process_facts(env), env);
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ(d->cpus.format(), "2-3");
+  EXPECT_EQ(value_of(d->runtime, "OMP_NUM_THREADS"), "2");
+  EXPECT_EQ(value_of(d->placed, "XEONRUN_PLACED_LAUNCHER"), "LOCAL_RANK=1;");
+}
+
+// ---- handed placements ----
+
+EnvMap handed_env(const std::string& cpus, const std::string& mems) {
+  return {{"XEONRUN_RANK", "1"},
+          {"OMP_NUM_THREADS", "2"},
+          {"XEONRUN_PLACEMENT", "v1;rank=1;nranks=2;cpus=" + cpus + ";mems=" + mems +
+                                    ";membind=bind;pin=process;source=xeonrun-spawn;"
+                                    "env=OMP_NUM_THREADS"}};
+}
+
+TEST(DecideHanded, AppliedWithoutATopologyWhenAllowed) {
+  const EnvMap env = handed_env("2-3", "1");
+  EXPECT_TRUE(facts_wanted(env).handed);
+  Facts facts = process_facts(env);
+  facts.topology.reset();  // not gathered
+  Expected<Decision> d = decide(facts, env);
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ(d->action, Action::Place);
+  EXPECT_EQ(d->cpus.format(), "2-3");
+  EXPECT_TRUE(d->pin_existing_threads);  // inherited 0-3: not inside yet
+  EXPECT_FALSE(d->reexec);
+  EXPECT_EQ(value_of(d->placed, "XEONRUN_PLACED_ENV"), "OMP_NUM_THREADS");
+}
+
+TEST(DecideHanded, AProcessAlreadyInsideKeepsItsThreadsMasks) {
+  const EnvMap env = handed_env("2-3", "1");
+  Facts facts = process_facts(env);
+  facts.inherited_affinity = *CpuSet::parse("2", "test");  // libgomp bound the initial thread
+  Expected<Decision> d = decide(facts, env);
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_FALSE(d->pin_existing_threads);
+}
+
+TEST(DecideHanded, CpusOrNodesOutsideWhatIsAllowedAreRefused) {
+  Facts facts = process_facts(handed_env("2-3", "1"));
+  facts.inherited_affinity = *CpuSet::parse("0-1", "test");
+  Expected<Decision> d = decide(facts, handed_env("2-3", "1"));
+  ASSERT_FALSE(d.ok());
+  EXPECT_NE(d.error().message.find("XEONRUN_PLACEMENT: CPUs 2-3"), std::string::npos);
+  d = decide(process_facts(handed_env("2-3", "5")), handed_env("2-3", "5"));
+  ASSERT_FALSE(d.ok());
+  EXPECT_NE(d.error().message.find("memory nodes 5"), std::string::npos);
+  d = decide(process_facts(handed_env("2-9", "1")), handed_env("2-9", "1"));
+  ASSERT_FALSE(d.ok());
+}
+
+TEST(DecideHanded, TheReexecutedImageDoesNotPinAgainAndChecksItsLibraries) {
+  EnvMap env = handed_env("2-3", "1");
+  env["XEONRUN_REEXEC_GUARD"] = "4242";
+  Facts facts = process_facts(env);
+  facts.inherited_affinity = *CpuSet::parse("2-3", "test");
+  Expected<Decision> d = decide(facts, env);
+  ASSERT_TRUE(d.ok());
+  EXPECT_FALSE(d->pin_existing_threads);
+  EXPECT_FALSE(d->reexec);
+  ASSERT_FALSE(d->warnings.empty());  // tcmalloc and libiomp5 are not among `loaded`
+  EXPECT_NE(d->warnings.back().find("still not loaded"), std::string::npos);
+}
+
+TEST(HandedPlacement, FormatAndParseRoundTripAndGarbageIsRefused) {
+  HandedPlacement p;
+  p.rank = 3;
+  p.nranks = 4;
+  p.cpus = *CpuSet::parse("4-7", "t");
+  p.mems = *CpuSet::parse("1", "t");
+  p.membind = Membind::Interleave;
+  p.pin = Pin::Thread;
+  p.source = "Slurm";
+  p.env = {"OMP_NUM_THREADS", "KMP_AFFINITY"};
+  Expected<HandedPlacement> back = parse_handed_placement(format_handed_placement(p));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(format_handed_placement(*back), format_handed_placement(p));
+  for (const char* bad : {"", "v2", "v1;rank=4;nranks=4;cpus=0;mems=0;membind=bind;pin=process;"
+                                    "source=;env=",
+                          "v1;rank=0;nranks=1;cpus=;mems=0;membind=bind;pin=process;source=;env=",
+                          "v1;nranks=1;rank=0;cpus=0;mems=0;membind=bind;pin=process;source=;env="}) {
+    Expected<HandedPlacement> parsed = parse_handed_placement(bad);
+    ASSERT_FALSE(parsed.ok()) << bad;
+    EXPECT_EQ(parsed.error().message.rfind("XEONRUN_PLACEMENT=", 0), 0u);
+  }
+}
+
+// ---- the spawner: planned once ----
+
+TEST(DecideRanks, EachRankIsHandedItsPlacementAndTheLibraryComesBeforeTheUsersPreload) {
+  const EnvMap env = {{"XEONRUN_NINSTANCES", "2"},
+                      {"XEONRUN_ALLOCATOR", "jemalloc"},
+                      {"LD_PRELOAD", "/user/libx.so"}};
+  Facts facts = process_facts(env);
+  facts.pid = 0;
+  facts.loaded.clear();
+  Expected<RankDecisions> ranks = decide_ranks(facts, env);
+  ASSERT_TRUE(ranks.ok()) << ranks.error().message;
+  ASSERT_EQ(ranks->ranks.size(), 2u);
+  for (unsigned r = 0; r < 2; ++r) {
+    const Decision& d = ranks->ranks[r];
+    EXPECT_FALSE(d.reexec);
+    EXPECT_EQ(value_of(d.handoff, "XEONRUN_RANK"), std::to_string(r));
+    EXPECT_EQ(value_of(d.handoff, "LD_PRELOAD"),
+              std::string(kJemalloc) + ":" + kIomp + ":" + kSelf + ":/user/libx.so");
+    EXPECT_NE(value_of(d.handoff, "MALLOC_CONF"), "(unset)");
+    Expected<HandedPlacement> handed =
+        parse_handed_placement(value_of(d.handoff, "XEONRUN_PLACEMENT"));
+    ASSERT_TRUE(handed.ok());
+    EXPECT_EQ(handed->cpus, d.cpus);
+    EXPECT_EQ(handed->source, "xeonrun-spawn");
+  }
+  EXPECT_EQ(ranks->ranks[1].cpus.format(), "2-3");
+}
+
+TEST(DecideRanks, MultiInstanceRanksAreNotGivenARankCount) {
+  const EnvMap env = {{"XEONRUN_MODE", "multi-instance"}};
+  Facts facts = process_facts(env);
+  facts.pid = 0;
+  Expected<RankDecisions> ranks = decide_ranks(facts, env);
+  ASSERT_TRUE(ranks.ok());
+  for (const Decision& d : ranks->ranks) {
+    EXPECT_EQ(value_of(d.handoff, "XEONRUN_NINSTANCES"), "(unset)");
+  }
+}
+
+TEST(DecideRanks, WithoutTheLibraryNoPreloadIsAdded) {
+  const EnvMap env = {{"XEONRUN_NINSTANCES", "1"},
+                      {"XEONRUN_ALLOCATOR", "default"},
+                      {"XEONRUN_OMP_RUNTIME", "default"}};
+  Facts facts = process_facts(env);
+  facts.pid = 0;
+  facts.self_path.clear();
+  Expected<RankDecisions> ranks = decide_ranks(facts, env);
+  ASSERT_TRUE(ranks.ok());
+  EXPECT_EQ(value_of(ranks->ranks[0].handoff, "LD_PRELOAD"), "(unset)");
+}
+
+TEST(LauncherContext, NamesTheLocalRanksAndTheSlurmStepInOrder) {
+  EXPECT_EQ(launcher_context({{"SLURM_STEP_ID", "3"}, {"LOCAL_RANK", "1"}, {"RANK", "9"}}),
+            "LOCAL_RANK=1;SLURM_STEP_ID=3;");
+  EXPECT_EQ(launcher_context({}), "");
+}
+
+}  // namespace
+}  // namespace xeonplace

@@ -209,6 +209,8 @@ def _cgroup2():
         cgroups=[
             Cgroup("socket1", ncpus=2, cpus_of_node=1, mems="1"),
             # Nested, one CPU, cpuset.mems left empty: only its effective file names the node.
+            # socket1 runs cases of its own too: cpuset is a threaded controller, so cgroup v2's
+            # no-internal-process rule allows that while socket1/one is empty (cases run in turn).
             Cgroup("socket1/one", ncpus=1),
             # A container pinned to socket 1 whose memory must come from node 0.
             Cgroup("far-memory", ncpus=2, cpus_of_node=1, mems="0", home_mems=False),

@@ -3,7 +3,8 @@
 // Run inside QEMU guests by tests/vm/ (with libxeonplace.so preloaded, or under numactl as a
 // control). It reads the effect of placement only through the kernel: affinity, the CPUs the
 // threads actually ran on, the memory policy, and the node of every page of a fresh buffer touched
-// after start (so the answer reflects the policy in force now, not pages inherited from before).
+// after start (so the answer reflects the policy in force now, not pages inherited from before),
+// plus the cgroup it runs in (/proc/self/cgroup), so a cgroup case can tell it ran inside one.
 //
 //   vm-probe --out DIR --label NAME [--threads N] [--omp] [--mib M]
 //
@@ -219,6 +220,19 @@ static int run_omp(ThreadReport* reports) {
 #endif
 }
 
+// /proc/self/cgroup as one string ("0::/socket1\n" with only cgroup v2 mounted), or NULL.
+static void print_cgroup(FILE* f) {
+  char text[4096];
+  size_t got = 0;
+  FILE* in = fopen("/proc/self/cgroup", "r");
+  if (in) {
+    got = fread(text, 1, sizeof text - 1, in);
+    fclose(in);
+  }
+  text[got] = '\0';
+  print_json_string(f, in ? text : NULL);
+}
+
 static const char* const kEnvReported[] = {
     "XEONRUN_PLACED_RANK", "XEONRUN_PLACED_NRANKS",  "XEONRUN_PLACED_CPUS",
     "XEONRUN_PLACED_MEMS", "XEONRUN_PLACED_MEMBIND", "XEONRUN_RANK",
@@ -301,6 +315,8 @@ int main(int argc, char** argv) {
   print_mempolicy(f);
   fputs(",\"pages\":", f);
   print_pages(f, mib);
+  fputs(",\"cgroup\":", f);
+  print_cgroup(f);
   fputs(",\"env\":{", f);
   for (size_t i = 0; i < sizeof kEnvReported / sizeof *kEnvReported; ++i) {
     if (i) fputc(',', f);

@@ -104,7 +104,19 @@ def judge(guest, result):
     control_fails = checks.check_control(guest.control, res.reports("control", "numactl"))
     verdicts.append(("control numactl -C %d -m %d" % (guest.control.cpu, guest.control.node),
                      control_fails + _log_if(control_fails, res, "control/numactl.log")))
+    cgroups = {}
+    for cg in guest.cgroups:
+        state = checks.read_cgroup(res, cg.path)
+        parent = cgroups.get(cg.path.rpartition("/")[0])
+        fails = checks.check_cgroup_setup(cg, state, topo, parent.cpus if parent else [])
+        verdicts.append(("cgroup " + cg.path, fails + _log_if(fails, res, "cgroups/setup.log")))
+        cgroups[cg.path] = state
     for case in guest.cases:
+        if case.cgroup:
+            if cgroups.get(case.cgroup) is None:
+                verdicts.append((case.name + " plan", ["cgroup %s was not set up" % case.cgroup]))
+                continue
+            case = checks.cgroup_expectation(case, cgroups[case.cgroup], topo)
         plan_rc = (res.text(case.name + "/plan.rc") or "").strip()
         try:
             plan = json.loads(res.text(case.name + "/plan.json") or "")

@@ -9,7 +9,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import xeonvm_checks as checks  # noqa: E402
-from xeonvm_topologies import GUESTS, Case, Control  # noqa: E402
+from xeonvm_topologies import GUESTS, Case, Cgroup, Control  # noqa: E402
 
 # 2 sockets x 2 cores x 2 threads, QEMU numbering (siblings 2k, 2k+1), one node per socket.
 TOPOLOGY = checks.parse_topology("\n".join(
@@ -117,6 +117,69 @@ class ReportChecks(unittest.TestCase):
         ok = report(affinity=(3,), policy=("bind", [1]), pages={"1": 1024})
         self.assertEqual(checks.check_control(Control(cpu=3, node=1), {"pid1": ok}), [])
         self.assertTrue(checks.check_control(Control(cpu=5, node=1), {"pid1": ok}))
+
+
+class CgroupChecks(unittest.TestCase):
+    SOCKET1 = checks.CgroupState(cpus=[6, 7], mems=[1], configured={})
+
+    def test_expectation_is_the_cgroups_cpus_and_node(self):
+        case = checks.cgroup_expectation(Case("c", {}, 1, cgroup="socket1", one_pu_per_core=False),
+                                         self.SOCKET1, TOPOLOGY)
+        self.assertEqual((case.expect_cpus, case.expect_mems), ([[6, 7]], [[1]]))
+
+    def test_expectation_splits_the_cgroup_among_ranks(self):
+        case = checks.cgroup_expectation(Case("c", {}, 2, cgroup="socket1", one_pu_per_core=False),
+                                         self.SOCKET1, TOPOLOGY)
+        self.assertEqual((case.expect_cpus, case.expect_mems), ([[6], [7]], [[1], [1]]))
+
+    def test_expectation_takes_one_pu_per_core(self):
+        state = checks.CgroupState(cpus=[4, 5, 6, 7], mems=[1], configured={})
+        case = checks.cgroup_expectation(Case("c", {}, 1, cgroup="g"), state, TOPOLOGY)
+        self.assertEqual(case.expect_cpus, [[4, 6]])
+
+    def test_memory_outside_the_cpus_node_goes_to_the_allowed_node(self):
+        state = checks.CgroupState(cpus=[6, 7], mems=[0], configured={})
+        case = checks.cgroup_expectation(Case("c", {}, 1, cgroup="g", one_pu_per_core=False),
+                                         state, TOPOLOGY)
+        self.assertEqual(case.expect_mems, [[0]])
+
+    def test_plan_ignoring_the_cgroup_fails(self):
+        case = checks.cgroup_expectation(Case("c", {}, 1, cgroup="socket1", one_pu_per_core=False),
+                                         self.SOCKET1, TOPOLOGY)
+        whole = plan(cpus=(list(range(8)),), mems=([0, 1],))
+        self.assertEqual(len(checks.check_plan(case, whole, TOPOLOGY)), 2)
+        on_cpu_node = plan(cpus=([6, 7],), mems=([1],))
+        self.assertEqual(checks.check_plan(case, on_cpu_node, TOPOLOGY), [])
+
+    def test_report_from_outside_the_cgroup_fails(self):
+        case = Case("c", {}, 1, cgroup="socket1")
+        inside = report(affinity=(6,), policy=("bind", [1]), pages={"1": 1024},
+                        placed=("6", "1", "0"))
+        inside["cgroup"] = "0::/socket1\n"
+        rank = {"rank": 0, "cpus": [6], "mems": [1]}
+        self.assertEqual(checks.check_report(case, rank, inside), [])
+        inside["cgroup"] = "0::/\n"
+        self.assertTrue(any("ran in cgroup" in f for f in checks.check_report(case, rank, inside)))
+
+    def test_setup_checks_the_premise_of_each_cgroup(self):
+        far = Cgroup("far", ncpus=2, cpus_of_node=1, mems="0", home_mems=False)
+        good = checks.CgroupState(cpus=[6, 7], mems=[0], configured={})
+        self.assertEqual(checks.check_cgroup_setup(far, good, TOPOLOGY, []), [])
+        home = checks.CgroupState(cpus=[6, 7], mems=[1], configured={})
+        self.assertTrue(checks.check_cgroup_setup(far, home, TOPOLOGY, []))
+        wrong_node = checks.CgroupState(cpus=[2, 3], mems=[0], configured={})
+        self.assertTrue(checks.check_cgroup_setup(far, wrong_node, TOPOLOGY, []))
+        self.assertTrue(checks.check_cgroup_setup(far, None, TOPOLOGY, []))
+        nested = Cgroup("far/one", ncpus=1)
+        self.assertTrue(checks.check_cgroup_setup(
+            nested, checks.CgroupState(cpus=[5], mems=[0], configured={}), TOPOLOGY, [6, 7]))
+
+    def test_unreadable_effective_files_mean_no_cgroup(self):
+        res = checks.Results({"/tmp/out/cgroups/g/cpuset.cpus.effective": "cat: No such file\n",
+                              "/tmp/out/cgroups/g/cpuset.mems.effective": "0\n"})
+        self.assertIsNone(checks.read_cgroup(res, "g"))
+        res.files["/tmp/out/cgroups/g/cpuset.cpus.effective"] = "6-7\n"
+        self.assertEqual(checks.read_cgroup(res, "g").cpus, [6, 7])
 
 
 class GuestDefinitions(unittest.TestCase):

@@ -101,6 +101,69 @@ def check_plan(case, plan, topo):
     return fails
 
 
+@dataclasses.dataclass
+class CgroupState:
+    """One cgroup's cpuset as the guest's kernel reported it (the files under /tmp/out/cgroups)."""
+    cpus: list          # cpuset.cpus.effective
+    mems: list          # cpuset.mems.effective
+    configured: dict    # file name -> text, every file dumped, for failure reports
+
+
+def read_cgroup(results, path):
+    """The state of cgroup `path`, or None when the guest dumped no effective sets for it."""
+    files = {}
+    for name in ("cpuset.cpus", "cpuset.mems", "cpuset.cpus.effective", "cpuset.mems.effective"):
+        text = results.text("cgroups/%s/%s" % (path, name))
+        if text is not None:
+            files[name] = text.strip()
+    try:
+        cpus = parse_list(files.get("cpuset.cpus.effective"))
+        mems = parse_list(files.get("cpuset.mems.effective"))
+    except ValueError:  # an error message instead of a list: the file could not be read
+        return None
+    if not cpus or not mems:
+        return None
+    return CgroupState(cpus, mems, files)
+
+
+def check_cgroup_setup(cg, state, topo, parent_cpus):
+    """The guest made the cgroup the case means: `ncpus` CPUs taken from the node (or the parent's
+    effective set), and memory on the CPUs' home node or, for home_mems=False, elsewhere."""
+    if state is None:
+        return ["cgroup %s: no effective cpuset (setup failed)" % cg.path]
+    fails = []
+    source = topo.node_cpus.get(cg.cpus_of_node, []) if cg.cpus_of_node is not None else parent_cpus
+    if len(state.cpus) != cg.ncpus or not set(state.cpus) <= set(source):
+        fails.append("cgroup %s: effective CPUs %s, wanted %d of %s" % (
+            cg.path, _fmt(state.cpus), cg.ncpus, _fmt(source)))
+    home = sorted(n for n, cpus in topo.node_cpus.items() if set(cpus) & set(state.cpus))
+    if bool(set(home) & set(state.mems)) != cg.home_mems:
+        fails.append("cgroup %s: effective memory nodes %s %s the home nodes %s of its CPUs" % (
+            cg.path, _fmt(state.mems), "exclude" if cg.home_mems else "include", _fmt(home)))
+    return fails
+
+
+def cgroup_expectation(case, state, topo):
+    """The plan of a case run inside a cgroup, from the cgroup's effective sets: its CPUs (one per
+    physical core unless logical cores are asked for) split evenly in order among the ranks, as
+    run_cpu splits a machine; memory on the nodes of a rank's CPUs that cpuset.mems.effective
+    allows, or on every allowed node when it allows none of them -- never outside it."""
+    cpus = state.cpus
+    if case.one_pu_per_core:
+        first = {}
+        for cpu in cpus:
+            first.setdefault(topo.core_of.get(cpu, cpu), cpu)
+        cpus = sorted(first.values())
+    per_rank = len(cpus) // case.nranks
+    expect_cpus = [cpus[r * per_rank:(r + 1) * per_rank] for r in range(case.nranks)]
+    expect_mems = []
+    for rank_cpus in expect_cpus:
+        home = sorted(n for n, ncpus in topo.node_cpus.items() if set(ncpus) & set(rank_cpus))
+        allowed_home = [n for n in home if n in state.mems]
+        expect_mems.append(allowed_home or list(state.mems))
+    return dataclasses.replace(case, expect_cpus=expect_cpus, expect_mems=expect_mems)
+
+
 def _check_pages(pages, nodes, memory):
     if "error" in pages:
         return ["pages: %s" % pages["error"]]
@@ -191,6 +254,11 @@ def check_report(case, rank, report):
     if env.get("XEONRUN_PLACED_RANK") != str(rank["rank"]):
         fails.append("XEONRUN_PLACED_RANK=%s, expected %d" % (env.get("XEONRUN_PLACED_RANK"),
                                                              rank["rank"]))
+    if case.cgroup:
+        lines = (report.get("cgroup") or "").splitlines()
+        if "0::/" + case.cgroup not in lines:
+            fails.append("ran in cgroup %s, expected 0::/%s" % (
+                "|".join(lines) or "(none reported)", case.cgroup))
     if case.threads:
         fails += _check_one_cpu_per_thread(report["pthreads"], cpus, "pthread", case.threads)
     if case.omp:

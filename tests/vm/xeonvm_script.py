@@ -35,6 +35,56 @@ done >> /tmp/out/topology.txt
 """
 
 
+CGROUP_ROOT = "/sys/fs/cgroup"
+CGROUP_FILES = ("cpuset.cpus", "cpuset.mems", "cpuset.cpus.effective", "cpuset.mems.effective")
+
+# cgroup v2 with the cpuset controller, as the guest's kernel offers it. The transcript (set -x)
+# and every cpuset file land under /tmp/out/cgroups/ for the harness and for failure reports.
+_CGROUP_MOUNT = r"""
+mkdir -p /tmp/out/cgroups
+# The last N CPUs of the cpulist in file F ("4-7" -> "6,7" for N=2).
+last_cpus() {
+  for r in $(tr ',' ' ' < "$1"); do seq "${r%%-*}" "${r#*-}"; done | tail -n "$2" | paste -sd, -
+}
+(
+  set -x
+  mount -t cgroup2 none %(root)s
+  cat %(root)s/cgroup.controllers
+  echo +cpuset > %(root)s/cgroup.subtree_control
+""" % {"root": CGROUP_ROOT}
+
+
+def _cgroup_script(cgroups):
+    parts = [_CGROUP_MOUNT]
+    for cg in cgroups:
+        path = "%s/%s" % (CGROUP_ROOT, cg.path)
+        parent = path.rsplit("/", 1)[0]
+        source = ("/sys/devices/system/node/node%d/cpulist" % cg.cpus_of_node
+                  if cg.cpus_of_node is not None else parent + "/cpuset.cpus.effective")
+        if parent != CGROUP_ROOT:
+            parts.append("  echo +cpuset > %s/cgroup.subtree_control\n" % parent)
+        parts.append("  mkdir %s\n" % path)
+        parts.append('  echo "$(last_cpus %s %d)" > %s/cpuset.cpus\n' % (source, cg.ncpus, path))
+        if cg.mems:
+            parts.append("  echo %s > %s/cpuset.mems\n" % (shlex.quote(cg.mems), path))
+    parts.append(") > /tmp/out/cgroups/setup.log 2>&1\n")
+    for cg in cgroups:
+        out = "/tmp/out/cgroups/" + cg.path
+        parts.append("mkdir -p %s\n" % out)
+        for name in CGROUP_FILES:
+            parts.append("cat %s/%s/%s > %s/%s 2>&1\n" % (CGROUP_ROOT, cg.path, name, out, name))
+    return "".join(parts)
+
+
+def _wrapper(case):
+    """The command prefix of a case: its wrapper, after a shell that moves itself into the case's
+    cgroup and then becomes the command (nothing else is moved)."""
+    if not case.cgroup:
+        return tuple(case.wrapper)
+    procs = "%s/%s/cgroup.procs" % (CGROUP_ROOT, case.cgroup)
+    return ("sh", "-c", 'echo $$ > "$0" && exec "$@"', procs, *case.wrapper)
+
+
 def _q(words):
     return " ".join(shlex.quote(w) for w in words)
 
@@ -64,7 +114,7 @@ def _case_script(case, spawn, library):
     for name, value in passed_as_env.items():
         lines.append("  export %s=%s" % (name, shlex.quote(value)))
     # A hung rank costs one case (status 143), not the whole boot's time budget.
-    w = ["timeout", str(CASE_TIMEOUT), *case.wrapper]
+    w = ["timeout", str(CASE_TIMEOUT), *_wrapper(case)]
     lines.append("  %s > %s/plan.json 2> %s/plan.err; echo $? > %s/plan.rc" % (
         _q([*w, spawn, "--dry-run", "--json", *flags, "--no-python", PROBE,
             *_probe_args(case, d, "spawn")]), d, d, d))
@@ -93,6 +143,8 @@ def guest_script(guest, spawn, library, with_lstopo=False):
         parts.append("echo 0 > /sys/devices/system/cpu/cpu%d/online || "
                      "echo 'cannot take cpu%d offline'\n" % (cpu, cpu))
     parts.append(_TOPOLOGY_DUMP)
+    if guest.cgroups:
+        parts.append(_cgroup_script(guest.cgroups))
     if with_lstopo:
         parts.append("lstopo-no-graphics --of xml > /tmp/out/hwloc.xml 2>&1\n")
     c = guest.control

@@ -28,6 +28,10 @@ class Case:
     omp: bool = False
     one_pu_per_core: bool = True  # without logical cores: first PU of distinct cores
     wrapper: tuple = ()           # command prefix for the plan and every launch (taskset -c ...)
+    # Run the plan and every launch inside this cgroup v2 (a Guest.cgroups path). The expected
+    # plan is then derived from the cgroup's effective cpuset as the guest's kernel reports it
+    # (xeonvm_checks.cgroup_expectation), so expect_cpus/expect_mems stay None.
+    cgroup: str = None
 
 
 @dataclasses.dataclass
@@ -38,12 +42,25 @@ class Control:
 
 
 @dataclasses.dataclass
+class Cgroup:
+    """A cgroup v2 cpuset the guest creates before its cases run (under /sys/fs/cgroup). Its CPUs
+    are chosen inside the guest from what the kernel reports: the last `ncpus` CPUs of node
+    `cpus_of_node` (sysfs cpulist), or, without a node, of the parent cgroup's effective set."""
+    path: str                 # "socket1", "socket1/one"
+    ncpus: int
+    cpus_of_node: int = None
+    mems: str = ""            # cpuset.mems to write; "" inherits the parent's effective nodes
+    home_mems: bool = True    # whether cpuset.mems.effective holds the node of its CPUs
+
+
+@dataclasses.dataclass
 class Guest:
     name: str
     qemu: QemuTopology
     control: Control
     cases: list
     offline_cpus: list = dataclasses.field(default_factory=list)
+    cgroups: list = dataclasses.field(default_factory=list)  # mounts cgroup2 when not empty
 
 
 def _two_sockets_smt():
@@ -178,5 +195,36 @@ def _offline_cpu():
         ])
 
 
+def _cgroup2():
+    # 2 sockets x 4 cores, one node per socket (node 1 = socket 1), the cpuset controller of cgroup
+    # v2 as Kubernetes, Docker and systemd use it. Every case runs in a cgroup; its plan must stay
+    # inside cpuset.cpus.effective and bind memory inside cpuset.mems.effective.
+    one_rank = {"XEONRUN_NINSTANCES": "1"}
+    replace = dict(one_rank, XEONRUN_BIND_POLICY="replace")
+    return Guest(
+        name="cgroup2",
+        qemu=QemuTopology(smp="8,sockets=2,cores=4,threads=1",
+                          nodes=[(512, "0-3"), (512, "4-7")], distances=[(0, 1, 21)]),
+        control=Control(cpu=7, node=1),
+        cgroups=[
+            Cgroup("socket1", ncpus=2, cpus_of_node=1, mems="1"),
+            # Nested, one CPU, cpuset.mems left empty: only its effective file names the node.
+            # socket1 runs cases of its own too: cpuset is a threaded controller, so cgroup v2's
+            # no-internal-process rule allows that while socket1/one is empty (cases run in turn).
+            Cgroup("socket1/one", ncpus=1),
+            # A container pinned to socket 1 whose memory must come from node 0.
+            Cgroup("far-memory", ncpus=2, cpus_of_node=1, mems="0", home_mems=False),
+        ],
+        cases=[
+            Case("cgroup", one_rank, 1, cgroup="socket1"),
+            Case("cgroup-ranks", {"XEONRUN_NINSTANCES": "2"}, 2, cgroup="socket1"),
+            # replace plans over the cgroup's CPUs, not the inherited affinity: the plan can only
+            # be the cgroup's when the library read cpuset.cpus.effective itself.
+            Case("cgroup-replace", replace, 1, cgroup="socket1"),
+            Case("nested", replace, 1, cgroup="socket1/one"),
+            Case("far-memory", one_rank, 1, cgroup="far-memory"),
+        ])
+
+
 GUESTS = {g.name: g for g in (_two_sockets_smt(), _four_sockets(), _snc_with_memory_node(),
-                              _twelve_nodes(), _offline_cpu())}
+                              _twelve_nodes(), _offline_cpu(), _cgroup2())}

@@ -64,6 +64,15 @@ void child_error(const char* what, const char* path) {
   ::_exit(127);
 }
 
+// Signals the launcher inherited as ignored are not handled: `nohup xeonrun-spawn` ignores SIGHUP,
+// a background job of a non-interactive shell ignores SIGINT. Such a signal stays ignored here and,
+// through fork and execve, in every rank; handling it would forward a hangup the ranks ignore and
+// then SIGKILL them after the grace period.
+bool inherited_as_ignored(int sig) {
+  struct sigaction current {};
+  return ::sigaction(sig, nullptr, &current) == 0 && current.sa_handler == SIG_IGN;
+}
+
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
@@ -85,7 +94,10 @@ int exit_code_of(int wait_status) {
 SuperviseResult supervise(const std::vector<RankStart>& ranks, const SuperviseOptions& options) {
   sigset_t handled, original_mask;
   sigemptyset(&handled);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGCHLD}) sigaddset(&handled, sig);
+  sigaddset(&handled, SIGCHLD);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
+    if (!inherited_as_ignored(sig)) sigaddset(&handled, sig);
+  }
   ::sigprocmask(SIG_BLOCK, &handled, &original_mask);
   const int signal_fd = ::signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK);
   struct sigaction ignore {

@@ -132,6 +132,46 @@ class Tree(unittest.TestCase):
                             f"rank {rank} (pid {pid}) outlived its SIGKILLed launcher")
 
 
+def process_state(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+
+class Suspend(unittest.TestCase):
+    def test_sigtstp_stops_the_ranks_and_the_launcher_and_continuing_it_continues_them(self):
+        # What Ctrl-Z and fg do: the terminal stops only its foreground group, the launcher's.
+        with tempfile.TemporaryDirectory() as logs:
+            p = subprocess.Popen([SPAWN, "--library", "", "--ninstances", "2", "--log-path", logs,
+                                  "--no-python", "sh", "-c", "echo pid $$; sleep 1; echo finished"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                 env=clean_env(), preexec_fn=default_dispositions())
+            self.addCleanup(lambda: p.poll() is None and p.kill())
+            pids = []
+
+            def started():
+                pids.clear()
+                for rank in range(2):
+                    try:
+                        with open(os.path.join(logs, f"run_rank{rank}.log")) as f:
+                            pids.append(int(f.read().split()[1]))
+                    except (FileNotFoundError, IndexError, ValueError):
+                        return False
+                return True
+
+            self.assertTrue(wait_for(started), "ranks did not start")
+            p.send_signal(signal.SIGTSTP)
+            self.assertTrue(wait_for(lambda: process_state(p.pid) == "T"), "launcher not stopped")
+            for pid in pids:
+                self.assertTrue(wait_for(lambda: process_state(pid) == "T"),
+                                f"rank {pid} not stopped: {process_state(pid)}")
+            time.sleep(1.5)  # longer than the ranks' sleep: stopped, they must not finish
+            self.assertNotIn("finished", open(os.path.join(logs, "run_rank0.log")).read())
+            p.send_signal(signal.SIGCONT)
+            out, err = p.communicate(timeout=30)
+            self.assertEqual(p.returncode, 0, err)
+            self.assertEqual(out.count("finished"), 2, out)
+
+
 class InheritedIgnoredSignal(unittest.TestCase):
     def test_ranks_under_nohup_survive_a_hangup_and_finish_normally(self):
         with tempfile.TemporaryDirectory() as logs:

@@ -34,6 +34,9 @@ constexpr auto kKillWait = std::chrono::seconds(2);
 // SIGINT. Such a signal stays ignored here and, through fork and execve, in every rank; handling
 // it would forward a hangup the ranks ignore and then SIGKILL them after the grace period.
 constexpr int kForwarded[] = {SIGINT, SIGTERM, SIGHUP};
+// Ctrl-Z stops the terminal's foreground process group, which holds the launcher but none of the
+// ranks' groups: the launcher stops them, then itself, and continues them when it is continued.
+constexpr int kSuspend = SIGTSTP;
 
 struct Stream {
   int fd = -1;
@@ -136,6 +139,7 @@ class Supervisor {
  private:
   void start(const RankStart& start, Running& r);
   void stop_all(int sig);
+  void suspend();
   void signal_groups(int sig);
   bool group_has_members(Running& r);
   bool waiting_for_processes();
@@ -172,6 +176,7 @@ Supervisor::Supervisor(const SuperviseOptions& options)
   for (int sig : kForwarded) {
     if (!inherited_as_ignored(sig)) sigaddset(&handled, sig);
   }
+  if (!inherited_as_ignored(kSuspend)) sigaddset(&handled, kSuspend);
   ::sigprocmask(SIG_BLOCK, &handled, &original_mask_);
   signal_fd_ = ::signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK);
   struct sigaction ignore {};
@@ -275,6 +280,12 @@ void Supervisor::stop_all(int sig) {
   }
 }
 
+void Supervisor::suspend() {
+  signal_groups(kSuspend);
+  ::kill(::getpid(), SIGSTOP);  // returns once a shell's fg or bg continued the launcher
+  signal_groups(SIGCONT);
+}
+
 // A rank not yet reaped, or, once stopping, a rank's group with members left.
 bool Supervisor::waiting_for_processes() {
   bool waiting = false;
@@ -310,6 +321,10 @@ void Supervisor::read_signals() {
   while (::read(signal_fd_, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
     const int sig = static_cast<int>(info.ssi_signo);
     if (sig == SIGCHLD) continue;  // reaped in any case
+    if (sig == kSuspend) {
+      suspend();
+      continue;
+    }
     if (!launcher_signal_) launcher_signal_ = sig;
     // Also a Ctrl-C typed at the terminal: it reaches only the foreground process group, which
     // holds the launcher but none of the ranks' groups.

@@ -22,6 +22,14 @@ from test_spawn import SPAWN, clean_env, default_dispositions, pid_alive, wait_f
 TREE = "echo pid $$; sleep 1000 & sleep 1000 & wait"
 
 
+def command_line(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline") as f:
+            return f.read().replace("\0", " ").strip()
+    except OSError:
+        return f"pid {pid}, gone"
+
+
 def marked_pids(marker):
     """Every live process (not a zombie) whose environment holds `marker`."""
     found = []
@@ -82,9 +90,8 @@ class Tree(unittest.TestCase):
 
     def assert_no_process_left(self):
         left = marked_pids(self.marker)
-        self.assertEqual(left, [], "processes of a rank's tree survived: " + ", ".join(
-            open(f"/proc/{pid}/cmdline").read().replace("\0", " ") for pid in left
-            if os.path.exists(f"/proc/{pid}/cmdline")))
+        self.assertEqual(left, [], "processes of a rank's tree survived: " +
+                         ", ".join(command_line(pid) for pid in left))
 
     def test_sigterm_to_the_launcher_ends_every_process_of_every_rank(self):
         p, _ = self.start(TREE)

@@ -300,8 +300,7 @@ bool Supervisor::waiting_for_processes() {
   return false;
 }
 
-int Supervisor::poll_timeout(bool waiting,
-                             std::optional<Clock::time_point> linger_deadline) const {
+int Supervisor::poll_timeout(bool waiting, std::optional<Clock::time_point> linger_deadline) const {
   if (!waiting) return timeout_ms(*linger_deadline);
   int timeout = -1;
   if (kill_deadline_) timeout = timeout_ms(*kill_deadline_);
@@ -377,6 +376,7 @@ void Supervisor::run() {
     }
     const bool waiting = waiting_for_processes();
     if (!waiting && fds.size() == 1) break;
+    if (waiting) linger_deadline.reset();  // a signal after the last rank ended: groups again
     if (!waiting && !linger_deadline) linger_deadline = Clock::now() + kLinger;
 
     const int ready = ::poll(fds.data(), fds.size(), poll_timeout(waiting, linger_deadline));

@@ -129,21 +129,14 @@ void Log::set_level(LogLevel level) {
 }
 
 // Messages are passed as arguments, never as format strings: they contain user input.
-void Log::debug(const std::string& message) {
+void Log::write(LogLevel level, const std::string& message) {
   write_open_warning();
-  logger_->debug("{}", message);
+  logger_->log(to_spdlog(level), "{}", message);
 }
-void Log::info(const std::string& message) {
-  write_open_warning();
-  logger_->info("{}", message);
-}
-void Log::warn(const std::string& message) {
-  write_open_warning();
-  logger_->warn("{}", message);
-}
-void Log::error(const std::string& message) {
-  write_open_warning();
-  logger_->error("{}", message);
-}
+
+void Log::debug(const std::string& message) { write(LogLevel::Debug, message); }
+void Log::info(const std::string& message) { write(LogLevel::Info, message); }
+void Log::warn(const std::string& message) { write(LogLevel::Warn, message); }
+void Log::error(const std::string& message) { write(LogLevel::Error, message); }
 
 }  // namespace xeonplace

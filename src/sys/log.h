@@ -40,6 +40,7 @@ class Log {
   bool to_stderr() const { return fd_ == 2; }
 
  private:
+  void write(LogLevel level, const std::string& message);
   void write_open_warning();
 
   int fd_ = 2;

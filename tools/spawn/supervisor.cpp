@@ -268,7 +268,9 @@ bool Supervisor::group_has_members(Running& r) {
 
 void Supervisor::signal_groups(int sig) {
   for (auto& r : running_) {
-    if (group_has_members(r)) ::kill(-r.end.pid, sig);
+    if (!group_has_members(r)) continue;
+    // A rank that left its group (setsid, setpgid) is still signalled itself.
+    if (::kill(-r.end.pid, sig) != 0 && r.alive) ::kill(r.end.pid, sig);
   }
 }
 

@@ -84,9 +84,13 @@ class Tree(unittest.TestCase):
         self.assertTrue(wait_for(started), "ranks did not start")
         return p, pids
 
-    def wait_for_tree(self, count):
-        self.assertTrue(wait_for(lambda: len(marked_pids(self.marker)) >= count),
-                        f"expected {count} processes, found {marked_pids(self.marker)}")
+    def wait_for_tree(self, launcher, count):
+        """Waits until the ranks' trees (the launcher carries the marker too) have `count`
+        processes."""
+        def tree():
+            return [pid for pid in marked_pids(self.marker) if pid != launcher.pid]
+        self.assertTrue(wait_for(lambda: len(tree()) >= count),
+                        f"expected {count} processes, found {tree()}")
 
     def assert_no_process_left(self):
         left = marked_pids(self.marker)
@@ -95,7 +99,7 @@ class Tree(unittest.TestCase):
 
     def test_sigterm_to_the_launcher_ends_every_process_of_every_rank(self):
         p, _ = self.start(TREE)
-        self.wait_for_tree(6)  # 2 ranks x (sh + 2 sleeps)
+        self.wait_for_tree(p, 6)  # 2 ranks x (sh + 2 sleeps)
         p.send_signal(signal.SIGTERM)
         _, err = p.communicate(timeout=30)
         self.assertEqual(p.returncode, 128 + signal.SIGTERM, err)
@@ -104,7 +108,7 @@ class Tree(unittest.TestCase):
     def test_sigint_to_the_launcher_ends_every_process_even_those_ignoring_it(self):
         # sh starts background commands with SIGINT ignored: they go at the grace period's SIGKILL.
         p, _ = self.start(TREE, flags=("--grace-period", "0.5"))
-        self.wait_for_tree(6)
+        self.wait_for_tree(p, 6)
         start = time.monotonic()
         p.send_signal(signal.SIGINT)
         _, err = p.communicate(timeout=30)
@@ -116,7 +120,7 @@ class Tree(unittest.TestCase):
         # The rank itself ends at SIGTERM; its child ignores SIGTERM and outlives it.
         p, _ = self.start("echo pid $$; (trap '' TERM; exec sleep 1000) & wait",
                           flags=("--grace-period", "0.5"))
-        self.wait_for_tree(4)
+        self.wait_for_tree(p, 4)
         p.send_signal(signal.SIGTERM)
         _, err = p.communicate(timeout=30)
         self.assertEqual(p.returncode, 128 + signal.SIGTERM, err)
@@ -131,7 +135,7 @@ class Tree(unittest.TestCase):
     def test_sigkill_of_the_launcher_kills_each_ranks_first_process(self):
         # Its grandchildren cannot be guaranteed (README, xeonrun-spawn): only the ranks are asked.
         p, pids = self.start(TREE)
-        self.wait_for_tree(6)
+        self.wait_for_tree(p, 6)
         p.kill()
         p.communicate(timeout=30)
         for rank, pid in pids.items():

@@ -6,11 +6,14 @@ Every process a test starts carries a marker variable in its environment, unique
 "the tree" is every process whose /proc/PID/environ holds it, wherever it went (a rank's child
 that outlived the rank, a grandchild). Environment (set by meson): XEONRUN_SPAWN."""
 
+import fcntl
 import os
+import pty
 import signal
 import subprocess
 import sys
 import tempfile
+import termios
 import time
 import unittest
 import uuid
@@ -214,20 +217,10 @@ class InheritedIgnoredSignal(unittest.TestCase):
             self.assertEqual(err.count("exit 0"), 2, err)
 
 
-class Stdin(unittest.TestCase):
-    def test_stdin_that_is_not_a_terminal_still_reaches_the_rank(self):
-        r = subprocess.run([SPAWN, "--library", "", "--ninstances", "1", "--no-python", "cat"],
-                           input="from stdin\n", capture_output=True, text=True, timeout=30,
-                           env=clean_env())
-        self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(r.stdout, "[run0] from stdin\n")
+class Terminal(unittest.TestCase):
+    """The launcher in the foreground of a terminal it controls, as typed at a shell prompt."""
 
-    def test_terminal_stdin_gives_the_rank_end_of_file_instead_of_a_hang(self):
-        # The launcher runs in the foreground of a terminal it controls; its ranks, each in its own
-        # process group, would be stopped (SIGTTIN) by reading it, so they read /dev/null.
-        import fcntl
-        import pty
-        import termios
+    def start_on_terminal(self, program, n=1):
         controller, terminal = pty.openpty()
         self.addCleanup(os.close, controller)
         self.addCleanup(os.close, terminal)
@@ -236,11 +229,38 @@ class Stdin(unittest.TestCase):
             os.setsid()
             fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
-        r = subprocess.run([SPAWN, "--library", "", "--ninstances", "1", "--no-python", "sh", "-c",
-                            "cat; echo read-to-end"], stdin=terminal, capture_output=True,
-                           text=True, timeout=30, env=clean_env(), preexec_fn=own_terminal)
+        p = subprocess.Popen([SPAWN, "--library", "", "--ninstances", str(n), "--no-python", "sh",
+                              "-c", program], stdin=terminal, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=clean_env(),
+                             preexec_fn=own_terminal)
+        self.addCleanup(lambda: p.poll() is None and p.kill())
+        return p, controller
+
+    def test_stdin_that_is_not_a_terminal_still_reaches_the_rank(self):
+        r = subprocess.run([SPAWN, "--library", "", "--ninstances", "1", "--no-python", "cat"],
+                           input="from stdin\n", capture_output=True, text=True, timeout=30,
+                           env=clean_env())
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(r.stdout, "[run0] read-to-end\n")
+        self.assertEqual(r.stdout, "[run0] from stdin\n")
+
+    def test_terminal_stdin_gives_the_rank_end_of_file_instead_of_a_hang(self):
+        # Each rank, in its own process group, would be stopped (SIGTTIN) reading the terminal.
+        p, _ = self.start_on_terminal("cat; echo read-to-end")
+        out, err = p.communicate(timeout=30)
+        self.assertEqual(p.returncode, 0, err)
+        self.assertEqual(out, "[run0] read-to-end\n")
+
+    def test_ctrl_c_at_the_terminal_interrupts_each_rank_exactly_once(self):
+        # The terminal interrupts its foreground group, the launcher's; the launcher forwards it.
+        p, controller = self.start_on_terminal(
+            "trap 'echo interrupted' INT; echo ready; sleep 1 & wait; sleep 1 & wait", n=2)
+        self.assertEqual(p.stdout.readline().split()[-1], "ready")
+        self.assertEqual(p.stdout.readline().split()[-1], "ready")
+        os.write(controller, termios.tcgetattr(controller)[6][termios.VINTR])
+        out, err = p.communicate(timeout=30)
+        self.assertEqual(p.returncode, 128 + signal.SIGINT, err)
+        for rank in range(2):
+            self.assertEqual(out.count(f"[run{rank}] interrupted\n"), 1, out)
 
 
 if __name__ == "__main__":

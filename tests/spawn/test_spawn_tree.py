@@ -129,6 +129,16 @@ class Tree(unittest.TestCase):
         self.assertEqual(p.returncode, 128 + signal.SIGTERM, err)
         self.assert_no_process_left()
 
+    def test_processes_that_left_the_ranks_group_are_stopped_once_orphaned(self):
+        # A child in its own session (setsid) while its parent lives, and a daemon that
+        # double-forked (its parent is gone at once): no kill(-pgid) reaches either.
+        p, _ = self.start('echo pid $$; setsid sleep 1000 & setsid sh -c "sleep 1000 & exit 0"; wait')
+        self.wait_for_tree(p, 6)  # 2 ranks x (sh + 2 sleeps)
+        p.send_signal(signal.SIGTERM)
+        _, err = p.communicate(timeout=30)
+        self.assertEqual(p.returncode, 128 + signal.SIGTERM, err)
+        self.assert_no_process_left()
+
     def test_a_failing_rank_stops_the_whole_tree_of_the_others(self):
         p, _ = self.start('echo pid $$; [ "$XEONRUN_RANK" = 1 ] && { sleep 0.5; exit 3; }; ' + TREE)
         _, err = p.communicate(timeout=30)

@@ -11,8 +11,10 @@
 #include <chrono>
 #include <csignal>
 #include <cstring>
+#include <fstream>
 #include <memory>
 #include <optional>
+#include <set>
 
 namespace xeonplace::spawn {
 namespace {
@@ -141,6 +143,8 @@ class Supervisor {
   void stop_all(int sig);
   void suspend();
   void signal_groups(int sig);
+  std::vector<pid_t> adopted_children() const;
+  void signal_adopted(int sig, bool only_new);
   bool group_has_members(Running& r);
   bool waiting_for_processes();
   int poll_timeout(bool waiting, std::optional<Clock::time_point> linger_deadline) const;
@@ -160,7 +164,8 @@ class Supervisor {
   std::vector<Running> running_;
   std::optional<int> first_failure_;  // exit code
   int launcher_signal_ = 0;
-  bool stopping_ = false;
+  int stop_signal_ = 0;        // once stopping: what newly adopted processes get
+  std::set<pid_t> signalled_;  // adopted processes that got stop_signal_ already
   std::optional<Clock::time_point> kill_deadline_;  // then SIGKILL to every group left
   std::optional<Clock::time_point> give_up_at_;     // then stop waiting for SIGKILLed groups
   char buffer_[65536];
@@ -274,9 +279,33 @@ void Supervisor::signal_groups(int sig) {
   }
 }
 
+// The launcher's children that are not ranks: processes of a rank's tree whose parent died,
+// adopted as subreaper, wherever their process group is (a daemon's setsid). As children they
+// keep their pid until reaped here, so signalling them never hits a stranger. Empty where the
+// kernel lacks /proc/thread-self/children (CONFIG_PROC_CHILDREN).
+std::vector<pid_t> Supervisor::adopted_children() const {
+  std::vector<pid_t> adopted;
+  std::ifstream children("/proc/thread-self/children");  // single-threaded: the process's
+  long pid = 0;
+  while (children >> pid) {
+    bool rank = false;
+    for (const auto& r : running_) rank = rank || (r.alive && r.end.pid == pid);
+    if (!rank) adopted.push_back(static_cast<pid_t>(pid));
+  }
+  return adopted;
+}
+
+void Supervisor::signal_adopted(int sig, bool only_new) {
+  for (pid_t pid : adopted_children()) {
+    if (!signalled_.insert(pid).second && only_new) continue;
+    ::kill(pid, sig);
+  }
+}
+
 void Supervisor::stop_all(int sig) {
   signal_groups(sig);
-  stopping_ = true;
+  signal_adopted(sig, false);
+  if (stop_signal_ != SIGKILL) stop_signal_ = sig;
   if (!kill_deadline_ && !give_up_at_) {
     kill_deadline_ = Clock::now() + std::chrono::duration_cast<Clock::duration>(grace_);
   }
@@ -288,31 +317,34 @@ void Supervisor::suspend() {
   signal_groups(SIGCONT);
 }
 
-// A rank not yet reaped, or, once stopping, a rank's group with members left.
+// A rank not yet reaped, or, once stopping, a rank's group with members left or an adopted
+// process.
 bool Supervisor::waiting_for_processes() {
   bool waiting = false;
   for (auto& r : running_) {
     if (r.alive) waiting = true;
   }
-  if (waiting || !stopping_) return waiting;
+  if (waiting || !stop_signal_) return waiting;
   if (give_up_at_ && Clock::now() >= *give_up_at_) return false;
   for (auto& r : running_) {
     if (group_has_members(r)) return true;
   }
-  return false;
+  return !adopted_children().empty();
 }
 
 int Supervisor::poll_timeout(bool waiting, std::optional<Clock::time_point> linger_deadline) const {
   if (!waiting) return timeout_ms(*linger_deadline);
   int timeout = -1;
   if (kill_deadline_) timeout = timeout_ms(*kill_deadline_);
-  if (stopping_) timeout = earliest(timeout, kGroupPollMs);
+  if (stop_signal_) timeout = earliest(timeout, kGroupPollMs);
   return timeout;
 }
 
 void Supervisor::check_kill_deadline() {
   if (!kill_deadline_ || Clock::now() < *kill_deadline_) return;
   signal_groups(SIGKILL);
+  signal_adopted(SIGKILL, false);
+  stop_signal_ = SIGKILL;
   kill_deadline_.reset();
   give_up_at_ = Clock::now() + kKillWait;
 }
@@ -348,7 +380,8 @@ void Supervisor::reap() {
   for (;;) {
     int status = 0;
     const pid_t pid = ::waitpid(-1, &status, WNOHANG);
-    if (pid <= 0) return;  // other pids: orphans of a rank's tree, adopted as subreaper
+    if (pid <= 0) return;
+    signalled_.erase(pid);  // its pid may come back as another process
     for (auto& r : running_) {
       if (!r.alive || r.end.pid != pid) continue;
       r.alive = false;
@@ -376,6 +409,8 @@ void Supervisor::run() {
         fd_streams.push_back(&s);
       }
     }
+    // Orphaned since the stop began (their parent died of the stop signal): they get it too.
+    if (stop_signal_) signal_adopted(stop_signal_, true);
     const bool waiting = waiting_for_processes();
     if (!waiting && fds.size() == 1) break;
     if (waiting) linger_deadline.reset();  // a signal after the last rank ended: groups again

@@ -5,7 +5,8 @@
 // Each rank runs in its own process group, and the launcher is a child subreaper: stopping a rank
 // (SIGINT, SIGTERM or SIGHUP to the launcher, or another rank failing) signals the rank's whole
 // group, and after the grace period SIGKILLs what is left of it, including processes the rank
-// started and left behind. Signals the launcher inherited as ignored (nohup) stay ignored and are
+// started and left behind, and processes that left the group once they are orphaned (adopted by
+// the launcher). Signals the launcher inherited as ignored (nohup) stay ignored and are
 // not forwarded. A rank whose stdin would be a terminal reads /dev/null instead: a background
 // process group reading the terminal is stopped by the kernel.
 #pragma once

@@ -73,6 +73,27 @@ Expected<std::vector<pid_t>> list_threads() {
   return tids;
 }
 
+// The pid /proc/self names, or 0 without /proc. It differs from getpid() when /proc was mounted
+// for another PID namespace (`unshare -p -f` without --mount-proc): /proc/self/task then lists
+// that namespace's thread ids, which sched_setaffinity() here cannot find (ESRCH) or, worse, finds
+// as another process of this namespace.
+pid_t proc_self_pid() {
+  char link[32];
+  const ssize_t n = ::readlink("/proc/self", link, sizeof link - 1);
+  if (n <= 0) return 0;
+  link[n] = '\0';
+  return static_cast<pid_t>(std::strtol(link, nullptr, 10));
+}
+
+std::string foreign_proc_warning(pid_t proc_pid) {
+  return "/proc belongs to another PID namespace (/proc/self is pid " + std::to_string(proc_pid) +
+         ", this process is pid " + std::to_string(::getpid()) +
+         "; started by 'unshare -p -f' without --mount-proc?): its thread ids are not this "
+         "namespace's, so only the calling thread was pinned, not the threads started before "
+         "placement; mount a /proc of this namespace "
+         "(unshare -p -f --mount-proc)";
+}
+
 }  // namespace
 
 Expected<CpuSet> current_affinity() {
@@ -97,6 +118,13 @@ Status pin_all_threads(const CpuSet& cpus, std::vector<std::string>& warnings) {
   if (!set.ok()) return make_error("out of memory pinning to CPUs " + cpus.format());
   Status self = set_thread_affinity(0, set, cpus);
   if (!self) return self;
+
+  const pid_t proc_pid = proc_self_pid();
+  if (proc_pid != 0 && proc_pid != ::getpid()) {
+    // No thread id from this /proc may be used here. Single-threaded, nothing was missed.
+    if (!__libc_single_threaded) warnings.push_back(foreign_proc_warning(proc_pid));
+    return Unit{};
+  }
 
   const pid_t me = static_cast<pid_t>(::syscall(SYS_gettid));
   std::set<pid_t> pinned{me};

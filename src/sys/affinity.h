@@ -21,6 +21,9 @@ Status pin_calling_thread(const CpuSet& cpus);
 // until a pass finds no thread it has not pinned yet (a thread created meanwhile by an unpinned
 // thread would otherwise escape). Threads that exit meanwhile are skipped. An error when the
 // calling thread cannot be pinned; other threads that cannot be pinned are reported in `warnings`.
+// A /proc of another PID namespace (`unshare -p -f` without --mount-proc) lists thread ids that
+// mean nothing here: then only the calling thread is pinned, with one warning if the process has
+// other threads.
 Status pin_all_threads(const CpuSet& cpus, std::vector<std::string>& warnings);
 
 }  // namespace xeonplace

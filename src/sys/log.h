@@ -17,8 +17,13 @@ namespace xeonplace {
 class Log {
  public:
   // `file` empty: stderr. Otherwise the file is opened for appending
-  // (O_WRONLY|O_APPEND|O_CREAT|O_NOFOLLOW|O_CLOEXEC, mode 0644); if it cannot be, the log goes to
-  // stderr and the first line is a warning saying why.
+  // (O_WRONLY|O_APPEND|O_CREAT|O_NOFOLLOW|O_CLOEXEC, mode 0644) without ever waiting (O_NONBLOCK
+  // while opening); it must be a regular file or a character device such as a terminal. If it
+  // cannot be opened or is anything else (a FIFO, a socket, a directory), the log goes to stderr
+  // and the first line is a warning naming the variable and why. That warning is written at the
+  // first log call or set_level (else at destruction), at the level then in force: a re-executed
+  // image, which lowers the level right after construction, does not repeat what the first image
+  // said.
   Log(LogLevel level, const std::string& file);
   ~Log();
   Log(const Log&) = delete;
@@ -35,7 +40,11 @@ class Log {
   bool to_stderr() const { return fd_ == 2; }
 
  private:
+  void write(LogLevel level, const std::string& message);
+  void write_open_warning();
+
   int fd_ = 2;
+  std::string open_warning_;  // why XEONRUN_LOG_FILE is not used; written once
   std::shared_ptr<spdlog::logger> logger_;
 };
 

@@ -240,14 +240,24 @@ class ExitStatus(unittest.TestCase):
         self.assertLess(elapsed, 10)
 
 
+def default_dispositions(ignored=()):
+    """preexec_fn: the launcher starts with SIGINT, SIGTERM and SIGHUP at their defaults, whatever
+    the test inherited (under nohup, or as a background job), except those in `ignored`. The
+    launcher keeps a signal it inherited as ignored, and forwards only the others."""
+    def preexec():
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN if sig in ignored else signal.SIG_DFL)
+    return preexec
+
+
 class Signals(unittest.TestCase):
     SLEEPER = ["sh", "-c", "echo pid $$; echo started >&2; exec sleep 60"]
 
-    def start_and_collect_pids(self, logs, n=2, extra=()):
+    def start_and_collect_pids(self, logs, n=2, extra=(), preexec_fn=None):
         p = subprocess.Popen([SPAWN, "--library", "", "--ninstances", str(n), "--log-path", logs,
                               *extra, "--no-python", *self.SLEEPER],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             env=clean_env())
+                             env=clean_env(), preexec_fn=preexec_fn)
         pids = {}
 
         def all_started():
@@ -280,7 +290,7 @@ class Signals(unittest.TestCase):
     def test_sigint_and_sighup_are_forwarded(self):
         for sig in (signal.SIGINT, signal.SIGHUP):
             with tempfile.TemporaryDirectory() as logs:
-                p, pids = self.start_and_collect_pids(logs)
+                p, pids = self.start_and_collect_pids(logs, preexec_fn=default_dispositions())
                 p.send_signal(sig)
                 out, err = p.communicate(timeout=20)
                 self.assertEqual(p.returncode, 128 + sig, err)

@@ -1,6 +1,14 @@
 // Starts the ranks and looks after them until the last one is gone: forwards signals, stops the
 // others when one fails, collects output, and reports how each rank ended. The only part of the
 // launcher that forks, waits and kills.
+//
+// Each rank runs in its own process group, and the launcher is a child subreaper: stopping a rank
+// (SIGINT, SIGTERM or SIGHUP to the launcher, or another rank failing) signals the rank's whole
+// group, and after the grace period SIGKILLs what is left of it, including processes the rank
+// started and left behind, and processes that left the group once they are orphaned (adopted by
+// the launcher). Signals the launcher inherited as ignored (nohup) stay ignored and are
+// not forwarded. A rank whose stdin would be a terminal reads /dev/null instead: a background
+// process group reading the terminal is stopped by the kernel.
 #pragma once
 
 #include <sys/types.h>

@@ -81,6 +81,12 @@ int place(const xeonplace_front& front) {
   // A set-user-ID program must never create or append to a file its caller names (issue #8).
   if (secure_execution()) reporting.file.clear();
   Log log(reporting.level, reporting.file);
+  // The image a re-exec started: the first image said already what opening the log file had to
+  // say (sys/log.h holds that warning until the first call, at the level then in force).
+  if (guard_state(env, ::getpid()) == GuardState::ThisImage) {
+    log.set_level(LogLevel::Error);
+    log.set_level(reporting.level);
+  }
 
   const Facts facts = gather_facts(facts_wanted(env), env, front.front_path, FactsFor::ThisProcess);
   const Expected<Decision> decision = decide(facts, env);

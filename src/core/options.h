@@ -1,4 +1,4 @@
-// The XEONRUN_* contract (DESIGN §4) as one declarative table. The same table parses an
+// The XEONRUN_* contract (design.md §8) as one declarative table. The same table parses an
 // environment into a Config, generates xeonrun-spawn's --help and the README's variable table, and
 // maps run_cpu's command-line flags onto variables, so the CLI and the library can never disagree.
 #pragma once

@@ -1,4 +1,4 @@
-// A plan as a person reads it (a table) and as a program reads it (DESIGN §5 JSON).
+// A plan as a person reads it (a table) and as a program reads it (design.md §4).
 #pragma once
 
 #include <string>

@@ -2,7 +2,7 @@
 // runtime), the LD_PRELOAD and environment the re-executed image gets, and whether a re-exec is
 // needed at all. Pure: finding the files is sys/library_search, the exec is sys/reexec.
 //
-// Why a re-exec and not dlopen: DESIGN §3 (jemalloc cannot be dlopened late, a late tcmalloc never
+// Why a re-exec and not dlopen: design.md §6-§7 (jemalloc cannot be dlopened late, a late tcmalloc never
 // serves malloc, libgomp read its environment before our constructor ran).
 #pragma once
 

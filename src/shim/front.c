@@ -1,7 +1,7 @@
 /* The front of libxeonplace.so: what every process that preloads the library pays for.
  *
  * It is plain C linked only against libc, so that a process that is not asked to be placed loads
- * nothing more than this file (DESIGN §3: a library linking hwloc, libnuma and libstdc++ costs
+ * nothing more than this file (design.md §6-§7: a library linking hwloc, libnuma and libstdc++ costs
  * ~0.7 ms and 1.75 MB even when it does nothing). The constructor looks at the environment once;
  * only when placement is asked for does it dlopen() the engine that lives next to it.
  *

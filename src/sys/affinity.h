@@ -1,4 +1,4 @@
-// CPU affinity of this process. sched_setaffinity() changes one thread only (DESIGN §3), so
+// CPU affinity of this process. sched_setaffinity() changes one thread only (design.md §6-§7), so
 // pinning a process means pinning every thread it already has, through /proc/self/task; threads
 // created afterwards inherit the mask of their creator.
 #pragma once

@@ -7,7 +7,7 @@
 namespace xeonplace {
 
 // Paths of the OpenMP runtimes already loaded (libgomp, LLVM libomp, Intel libiomp5). When one
-// is, it read OMP_*/KMP_* before our constructor ran (DESIGN §3), so setting them now is too late
+// is, it read OMP_*/KMP_* before our constructor ran (design.md §6-§7), so setting them now is too late
 // for it.
 std::vector<std::string> loaded_openmp_runtimes();
 

@@ -1,4 +1,4 @@
-// Re-executing this process image with a new environment (issue #4, DESIGN §3): the only way for
+// Re-executing this process image with a new environment (issue #4, design.md §6-§7): the only way for
 // an allocator and an OpenMP runtime to be loaded first, and for a runtime that read its variables
 // before our constructor to see the planned ones.
 //

@@ -19,7 +19,7 @@ Expected<Topology> load_topology(const std::string& source,
                                  LiveScope scope = LiveScope::CgroupAndAffinity);
 
 // PUs outside the scope are kept with allowed=false; offline PUs with online=false. Discovers only
-// PU/CORE/PACKAGE/NUMANODE with I/O and unneeded backends off (DESIGN §3: ~0.3 ms vs 3-4 ms).
+// PU/CORE/PACKAGE/NUMANODE with I/O and unneeded backends off (design.md §6-§7: ~0.3 ms vs 3-4 ms).
 Expected<Topology> load_live_topology(LiveScope scope = LiveScope::CgroupAndAffinity);
 Expected<Topology> load_hwloc_xml(const std::string& path);
 Expected<Topology> load_hwloc_synthetic(const std::string& description);

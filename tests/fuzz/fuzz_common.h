@@ -1,5 +1,5 @@
 // Helpers shared by the libFuzzer targets: turning bytes into the inputs the parsers take, and
-// the invariants every error must keep (DESIGN §4: one line a person can act on).
+// the invariants every error must keep (design.md §8: one line a person can act on).
 #pragma once
 
 #include <cstdint>

@@ -24,7 +24,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
   if (config->rank && config->ninstances) {
-    // A rank is an index into the ranks sharing the machine (DESIGN §4).
+    // A rank is an index into the ranks sharing the machine (design.md §8).
     require(*config->rank < *config->ninstances || config->rank_source.name != "XEONRUN_RANK",
             "XEONRUN_RANK accepted outside XEONRUN_NINSTANCES",
             std::to_string(*config->rank) + " of " + std::to_string(*config->ninstances));

@@ -1,5 +1,5 @@
 /* A library whose constructor starts a thread before libxeonplace.so's constructor runs (a
- * preloaded library initialises after the program's own libraries, DESIGN §3): that thread must
+ * preloaded library initialises after the program's own libraries, design.md §6-§7): that thread must
  * end up placed too. */
 #define _GNU_SOURCE
 #include <pthread.h>

@@ -155,7 +155,7 @@ def case_cpp_openmp_rank_gets_its_cpu_and_variables():
         expect(values, "OMP_PROC_BIND", "close")
         expect(values, "OMP_PLACES", "cores")
         expect(values, "XEONRUN_PLACED_CPUS", str(rank))
-        # libgomp read its variables before the constructor (DESIGN §3; issue #4 re-execs for
+        # libgomp read its variables before the constructor (design.md §6-§7; issue #4 re-execs for
         # that), but every thread it starts inherits the rank's CPU.
         threads = [v for k, v in values.items() if k.startswith("omp_thread")]
         check(threads and all(cpus == str(rank) for cpus in threads),

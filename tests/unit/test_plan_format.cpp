@@ -1,4 +1,4 @@
-// The plan as a table and as DESIGN §5 JSON, including string escaping.
+// The plan as a table and as design.md §4, including string escaping.
 #include <gtest/gtest.h>
 
 #include <fstream>

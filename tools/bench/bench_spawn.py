@@ -9,6 +9,7 @@ variant by variant) so drift hits every variant alike; medians are printed with 
 
 Variants:
   numactl      bash: N x `numactl -C <i mod cpus> -m 0 /bin/true &`, then `wait`
+  numactl+rt   the same with LD_PRELOAD=tcmalloc:libiomp5 (what spawn+lib+rt's ranks preload)
   spawn        xeonrun-spawn --library '' on a synthetic 32-core topology (the launcher alone:
                fork/exec, pipes, poll, summary; works for every N on a 2-CPU machine)
   spawn+lib    xeonrun-spawn with libxeonplace.so preloaded, planned on this machine, placement
@@ -33,6 +34,8 @@ import tempfile
 import time
 
 SYNTHETIC = "synthetic:package:2 core:16 pu:1"
+# What `auto` and `intel` find on Debian 12 (libgoogle-perftools4, libomp-14-dev).
+RT_PRELOAD = "/usr/lib/x86_64-linux-gnu/libtcmalloc.so.4:/usr/lib/x86_64-linux-gnu/libiomp5.so"
 
 
 def timed(argv, env=None):
@@ -83,6 +86,8 @@ def main():
     def variants(n):
         shell = " ".join(f"numactl -C {i % ncpus} -m 0 /bin/true &" for i in range(n)) + " wait"
         out = {"numactl": ["bash", "-c", shell],
+               # the same with the libraries spawn+lib+rt's ranks preload (issue #13's target)
+               "numactl+rt": ["bash", "-c", f"export LD_PRELOAD={RT_PRELOAD}; {shell}"],
                "spawn": [args.spawn, "--library", "", "--topology", SYNTHETIC, "--ninstances",
                          str(n), "--no-python", "/bin/true"]}
         if have_lib:
@@ -114,7 +119,8 @@ def main():
                 if status != 0 and err.strip():
                     errors[(name, n)] = err.strip().splitlines()[-1][:160]
 
-    names = ["numactl", "spawn", "spawn+lib", "spawn+lib+rt", "spawn+lib/s", "run_cpu"]
+    names = ["numactl", "numactl+rt", "spawn", "spawn+lib", "spawn+lib+rt", "spawn+lib/s",
+             "run_cpu"]
     print(f"launch and wait for N ranks of /bin/true; medians of {args.reps} interleaved runs "
           f"(run_cpu: {args.run_cpu_reps}); {ncpus} CPUs")
     print(f"{'variant':<12} {'N':>3} {'median ms':>10} {'min ms':>8} {'peak RSS MiB':>12} {'exit':>6}")
@@ -133,7 +139,8 @@ def main():
         for name in ("spawn", "spawn+lib", "spawn+lib+rt", "spawn+lib/s"):
             if name not in med:
                 continue
-            parts.append(f"{name}/numactl {med[name] / med['numactl']:.2f}")
+            base = "numactl+rt" if name == "spawn+lib+rt" else "numactl"
+            parts.append(f"{name}/{base} {med[name] / med[base]:.2f}")
             if "run_cpu" in med:
                 parts.append(f"{name}/run_cpu 1/{med['run_cpu'] / med[name]:.0f}")
         print(f"N={n:<3} " + "  ".join(parts))

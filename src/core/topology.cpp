@@ -38,6 +38,24 @@ std::vector<Core> Topology::usable_cores(bool include_efficient) const {
   return cores;
 }
 
+std::optional<unsigned> Topology::nearest_allowed_node(unsigned id) const {
+  std::vector<unsigned> allowed;
+  for (const NumaNode& node : nodes) {
+    if (node.allowed) allowed.push_back(node.id);
+  }
+  if (std::find(allowed.begin(), allowed.end(), id) != allowed.end()) return id;
+  if (allowed.size() == 1) return allowed.front();
+  std::optional<std::pair<std::uint64_t, unsigned>> best;  // (distance, id)
+  for (const NodeDistance& d : distances) {
+    if (d.from != id) continue;
+    if (std::find(allowed.begin(), allowed.end(), d.to) == allowed.end()) continue;
+    const std::pair<std::uint64_t, unsigned> candidate{d.value, d.to};
+    if (!best || candidate < *best) best = candidate;
+  }
+  if (best) return best->second;
+  return std::nullopt;
+}
+
 void Topology::finalize() {
   std::stable_sort(pus.begin(), pus.end(), [](const Pu& a, const Pu& b) { return a.cpu < b.cpu; });
 
@@ -50,6 +68,8 @@ void Topology::finalize() {
   }
   for (auto& entry : by_id) entry.second.cpus = CpuSet{};
   for (const Pu& pu : pus) {
+    // A CPU whose own node is missing is not one of its nearest node's CPUs.
+    if (pu.node_link != NodeLink::Own) continue;
     auto [it, inserted] = by_id.try_emplace(pu.node);
     if (inserted) it->second.id = pu.node;
     it->second.cpus.add(pu.cpu);

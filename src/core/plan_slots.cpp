@@ -14,6 +14,14 @@ const NumaNode* find_node(const Topology& topology, unsigned id) {
   return nullptr;
 }
 
+const Pu* find_pu(const Topology& topology, unsigned cpu) {
+  // pus are ascending by cpu (Topology::finalize).
+  auto it = std::lower_bound(topology.pus.begin(), topology.pus.end(), cpu,
+                             [](const Pu& pu, unsigned id) { return pu.cpu < id; });
+  if (it == topology.pus.end() || it->cpu != cpu) return nullptr;
+  return &*it;
+}
+
 std::vector<Slot> core_slots(const Topology& topology, bool efficient, bool logical) {
   std::vector<Slot> slots;
   for (Core& core : topology.usable_cores(efficient)) {
@@ -48,16 +56,9 @@ CpuSet nodes_with_cpus(const Topology& topology) {
   return set;
 }
 
-const Pu* find_pu(const Topology& topology, unsigned cpu) {
-  // pus are ascending by cpu (Topology::finalize).
-  auto it = std::lower_bound(topology.pus.begin(), topology.pus.end(), cpu,
-                             [](const Pu& pu, unsigned id) { return pu.cpu < id; });
-  if (it == topology.pus.end() || it->cpu != cpu) return nullptr;
-  return &*it;
-}
-
-// XEONRUN_CORE_LIST: the listed CPUs, ascending, each a slot; in logical mode the listed siblings
-// of one core form one slot, so that ranks still never share a core.
+// XEONRUN_CORE_LIST: the listed CPUs, grouped by node and ascending within it, each a slot; in
+// logical mode the listed siblings of one core form one slot, so that ranks still never share a
+// core.
 Expected<std::vector<Slot>> listed_slots(const Topology& topology, const CpuSet& list,
                                          bool logical) {
   const std::string what = "XEONRUN_CORE_LIST=" + list.format();
@@ -87,6 +88,10 @@ Expected<std::vector<Slot>> listed_slots(const Topology& topology, const CpuSet&
     }
     slots.push_back(Slot{pu->node, {cpu}});
   }
+  // Machines that number CPUs round-robin across nodes (0,2,4.. on node 0) would otherwise get
+  // ranks spanning nodes from a list that has a node-local split.
+  std::stable_sort(slots.begin(), slots.end(),
+                   [](const Slot& a, const Slot& b) { return a.node < b.node; });
   return slots;
 }
 

@@ -24,6 +24,7 @@ using Group = std::vector<std::size_t>;
 inline std::size_t weight(const Slot& slot) { return slot.cpus.size(); }
 
 const NumaNode* find_node(const Topology& topology, unsigned id);
+const Pu* find_pu(const Topology& topology, unsigned cpu);
 
 // Every usable core (efficient ones only when asked), as its first PU or with all its PUs.
 std::vector<Slot> core_slots(const Topology& topology, bool efficient, bool logical);

@@ -39,10 +39,7 @@ std::vector<Core> Topology::usable_cores(bool include_efficient) const {
 }
 
 std::optional<unsigned> Topology::nearest_allowed_node(unsigned id) const {
-  std::vector<unsigned> allowed;
-  for (const NumaNode& node : nodes) {
-    if (node.allowed) allowed.push_back(node.id);
-  }
+  const std::vector<unsigned> allowed = allowed_mems.ids();
   if (std::find(allowed.begin(), allowed.end(), id) != allowed.end()) return id;
   if (allowed.size() == 1) return allowed.front();
   std::optional<std::pair<std::uint64_t, unsigned>> best;  // (distance, id)

@@ -19,7 +19,8 @@
 //   rank than usable cores, latency mode on fewer than 4 cores. Cores no rank gets are warned
 //   about.
 // - XEONRUN_SKIP_CROSS_NODE_CORES is computed per node (run_cpu uses node 0's size for every node,
-//   which is wrong on uneven machines), and is honoured with XEONRUN_NINSTANCES as well. A count
+//   which is wrong on uneven machines), and is honoured with XEONRUN_NINSTANCES as well, alone too
+//   (run_cpu ignores it there: each rank then takes its cores from one node). A count
 //   larger than every node warns and spans nodes (run_cpu 1.13 exits).
 // - Latency and throughput mode ignore XEONRUN_CORE_LIST as run_cpu does, and say so in the
 //   warning run_cpu gives for the flags it ignores.
@@ -27,8 +28,9 @@
 //   NUMA node with usable cores, each with exactly that node's cores (run_cpu slices
 //   len(cores) // nodes contiguously, which spans nodes on uneven machines). run_cpu plans a single
 //   instance for a bare --rank, so any rank above 0 got no CPUs.
-// - Memory nodes are the nodes of the rank's CPUs that this process may allocate on;
-//   XEONRUN_MEM_NODES replaces them and may name CPU-less nodes (HBM, CXL).
+// - Memory nodes are the nodes of the rank's CPUs that this process may allocate on, else the
+//   nearest allowed ones (home_nodes); XEONRUN_MEM_NODES replaces them and may name CPU-less nodes
+//   (HBM, CXL).
 #include "core/planner.h"
 
 #include <optional>
@@ -144,10 +146,10 @@ Expected<Slicing> slice(const Topology& topology, const Config& config,
     }
     return s;
   }
-  auto groups = config.ncores_per_instance.empty()
-                    ? split_evenly(s.slots, *config.ninstances, config.skip_cross_node_cores,
-                                   warnings)
-                    : slice_by_count(s.slots, config, warnings);
+  auto groups =
+      config.ncores_per_instance.empty()
+          ? split_evenly(s.slots, *config.ninstances, config.skip_cross_node_cores, warnings)
+          : slice_by_count(s.slots, config, warnings);
   if (!groups) return groups.error();
   s.groups = std::move(*groups);
   return s;
@@ -195,8 +197,7 @@ CpuSet home_nodes(const Topology& topology, RankPlacement& placement, const CpuS
     const std::string why =
         unresolved.empty() ? "no NUMA node holds some of CPUs " + placement.cpus.format()
                            : "the nodes " + unresolved.format() + " of CPUs " +
-                                 placement.cpus.format() +
-                                 " are outside the allowed memory nodes";
+                                 placement.cpus.format() + " are outside the allowed memory nodes";
     placement.warnings.push_back(why +
                                  " and no allowed node is known to be nearest; memory is left "
                                  "unbound (allowed nodes " +

@@ -58,12 +58,13 @@ struct NodeDistance {
 };
 
 struct Topology {
-  std::vector<Pu> pus;         // ascending by cpu; offline and disallowed PUs are kept, marked
+  std::vector<Pu> pus;          // ascending by cpu; offline and disallowed PUs are kept, marked
   std::vector<NumaNode> nodes;  // ascending by id
-  CpuSet allowed_cpus;         // online and allowed
+  CpuSet allowed_cpus;          // online and allowed
   CpuSet allowed_mems;
   std::vector<NodeDistance> distances;  // empty when the source gave none
-  std::string source;  // where it came from, for messages: "this machine (hwloc)", "lscpu:FILE", ...
+  std::string
+      source;  // where it came from, for messages: "this machine (hwloc)", "lscpu:FILE", ...
 
   bool usable(const Pu& pu) const { return pu.online && pu.allowed; }
   bool has_hybrid_cpus() const;

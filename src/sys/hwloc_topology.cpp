@@ -38,7 +38,7 @@ std::vector<hwloc_obj_t> numa_nodes(hwloc_topology_t topology) {
 }
 
 std::optional<unsigned> node_of_cpu(const std::vector<hwloc_obj_t>& nodes, unsigned cpu,
-                                   bool complete) {
+                                    bool complete) {
   hwloc_obj_t best = nullptr;
   int best_weight = std::numeric_limits<int>::max();
   for (hwloc_obj_t node : nodes) {
@@ -168,8 +168,8 @@ void configure_lean_discovery(hwloc_topology_t topology, bool live) {
     // take, so every node of the package would claim every CPU of it.
     hwloc_topology_set_io_types_filter(topology, HWLOC_TYPE_FILTER_KEEP_NONE);
     hwloc_topology_set_type_filter(topology, HWLOC_OBJ_MISC, HWLOC_TYPE_FILTER_KEEP_NONE);
-    hwloc_topology_set_flags(topology, HWLOC_TOPOLOGY_FLAG_INCLUDE_DISALLOWED |
-                                           HWLOC_TOPOLOGY_FLAG_NO_MEMATTRS);
+    hwloc_topology_set_flags(
+        topology, HWLOC_TOPOLOGY_FLAG_INCLUDE_DISALLOWED | HWLOC_TOPOLOGY_FLAG_NO_MEMATTRS);
     return;
   }
   // set_all skips the types that cannot be filtered out (Machine, PU, NUMANode).

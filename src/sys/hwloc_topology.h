@@ -21,8 +21,9 @@ void configure_lean_discovery(hwloc_topology_t topology, bool live);
 // Converts a loaded topology. PUs outside `allowed_cpus` get allowed=false; CPUs in the complete
 // cpuset without a PU object (offline) become PUs with online=false; nodes outside
 // `allowed_nodes` get allowed=false. A CPU that no node holds gets the nearest allowed node
-// (NodeLink). Each node carries its row of hwloc's distance matrix when there is one. Core ids are the cores' logical indexes, packages' too.
-// OS indexes above kMaxSetId (only a hand-made XML has them) are an error.
+// (NodeLink). Each node carries its row of hwloc's distance matrix when there is one. Core ids are
+// the cores' logical indexes, packages' too. OS indexes above kMaxSetId (only a hand-made XML has
+// them) are an error.
 Expected<Topology> topology_from_hwloc(hwloc_topology_t topology, hwloc_const_cpuset_t allowed_cpus,
                                        hwloc_const_nodeset_t allowed_nodes,
                                        const std::string& source);

@@ -206,10 +206,11 @@ Status check_xml_version(const std::string& text, const std::string& source) {
   if (end == std::string::npos || end - start > 16) return Unit{};
   const std::string version = text.substr(start, end - start);
   if (version.empty() || version[0] < '3' || version[0] > '9') return Unit{};
-  return make_error(source + ": hwloc XML version " + version + " (written by hwloc " +
-                    version.substr(0, 1) + "), but this hwloc reads versions 1 and 2 only; " +
-                    "accepted: a v2 file, written on that machine with hwloc 3's " +
-                    "'lstopo --of xml --export-xml-flags 2 FILE' (HWLOC_TOPOLOGY_EXPORT_XML_FLAG_V2)");
+  return make_error(
+      source + ": hwloc XML version " + version + " (written by hwloc " + version.substr(0, 1) +
+      "), but this hwloc reads versions 1 and 2 only; " +
+      "accepted: a v2 file, written on that machine with hwloc 3's " +
+      "'lstopo --of xml --export-xml-flags 2 FILE' (HWLOC_TOPOLOGY_EXPORT_XML_FLAG_V2)");
 }
 
 }  // namespace

@@ -45,8 +45,8 @@ int main(int argc, char** argv) {
   for (const xeonplace::Pu& pu : topology->pus) {
     out += std::string(first ? "" : ", ") + "{\"cpu\": " + std::to_string(pu.cpu) +
            ", \"core\": " + std::to_string(pu.core) + ", \"node\": " + std::to_string(pu.node) +
-           ", \"link\": \"" + link_name(pu.node_link) + "\", \"efficient\": " +
-           (pu.kind == xeonplace::CpuKind::Efficient ? "true" : "false") +
+           ", \"link\": \"" + link_name(pu.node_link) +
+           "\", \"efficient\": " + (pu.kind == xeonplace::CpuKind::Efficient ? "true" : "false") +
            ", \"usable\": " + (topology->usable(pu) ? "true" : "false") + "}";
     first = false;
   }

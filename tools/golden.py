@@ -29,6 +29,7 @@ MODES = {
     "logical_ninstances2": ["--use-logical-core", "--ninstances", "2"],
     "node_id1": ["--node-id", "1"],
     "ncores2_skip_cross_node": ["--ncores-per-instance", "2", "--skip-cross-node-cores"],
+    "core_list_ninstances2": ["--core-list", "0,3,4,7", "--ninstances", "2"],
 }
 
 # Env values that depend on the machine the test runs on, not on the plan.

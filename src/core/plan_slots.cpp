@@ -73,7 +73,12 @@ Expected<std::vector<Slot>> listed_slots(const Topology& topology, const CpuSet&
                         topology.source + accepted);
     }
     if (!pu->online) {
-      return make_error(what + ": CPU " + std::to_string(cpu) + " is offline" + accepted);
+      // An export made inside a cgroup leaves the CPUs outside it out, as the OS does offline ones.
+      return make_error(what + ": CPU " + std::to_string(cpu) +
+                        (pu->allowed ? " is offline"
+                                     : " is offline or outside the CPUs this "
+                                       "process may use") +
+                        accepted);
     }
     if (!pu->allowed) {
       return make_error(what + ": CPU " + std::to_string(cpu) +

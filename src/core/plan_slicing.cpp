@@ -61,7 +61,7 @@ Expected<std::vector<Group>> cut(const std::vector<Slot>& slots, const Sizes& si
   std::vector<std::size_t> prefix(n + 1, 0);
   for (std::size_t i = 0; i < n; ++i) prefix[i + 1] = prefix[i] + weight(slots[i]);
   for (std::size_t i = n; i-- > 0;) {
-    run_end[i] = (i + 1 < n && slots[i + 1].node == slots[i].node) ? run_end[i + 1] : i + 1;
+    run_end[i] = (i + 1 < n && same_locality(slots[i + 1], slots[i])) ? run_end[i + 1] : i + 1;
   }
 
   std::vector<Group> groups;

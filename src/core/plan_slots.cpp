@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <string>
+#include <tuple>
 #include <utility>
 
 namespace xeonplace::planning {
@@ -27,6 +28,7 @@ std::vector<Slot> core_slots(const Topology& topology, bool efficient, bool logi
   for (Core& core : topology.usable_cores(efficient)) {
     Slot slot;
     slot.node = core.node;
+    slot.borrowed = core.node_link != NodeLink::Own;
     if (logical) {
       slot.cpus = std::move(core.cpus);
     } else {
@@ -38,8 +40,10 @@ std::vector<Slot> core_slots(const Topology& topology, bool efficient, bool logi
 }
 
 std::vector<Group> group_by_node(const std::vector<Slot>& slots) {
-  std::map<unsigned, Group> by_node;
-  for (std::size_t i = 0; i < slots.size(); ++i) by_node[slots[i].node].push_back(i);
+  std::map<std::pair<unsigned, bool>, Group> by_node;
+  for (std::size_t i = 0; i < slots.size(); ++i) {
+    by_node[{slots[i].node, slots[i].borrowed}].push_back(i);
+  }
   std::vector<Group> groups;
   groups.reserve(by_node.size());
   for (auto& entry : by_node) groups.push_back(std::move(entry.second));
@@ -91,12 +95,13 @@ Expected<std::vector<Slot>> listed_slots(const Topology& topology, const CpuSet&
         continue;
       }
     }
-    slots.push_back(Slot{pu->node, {cpu}});
+    slots.push_back(Slot{pu->node, {cpu}, pu->node_link != NodeLink::Own});
   }
   // Machines that number CPUs round-robin across nodes (0,2,4.. on node 0) would otherwise get
   // ranks spanning nodes from a list that has a node-local split.
-  std::stable_sort(slots.begin(), slots.end(),
-                   [](const Slot& a, const Slot& b) { return a.node < b.node; });
+  std::stable_sort(slots.begin(), slots.end(), [](const Slot& a, const Slot& b) {
+    return std::tie(a.node, a.borrowed) < std::tie(b.node, b.borrowed);
+  });
   return slots;
 }
 
@@ -112,9 +117,11 @@ Expected<std::vector<Slot>> restrict_to_node(const Topology& topology, std::vect
   }
   CpuSet usable_nodes;
   for (const Slot& slot : slots) usable_nodes.add(slot.node);
-  slots.erase(std::remove_if(slots.begin(), slots.end(),
-                             [&](const Slot& slot) { return slot.node != node_id; }),
-              slots.end());
+  slots.erase(
+      std::remove_if(slots.begin(), slots.end(),
+                     // Borrowed CPUs are no node's own (an offline node's package).
+                     [&](const Slot& slot) { return slot.node != node_id || slot.borrowed; }),
+      slots.end());
   if (slots.empty()) {
     return make_error(what + ": none of node " + std::to_string(node_id) +
                       "'s CPUs is usable here (offline, outside the allowed set, efficient cores "

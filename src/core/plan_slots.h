@@ -15,7 +15,14 @@ namespace xeonplace::planning {
 struct Slot {
   unsigned node = 0;
   std::vector<unsigned> cpus;  // ascending
+  // No node holds these CPUs; `node` is only their nearest (NodeLink). They form a locality of
+  // their own (a package whose node is offline), never merged with the node's own CPUs.
+  bool borrowed = false;
 };
+
+inline bool same_locality(const Slot& a, const Slot& b) {
+  return a.node == b.node && a.borrowed == b.borrowed;
+}
 
 // One rank's slots, as indices into the slot list.
 using Group = std::vector<std::size_t>;
@@ -33,7 +40,7 @@ std::vector<Slot> core_slots(const Topology& topology, bool efficient, bool logi
 // the variable, the bad value and what is accepted.
 Expected<std::vector<Slot>> select_slots(const Topology& topology, const Config& config);
 
-// One group per NUMA node, ascending by node id.
+// One group per NUMA node (and per borrowed locality), ascending by node id.
 std::vector<Group> group_by_node(const std::vector<Slot>& slots);
 
 }  // namespace xeonplace::planning

@@ -25,6 +25,7 @@ std::vector<Core> Topology::usable_cores(bool include_efficient) const {
       core.package = pu.package;
       core.node = pu.node;
       core.kind = pu.kind;
+      core.node_link = pu.node_link;
     }
     core.cpus.push_back(pu.cpu);
     std::sort(core.cpus.begin(), core.cpus.end());
@@ -33,7 +34,10 @@ std::vector<Core> Topology::usable_cores(bool include_efficient) const {
   cores.reserve(by_id.size());
   for (auto& entry : by_id) cores.push_back(std::move(entry.second));
   std::sort(cores.begin(), cores.end(), [](const Core& a, const Core& b) {
-    return std::tie(a.node, a.cpus.front()) < std::tie(b.node, b.cpus.front());
+    const bool a_borrowed = a.node_link != NodeLink::Own;
+    const bool b_borrowed = b.node_link != NodeLink::Own;
+    return std::tie(a.node, a_borrowed, a.cpus.front()) <
+           std::tie(b.node, b_borrowed, b.cpus.front());
   });
   return cores;
 }

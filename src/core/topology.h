@@ -48,6 +48,7 @@ struct Core {
   unsigned node = 0;
   CpuKind kind = CpuKind::Performance;
   std::vector<unsigned> cpus;  // ascending OS indices of its online, allowed PUs
+  NodeLink node_link = NodeLink::Own;
 };
 
 // One entry of hwloc's NUMA distance matrix (relative latency from one node to another).
@@ -69,8 +70,8 @@ struct Topology {
   bool usable(const Pu& pu) const { return pu.online && pu.allowed; }
   bool has_hybrid_cpus() const;
 
-  // Cores with at least one usable PU, ordered by NUMA node, then by first PU. Efficient cores are
-  // left out unless asked for.
+  // Cores with at least one usable PU, ordered by NUMA node, then own node before borrowed (see
+  // NodeLink), then by first PU. Efficient cores are left out unless asked for.
   std::vector<Core> usable_cores(bool include_efficient) const;
 
   // The allowed node nearest to node `id` by the distance matrix (ties: the lower id), `id` itself

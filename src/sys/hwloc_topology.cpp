@@ -168,6 +168,8 @@ void configure_lean_discovery(hwloc_topology_t topology, bool live) {
     // take, so every node of the package would claim every CPU of it.
     hwloc_topology_set_io_types_filter(topology, HWLOC_TYPE_FILTER_KEEP_NONE);
     hwloc_topology_set_type_filter(topology, HWLOC_OBJ_MISC, HWLOC_TYPE_FILTER_KEEP_NONE);
+    // Memory-side caches (KNL's MCDRAM in cache mode) are dropped by default, like CPU caches.
+    hwloc_topology_set_type_filter(topology, HWLOC_OBJ_MEMCACHE, HWLOC_TYPE_FILTER_KEEP_ALL);
     hwloc_topology_set_flags(
         topology, HWLOC_TOPOLOGY_FLAG_INCLUDE_DISALLOWED | HWLOC_TOPOLOGY_FLAG_NO_MEMATTRS);
     return;

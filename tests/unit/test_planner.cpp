@@ -990,6 +990,20 @@ TEST(RealMachines, CpusOfAnOfflineNodeBindToTheOnlyAllowedNode) {
   }
   Plan p = planned(t, Config{});
   for (const RankPlacement& rank : p.ranks) EXPECT_EQ(rank.mems.format(), "1");
+  // Throughput: node 1's own CPUs are one rank, the CPUs no node holds another, never mixed.
+  CpuSet own;
+  for (const Pu& pu : t.pus) {
+    if (pu.node_link == NodeLink::Own && t.usable(pu)) own.add(pu.cpu);
+  }
+  Config throughput;
+  throughput.mode = Mode::Throughput;
+  Plan per_locality = planned(t, throughput);
+  ASSERT_EQ(per_locality.ranks.size(), 2U);
+  EXPECT_EQ(per_locality.ranks[0].cpus, own);
+  EXPECT_TRUE((per_locality.ranks[1].cpus & own).empty());
+  Config node1;
+  node1.node_id = 1;
+  EXPECT_EQ(planned(t, node1).ranks[0].cpus, own);
 }
 
 TEST(RealMachines, DisallowedHomeNodeBindsToTheNearestAllowedNodeByDistance) {

@@ -29,6 +29,7 @@ std::vector<Slot> core_slots(const Topology& topology, bool efficient, bool logi
     Slot slot;
     slot.node = core.node;
     slot.borrowed = core.node_link != NodeLink::Own;
+    slot.package = core.package;
     if (logical) {
       slot.cpus = std::move(core.cpus);
     } else {
@@ -40,10 +41,8 @@ std::vector<Slot> core_slots(const Topology& topology, bool efficient, bool logi
 }
 
 std::vector<Group> group_by_node(const std::vector<Slot>& slots) {
-  std::map<std::pair<unsigned, bool>, Group> by_node;
-  for (std::size_t i = 0; i < slots.size(); ++i) {
-    by_node[{slots[i].node, slots[i].borrowed}].push_back(i);
-  }
+  std::map<std::tuple<unsigned, bool, unsigned>, Group> by_node;
+  for (std::size_t i = 0; i < slots.size(); ++i) by_node[locality(slots[i])].push_back(i);
   std::vector<Group> groups;
   groups.reserve(by_node.size());
   for (auto& entry : by_node) groups.push_back(std::move(entry.second));
@@ -95,13 +94,12 @@ Expected<std::vector<Slot>> listed_slots(const Topology& topology, const CpuSet&
         continue;
       }
     }
-    slots.push_back(Slot{pu->node, {cpu}, pu->node_link != NodeLink::Own});
+    slots.push_back(Slot{pu->node, {cpu}, pu->node_link != NodeLink::Own, pu->package});
   }
   // Machines that number CPUs round-robin across nodes (0,2,4.. on node 0) would otherwise get
   // ranks spanning nodes from a list that has a node-local split.
-  std::stable_sort(slots.begin(), slots.end(), [](const Slot& a, const Slot& b) {
-    return std::tie(a.node, a.borrowed) < std::tie(b.node, b.borrowed);
-  });
+  std::stable_sort(slots.begin(), slots.end(),
+                   [](const Slot& a, const Slot& b) { return locality(a) < locality(b); });
   return slots;
 }
 

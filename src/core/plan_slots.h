@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <tuple>
 #include <vector>
 
 #include "core/expected.h"
@@ -15,14 +16,19 @@ namespace xeonplace::planning {
 struct Slot {
   unsigned node = 0;
   std::vector<unsigned> cpus;  // ascending
-  // No node holds these CPUs; `node` is only their nearest (NodeLink). They form a locality of
-  // their own (a package whose node is offline), never merged with the node's own CPUs.
+  // No node holds these CPUs; `node` is only their nearest (NodeLink). Each package of them forms
+  // a locality of its own (a package whose node is offline or outside the export), never merged
+  // with a node's own CPUs.
   bool borrowed = false;
+  unsigned package = 0;
 };
 
-inline bool same_locality(const Slot& a, const Slot& b) {
-  return a.node == b.node && a.borrowed == b.borrowed;
+// What slots are grouped by: the node, or for borrowed CPUs their package.
+inline std::tuple<unsigned, bool, unsigned> locality(const Slot& slot) {
+  return {slot.node, slot.borrowed, slot.borrowed ? slot.package : 0U};
 }
+
+inline bool same_locality(const Slot& a, const Slot& b) { return locality(a) == locality(b); }
 
 // One rank's slots, as indices into the slot list.
 using Group = std::vector<std::size_t>;

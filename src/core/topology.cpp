@@ -34,10 +34,13 @@ std::vector<Core> Topology::usable_cores(bool include_efficient) const {
   cores.reserve(by_id.size());
   for (auto& entry : by_id) cores.push_back(std::move(entry.second));
   std::sort(cores.begin(), cores.end(), [](const Core& a, const Core& b) {
+    // CPUs no node holds sort after the node's own, package by package (planning::locality).
     const bool a_borrowed = a.node_link != NodeLink::Own;
     const bool b_borrowed = b.node_link != NodeLink::Own;
-    return std::tie(a.node, a_borrowed, a.cpus.front()) <
-           std::tie(b.node, b_borrowed, b.cpus.front());
+    const unsigned a_package = a_borrowed ? a.package : 0;
+    const unsigned b_package = b_borrowed ? b.package : 0;
+    return std::tie(a.node, a_borrowed, a_package, a.cpus.front()) <
+           std::tie(b.node, b_borrowed, b_package, b.cpus.front());
   });
   return cores;
 }

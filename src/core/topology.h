@@ -71,7 +71,8 @@ struct Topology {
   bool has_hybrid_cpus() const;
 
   // Cores with at least one usable PU, ordered by NUMA node, then own node before borrowed (see
-  // NodeLink), then by first PU. Efficient cores are left out unless asked for.
+  // NodeLink, borrowed ones by package), then by first PU. Efficient cores are left out unless
+  // asked for.
   std::vector<Core> usable_cores(bool include_efficient) const;
 
   // The allowed node nearest to node `id` by the distance matrix (ties: the lower id), `id` itself

@@ -1006,6 +1006,26 @@ TEST(RealMachines, CpusOfAnOfflineNodeBindToTheOnlyAllowedNode) {
   EXPECT_EQ(planned(t, node1).ranks[0].cpus, own);
 }
 
+TEST(RealMachines, CpusWhoseNodeACgroupExportLeftOutAreNeverBoundToAnInventedNode) {
+  // opteron865_8s_cpusets.xml: cpuset.mems 1-4, so nodes 0, 5-7 are not in the export while
+  // packages 0, 6 and 7's CPUs are allowed; several nodes are allowed, none is local to them.
+  Topology t = xml_fixture("real/opteron865_8s_cpusets.xml");
+  CpuSet homeless;
+  for (const Pu& pu : t.pus) {
+    if (pu.node_link == NodeLink::None && t.usable(pu)) homeless.add(pu.cpu);
+  }
+  ASSERT_FALSE(homeless.empty());
+  Config throughput;
+  throughput.mode = Mode::Throughput;
+  for (const RankPlacement& rank : planned(t, throughput).ranks) {
+    EXPECT_TRUE((rank.mems & t.allowed_mems) == rank.mems) << rank.mems.format();
+    if ((rank.cpus & homeless).empty()) continue;
+    EXPECT_EQ(rank.cpus & homeless, rank.cpus) << "a package of its own";
+    EXPECT_EQ(rank.mems, t.allowed_mems);
+    EXPECT_TRUE(any_contains(rank.warnings, "memory is left unbound"));
+  }
+}
+
 TEST(RealMachines, DisallowedHomeNodeBindsToTheNearestAllowedNodeByDistance) {
   Topology t = xml_fixture("real/haswell_cod_2s4n.xml");
   // The cgroup's cpuset.mems leaves out node 1; node 0 is nearer to it than nodes 2 and 3.

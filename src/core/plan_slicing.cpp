@@ -121,6 +121,7 @@ std::vector<Group> split_within_nodes(const std::vector<Slot>& slots, unsigned n
     if (fit >= ninstances) each = k;
   }
   std::vector<Group> groups;
+  if (each == 0) return groups;  // only when ninstances exceeds the slots, refused before
   for (const Group& node : nodes) {
     for (std::size_t at = 0; at + each <= node.size() && groups.size() < ninstances; at += each) {
       groups.emplace_back(node.begin() + static_cast<std::ptrdiff_t>(at),
@@ -146,6 +147,7 @@ Expected<std::vector<Group>> split_evenly(const std::vector<Slot>& slots, unsign
   if (within_nodes) {
     // Always possible once ninstances <= cores: ranks of one core fit anywhere.
     std::vector<Group> groups = split_within_nodes(slots, ninstances);
+    if (groups.size() < ninstances) return make_error(what + ": accepted: 1-" + std::to_string(n));
     warn_unused(slots, groups,
                 "XEONRUN_SKIP_CROSS_NODE_CORES keeps each of the " + std::to_string(ninstances) +
                     " ranks of " + std::to_string(groups.front().size()) +

@@ -110,11 +110,12 @@ void mark_cpu_kinds(hwloc_topology_t topology, std::vector<Pu>& pus) {
   hwloc_bitmap_free(efficient);
 }
 
-// hwloc's NUMA distance matrix (the first one it has).
+// hwloc's NUMA latency matrix (the first one it has; a bandwidth matrix would rank backwards).
 void read_distances(hwloc_topology_t topology, std::vector<NodeDistance>& out) {
   unsigned nr = 1;
   struct hwloc_distances_s* matrix = nullptr;
-  if (hwloc_distances_get_by_type(topology, HWLOC_OBJ_NUMANODE, &nr, &matrix, 0, 0) != 0 ||
+  if (hwloc_distances_get_by_type(topology, HWLOC_OBJ_NUMANODE, &nr, &matrix,
+                                  HWLOC_DISTANCES_KIND_MEANS_LATENCY, 0) != 0 ||
       nr == 0 || matrix == nullptr) {
     return;
   }

@@ -61,7 +61,7 @@ Expected<std::vector<Group>> cut(const std::vector<Slot>& slots, const Sizes& si
   std::vector<std::size_t> prefix(n + 1, 0);
   for (std::size_t i = 0; i < n; ++i) prefix[i + 1] = prefix[i] + weight(slots[i]);
   for (std::size_t i = n; i-- > 0;) {
-    run_end[i] = (i + 1 < n && slots[i + 1].node == slots[i].node) ? run_end[i + 1] : i + 1;
+    run_end[i] = (i + 1 < n && same_locality(slots[i + 1], slots[i])) ? run_end[i + 1] : i + 1;
   }
 
   std::vector<Group> groups;
@@ -110,8 +110,31 @@ void warn_unused(const std::vector<Slot>& slots, const std::vector<Group>& group
   }
 }
 
+namespace {
+
+std::vector<Group> split_within_nodes(const std::vector<Slot>& slots, unsigned ninstances) {
+  const std::vector<Group> nodes = group_by_node(slots);
+  std::size_t each = 0;
+  for (std::size_t k = slots.size() / ninstances; k >= 1 && each == 0; --k) {
+    std::size_t fit = 0;
+    for (const Group& node : nodes) fit += node.size() / k;
+    if (fit >= ninstances) each = k;
+  }
+  std::vector<Group> groups;
+  if (each == 0) return groups;  // only when ninstances exceeds the slots, refused before
+  for (const Group& node : nodes) {
+    for (std::size_t at = 0; at + each <= node.size() && groups.size() < ninstances; at += each) {
+      groups.emplace_back(node.begin() + static_cast<std::ptrdiff_t>(at),
+                          node.begin() + static_cast<std::ptrdiff_t>(at + each));
+    }
+  }
+  return groups;
+}
+
+}  // namespace
+
 Expected<std::vector<Group>> split_evenly(const std::vector<Slot>& slots, unsigned ninstances,
-                                          std::vector<std::string>& warnings) {
+                                          bool within_nodes, std::vector<std::string>& warnings) {
   const std::string what = "XEONRUN_NINSTANCES=" + std::to_string(ninstances);
   if (ninstances == 0) return make_error(what + ": accepted: 1 or more");
   const std::size_t n = slots.size();
@@ -120,6 +143,17 @@ Expected<std::vector<Group>> split_evenly(const std::vector<Slot>& slots, unsign
     return make_error(what + ": there are " + std::to_string(n) + " total cores but you specify " +
                       std::to_string(ninstances) +
                       " ninstances; please make sure ninstances <= total_cores");
+  }
+  if (within_nodes) {
+    // Always possible once ninstances <= cores: ranks of one core fit anywhere.
+    std::vector<Group> groups = split_within_nodes(slots, ninstances);
+    if (groups.size() < ninstances) return make_error(what + ": accepted: 1-" + std::to_string(n));
+    warn_unused(slots, groups,
+                "XEONRUN_SKIP_CROSS_NODE_CORES keeps each of the " + std::to_string(ninstances) +
+                    " ranks of " + std::to_string(groups.front().size()) +
+                    " cores inside one NUMA node",
+                warnings);
+    return groups;
   }
   const std::size_t each = n / ninstances;
   std::vector<Group> groups(ninstances);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <string>
+#include <tuple>
 #include <utility>
 
 namespace xeonplace::planning {
@@ -14,11 +15,21 @@ const NumaNode* find_node(const Topology& topology, unsigned id) {
   return nullptr;
 }
 
+const Pu* find_pu(const Topology& topology, unsigned cpu) {
+  // pus are ascending by cpu (Topology::finalize).
+  auto it = std::lower_bound(topology.pus.begin(), topology.pus.end(), cpu,
+                             [](const Pu& pu, unsigned id) { return pu.cpu < id; });
+  if (it == topology.pus.end() || it->cpu != cpu) return nullptr;
+  return &*it;
+}
+
 std::vector<Slot> core_slots(const Topology& topology, bool efficient, bool logical) {
   std::vector<Slot> slots;
   for (Core& core : topology.usable_cores(efficient)) {
     Slot slot;
     slot.node = core.node;
+    slot.borrowed = core.node_link != NodeLink::Own;
+    slot.package = core.package;
     if (logical) {
       slot.cpus = std::move(core.cpus);
     } else {
@@ -30,8 +41,8 @@ std::vector<Slot> core_slots(const Topology& topology, bool efficient, bool logi
 }
 
 std::vector<Group> group_by_node(const std::vector<Slot>& slots) {
-  std::map<unsigned, Group> by_node;
-  for (std::size_t i = 0; i < slots.size(); ++i) by_node[slots[i].node].push_back(i);
+  std::map<std::tuple<unsigned, bool, unsigned>, Group> by_node;
+  for (std::size_t i = 0; i < slots.size(); ++i) by_node[locality(slots[i])].push_back(i);
   std::vector<Group> groups;
   groups.reserve(by_node.size());
   for (auto& entry : by_node) groups.push_back(std::move(entry.second));
@@ -48,16 +59,9 @@ CpuSet nodes_with_cpus(const Topology& topology) {
   return set;
 }
 
-const Pu* find_pu(const Topology& topology, unsigned cpu) {
-  // pus are ascending by cpu (Topology::finalize).
-  auto it = std::lower_bound(topology.pus.begin(), topology.pus.end(), cpu,
-                             [](const Pu& pu, unsigned id) { return pu.cpu < id; });
-  if (it == topology.pus.end() || it->cpu != cpu) return nullptr;
-  return &*it;
-}
-
-// XEONRUN_CORE_LIST: the listed CPUs, ascending, each a slot; in logical mode the listed siblings
-// of one core form one slot, so that ranks still never share a core.
+// XEONRUN_CORE_LIST: the listed CPUs, grouped by node and ascending within it, each a slot; in
+// logical mode the listed siblings of one core form one slot, so that ranks still never share a
+// core.
 Expected<std::vector<Slot>> listed_slots(const Topology& topology, const CpuSet& list,
                                          bool logical) {
   const std::string what = "XEONRUN_CORE_LIST=" + list.format();
@@ -72,7 +76,12 @@ Expected<std::vector<Slot>> listed_slots(const Topology& topology, const CpuSet&
                         topology.source + accepted);
     }
     if (!pu->online) {
-      return make_error(what + ": CPU " + std::to_string(cpu) + " is offline" + accepted);
+      // An export made inside a cgroup leaves the CPUs outside it out, as the OS does offline ones.
+      return make_error(what + ": CPU " + std::to_string(cpu) +
+                        (pu->allowed ? " is offline"
+                                     : " is offline or outside the CPUs this "
+                                       "process may use") +
+                        accepted);
     }
     if (!pu->allowed) {
       return make_error(what + ": CPU " + std::to_string(cpu) +
@@ -85,8 +94,12 @@ Expected<std::vector<Slot>> listed_slots(const Topology& topology, const CpuSet&
         continue;
       }
     }
-    slots.push_back(Slot{pu->node, {cpu}});
+    slots.push_back(Slot{pu->node, {cpu}, pu->node_link != NodeLink::Own, pu->package});
   }
+  // Machines that number CPUs round-robin across nodes (0,2,4.. on node 0) would otherwise get
+  // ranks spanning nodes from a list that has a node-local split.
+  std::stable_sort(slots.begin(), slots.end(),
+                   [](const Slot& a, const Slot& b) { return locality(a) < locality(b); });
   return slots;
 }
 
@@ -102,9 +115,11 @@ Expected<std::vector<Slot>> restrict_to_node(const Topology& topology, std::vect
   }
   CpuSet usable_nodes;
   for (const Slot& slot : slots) usable_nodes.add(slot.node);
-  slots.erase(std::remove_if(slots.begin(), slots.end(),
-                             [&](const Slot& slot) { return slot.node != node_id; }),
-              slots.end());
+  slots.erase(
+      std::remove_if(slots.begin(), slots.end(),
+                     // Borrowed CPUs are no node's own (an offline node's package).
+                     [&](const Slot& slot) { return slot.node != node_id || slot.borrowed; }),
+      slots.end());
   if (slots.empty()) {
     return make_error(what + ": none of node " + std::to_string(node_id) +
                       "'s CPUs is usable here (offline, outside the allowed set, efficient cores "

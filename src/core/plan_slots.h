@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <tuple>
 #include <vector>
 
 #include "core/expected.h"
@@ -15,7 +16,19 @@ namespace xeonplace::planning {
 struct Slot {
   unsigned node = 0;
   std::vector<unsigned> cpus;  // ascending
+  // No node holds these CPUs; `node` is only their nearest (NodeLink). Each package of them forms
+  // a locality of its own (a package whose node is offline or outside the export), never merged
+  // with a node's own CPUs.
+  bool borrowed = false;
+  unsigned package = 0;
 };
+
+// What slots are grouped by: the node, or for borrowed CPUs their package.
+inline std::tuple<unsigned, bool, unsigned> locality(const Slot& slot) {
+  return {slot.node, slot.borrowed, slot.borrowed ? slot.package : 0U};
+}
+
+inline bool same_locality(const Slot& a, const Slot& b) { return locality(a) == locality(b); }
 
 // One rank's slots, as indices into the slot list.
 using Group = std::vector<std::size_t>;
@@ -24,6 +37,7 @@ using Group = std::vector<std::size_t>;
 inline std::size_t weight(const Slot& slot) { return slot.cpus.size(); }
 
 const NumaNode* find_node(const Topology& topology, unsigned id);
+const Pu* find_pu(const Topology& topology, unsigned cpu);
 
 // Every usable core (efficient ones only when asked), as its first PU or with all its PUs.
 std::vector<Slot> core_slots(const Topology& topology, bool efficient, bool logical);
@@ -32,7 +46,7 @@ std::vector<Slot> core_slots(const Topology& topology, bool efficient, bool logi
 // the variable, the bad value and what is accepted.
 Expected<std::vector<Slot>> select_slots(const Topology& topology, const Config& config);
 
-// One group per NUMA node, ascending by node id.
+// One group per NUMA node (and per borrowed locality), ascending by node id.
 std::vector<Group> group_by_node(const std::vector<Slot>& slots);
 
 }  // namespace xeonplace::planning

@@ -19,7 +19,8 @@
 //   rank than usable cores, latency mode on fewer than 4 cores. Cores no rank gets are warned
 //   about.
 // - XEONRUN_SKIP_CROSS_NODE_CORES is computed per node (run_cpu uses node 0's size for every node,
-//   which is wrong on uneven machines), and is honoured with XEONRUN_NINSTANCES as well. A count
+//   which is wrong on uneven machines), and is honoured with XEONRUN_NINSTANCES as well, alone too
+//   (run_cpu ignores it there: each rank then takes its cores from one node). A count
 //   larger than every node warns and spans nodes (run_cpu 1.13 exits).
 // - Latency and throughput mode ignore XEONRUN_CORE_LIST as run_cpu does, and say so in the
 //   warning run_cpu gives for the flags it ignores.
@@ -27,8 +28,9 @@
 //   NUMA node with usable cores, each with exactly that node's cores (run_cpu slices
 //   len(cores) // nodes contiguously, which spans nodes on uneven machines). run_cpu plans a single
 //   instance for a bare --rank, so any rank above 0 got no CPUs.
-// - Memory nodes are the nodes of the rank's CPUs that this process may allocate on;
-//   XEONRUN_MEM_NODES replaces them and may name CPU-less nodes (HBM, CXL).
+// - Memory nodes are the nodes of the rank's CPUs that this process may allocate on, else the
+//   nearest allowed ones (home_nodes); XEONRUN_MEM_NODES replaces them and may name CPU-less nodes
+//   (HBM, CXL).
 #include "core/planner.h"
 
 #include <optional>
@@ -144,9 +146,10 @@ Expected<Slicing> slice(const Topology& topology, const Config& config,
     }
     return s;
   }
-  auto groups = config.ncores_per_instance.empty()
-                    ? split_evenly(s.slots, *config.ninstances, warnings)
-                    : slice_by_count(s.slots, config, warnings);
+  auto groups =
+      config.ncores_per_instance.empty()
+          ? split_evenly(s.slots, *config.ninstances, config.skip_cross_node_cores, warnings)
+          : slice_by_count(s.slots, config, warnings);
   if (!groups) return groups.error();
   s.groups = std::move(*groups);
   return s;
@@ -172,6 +175,45 @@ Expected<CpuSet> chosen_mem_nodes(const Topology& topology, const CpuSet& reques
   return requested;
 }
 
+// The memory nodes of a rank: its CPUs' nodes where allowed; for a node outside cpuset.mems (a
+// container) the nearest allowed one; CPUs no node holds (NodeLink) come with their nearest node
+// already. Where no node can be chosen, memory stays on every allowed node, with a warning.
+CpuSet home_nodes(const Topology& topology, RankPlacement& placement, const CpuSet& cpu_nodes) {
+  bool unknown = false;
+  for (unsigned cpu : placement.cpus.ids()) {
+    const Pu* pu = planning::find_pu(topology, cpu);
+    unknown = unknown || (pu != nullptr && pu->node_link == NodeLink::None);
+  }
+  CpuSet mems;
+  CpuSet replaced;
+  CpuSet unresolved;
+  for (unsigned id : cpu_nodes.ids()) {
+    std::optional<unsigned> nearest = topology.nearest_allowed_node(id);
+    if (!nearest) unresolved.add(id);
+    if (nearest) mems.add(*nearest);
+    if (nearest && *nearest != id) replaced.add(id);
+  }
+  if (unknown || !unresolved.empty() || mems.empty()) {
+    const std::string why =
+        unresolved.empty() ? "no NUMA node holds some of CPUs " + placement.cpus.format()
+                           : "the nodes " + unresolved.format() + " of CPUs " +
+                                 placement.cpus.format() + " are outside the allowed memory nodes";
+    placement.warnings.push_back(why +
+                                 " and no allowed node is known to be nearest; memory is left "
+                                 "unbound (allowed nodes " +
+                                 topology.allowed_mems.format() + ")");
+    return topology.allowed_mems;
+  }
+  if (!replaced.empty()) {
+    placement.warnings.push_back("the nodes " + replaced.format() + " of CPUs " +
+                                 placement.cpus.format() +
+                                 " are outside the allowed memory nodes; using the nearest allowed "
+                                 "nodes " +
+                                 mems.format());
+  }
+  return mems;
+}
+
 RankPlacement place(const Topology& topology, const Config& config, const Slicing& s, unsigned rank,
                     const std::optional<CpuSet>& mem_nodes) {
   RankPlacement placement;
@@ -192,19 +234,7 @@ RankPlacement place(const Topology& topology, const Config& config, const Slicin
                                  "; to avoid performance degradation, use cores from the same "
                                  "NUMA node");
   }
-  if (mem_nodes) {
-    placement.mems = *mem_nodes;
-  } else {
-    placement.mems = cpu_nodes & topology.allowed_mems;
-    if (placement.mems.empty()) {
-      // The CPUs' own nodes are outside cpuset.mems (a container): memory can only come from
-      // elsewhere, so say so rather than bind to a node the kernel refuses.
-      placement.mems = topology.allowed_mems;
-      placement.warnings.push_back(
-          "the nodes " + cpu_nodes.format() + " of CPUs " + placement.cpus.format() +
-          " are outside the allowed memory nodes; using nodes " + topology.allowed_mems.format());
-    }
-  }
+  placement.mems = mem_nodes ? *mem_nodes : home_nodes(topology, placement, cpu_nodes);
   placement.env = planned_runtime_env(placement, config);
   return placement;
 }

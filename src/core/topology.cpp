@@ -25,6 +25,7 @@ std::vector<Core> Topology::usable_cores(bool include_efficient) const {
       core.package = pu.package;
       core.node = pu.node;
       core.kind = pu.kind;
+      core.node_link = pu.node_link;
     }
     core.cpus.push_back(pu.cpu);
     std::sort(core.cpus.begin(), core.cpus.end());
@@ -33,9 +34,30 @@ std::vector<Core> Topology::usable_cores(bool include_efficient) const {
   cores.reserve(by_id.size());
   for (auto& entry : by_id) cores.push_back(std::move(entry.second));
   std::sort(cores.begin(), cores.end(), [](const Core& a, const Core& b) {
-    return std::tie(a.node, a.cpus.front()) < std::tie(b.node, b.cpus.front());
+    // CPUs no node holds sort after the node's own, package by package (planning::locality).
+    const bool a_borrowed = a.node_link != NodeLink::Own;
+    const bool b_borrowed = b.node_link != NodeLink::Own;
+    const unsigned a_package = a_borrowed ? a.package : 0;
+    const unsigned b_package = b_borrowed ? b.package : 0;
+    return std::tie(a.node, a_borrowed, a_package, a.cpus.front()) <
+           std::tie(b.node, b_borrowed, b_package, b.cpus.front());
   });
   return cores;
+}
+
+std::optional<unsigned> Topology::nearest_allowed_node(unsigned id) const {
+  const std::vector<unsigned> allowed = allowed_mems.ids();
+  if (std::find(allowed.begin(), allowed.end(), id) != allowed.end()) return id;
+  if (allowed.size() == 1) return allowed.front();
+  std::optional<std::pair<std::uint64_t, unsigned>> best;  // (distance, id)
+  for (const NodeDistance& d : distances) {
+    if (d.from != id) continue;
+    if (std::find(allowed.begin(), allowed.end(), d.to) == allowed.end()) continue;
+    const std::pair<std::uint64_t, unsigned> candidate{d.value, d.to};
+    if (!best || candidate < *best) best = candidate;
+  }
+  if (best) return best->second;
+  return std::nullopt;
 }
 
 void Topology::finalize() {
@@ -50,6 +72,8 @@ void Topology::finalize() {
   }
   for (auto& entry : by_id) entry.second.cpus = CpuSet{};
   for (const Pu& pu : pus) {
+    // A CPU whose own node is missing is not one of its nearest node's CPUs.
+    if (pu.node_link != NodeLink::Own) continue;
     auto [it, inserted] = by_id.try_emplace(pu.node);
     if (inserted) it->second.id = pu.node;
     it->second.cpus.add(pu.cpu);

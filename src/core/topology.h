@@ -3,7 +3,10 @@
 // Built by hwloc on a live machine or from a fixture; the planner only ever sees this value.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/cpuset.h"
@@ -11,8 +14,14 @@
 namespace xeonplace {
 
 // Hybrid parts (Alder Lake and later) mix performance and efficient cores; everything else is
-// Performance.
+// Performance. Parts with three kinds (Core Ultra: P, E and low-power E) count every kind below
+// the most performant one as Efficient.
 enum class CpuKind { Performance, Efficient };
+
+// How a PU's `node` was found. Own: a NUMA node holds the CPU. Nearest: no online, allowed node
+// holds it (its node is offline, or absent from a cgroup-restricted export), and `node` is the
+// nearest one that exists and is allowed. None: no node could be chosen; memory stays unbound.
+enum class NodeLink { Own, Nearest, None };
 
 struct Pu {
   unsigned cpu = 0;      // OS index, what sched_setaffinity and numactl -C take
@@ -22,6 +31,7 @@ struct Pu {
   CpuKind kind = CpuKind::Performance;
   bool online = true;
   bool allowed = true;  // inside the cgroup cpuset and the inherited affinity
+  NodeLink node_link = NodeLink::Own;
 };
 
 struct NumaNode {
@@ -38,21 +48,36 @@ struct Core {
   unsigned node = 0;
   CpuKind kind = CpuKind::Performance;
   std::vector<unsigned> cpus;  // ascending OS indices of its online, allowed PUs
+  NodeLink node_link = NodeLink::Own;
+};
+
+// One entry of hwloc's NUMA distance matrix (relative latency from one node to another).
+struct NodeDistance {
+  unsigned from = 0;
+  unsigned to = 0;
+  std::uint64_t value = 0;
 };
 
 struct Topology {
-  std::vector<Pu> pus;         // ascending by cpu; offline and disallowed PUs are kept, marked
+  std::vector<Pu> pus;          // ascending by cpu; offline and disallowed PUs are kept, marked
   std::vector<NumaNode> nodes;  // ascending by id
-  CpuSet allowed_cpus;         // online and allowed
+  CpuSet allowed_cpus;          // online and allowed
   CpuSet allowed_mems;
-  std::string source;  // where it came from, for messages: "this machine (hwloc)", "lscpu:FILE", ...
+  std::vector<NodeDistance> distances;  // empty when the source gave none
+  std::string
+      source;  // where it came from, for messages: "this machine (hwloc)", "lscpu:FILE", ...
 
   bool usable(const Pu& pu) const { return pu.online && pu.allowed; }
   bool has_hybrid_cpus() const;
 
-  // Cores with at least one usable PU, ordered by NUMA node, then by first PU. Efficient cores are
-  // left out unless asked for.
+  // Cores with at least one usable PU, ordered by NUMA node, then own node before borrowed (see
+  // NodeLink, borrowed ones by package), then by first PU. Efficient cores are left out unless
+  // asked for.
   std::vector<Core> usable_cores(bool include_efficient) const;
+
+  // The allowed node nearest to node `id` by the distance matrix (ties: the lower id), `id` itself
+  // when it is allowed, the only allowed node when there is one, else nullopt.
+  std::optional<unsigned> nearest_allowed_node(unsigned id) const;
 
   // Fills allowed_cpus/allowed_mems and each node's cpus from pus and nodes; loaders call it last.
   void finalize();

@@ -2,8 +2,10 @@
 
 #include <cpuid.h>
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <vector>
 
 namespace xeonplace {
@@ -35,10 +37,13 @@ std::vector<hwloc_obj_t> numa_nodes(hwloc_topology_t topology) {
   return nodes;
 }
 
-unsigned node_of_cpu(const std::vector<hwloc_obj_t>& nodes, unsigned cpu, bool complete) {
+std::optional<unsigned> node_of_cpu(const std::vector<hwloc_obj_t>& nodes, unsigned cpu,
+                                    bool complete) {
   hwloc_obj_t best = nullptr;
   int best_weight = std::numeric_limits<int>::max();
   for (hwloc_obj_t node : nodes) {
+    // The node's own cpuset, whatever its parent: hwloc attaches a node to a cache (Opteron dies,
+    // Kunpeng dies, KNL memory-side caches) or a Group as readily as to a package.
     hwloc_const_cpuset_t set = complete ? node->complete_cpuset : node->cpuset;
     if (set == nullptr || !hwloc_bitmap_isset(set, cpu)) continue;
     const int weight = hwloc_bitmap_weight(set);
@@ -47,7 +52,8 @@ unsigned node_of_cpu(const std::vector<hwloc_obj_t>& nodes, unsigned cpu, bool c
       best_weight = weight;
     }
   }
-  return best ? best->os_index : 0;
+  if (best == nullptr) return std::nullopt;
+  return best->os_index;
 }
 
 // The deepest object of `type` whose complete cpuset holds `cpu`: how an offline CPU, which has
@@ -60,37 +66,40 @@ hwloc_obj_t covering_object(hwloc_topology_t topology, hwloc_obj_type_t type, un
   return nullptr;
 }
 
-// Marks efficient PUs. With one kind (or none) the machine is homogeneous. hwloc ranks kinds by
-// efficiency, lowest first, when it knows efficiencies; otherwise only the CoreType info tells.
+// Marks efficient PUs. With one kind (or none) the machine is homogeneous. When hwloc knows
+// efficiencies, every kind below the highest is efficient (Core Ultra has three kinds: P, E and
+// low-power E); otherwise only the CoreType info tells.
 void mark_cpu_kinds(hwloc_topology_t topology, std::vector<Pu>& pus) {
   const int kinds = hwloc_cpukinds_get_nr(topology, 0);
   if (kinds <= 1) return;
-  hwloc_bitmap_t efficient = hwloc_bitmap_alloc();
-  hwloc_bitmap_t cpus = hwloc_bitmap_alloc();
-  int lowest_efficiency = std::numeric_limits<int>::max();
+  struct Kind {
+    hwloc_bitmap_t cpus;
+    int efficiency;
+    bool atom;
+  };
+  std::vector<Kind> found;
+  int highest = -1;
   for (int kind = 0; kind < kinds; ++kind) {
-    int efficiency = -1;
+    Kind k{hwloc_bitmap_alloc(), -1, false};
     unsigned nr_infos = 0;
     struct hwloc_info_s* infos = nullptr;
-    if (hwloc_cpukinds_get_info(topology, static_cast<unsigned>(kind), cpus, &efficiency, &nr_infos,
-                                &infos, 0) != 0) {
-      continue;
-    }
-    if (efficiency >= 0) {
-      if (efficiency < lowest_efficiency) {
-        lowest_efficiency = efficiency;
-        hwloc_bitmap_copy(efficient, cpus);
-      } else if (efficiency == lowest_efficiency) {
-        hwloc_bitmap_or(efficient, efficient, cpus);
-      }
+    if (hwloc_cpukinds_get_info(topology, static_cast<unsigned>(kind), k.cpus, &k.efficiency,
+                                &nr_infos, &infos, 0) != 0) {
+      hwloc_bitmap_free(k.cpus);
       continue;
     }
     for (unsigned i = 0; i < nr_infos; ++i) {
-      if (std::strcmp(infos[i].name, "CoreType") == 0 &&
-          std::strcmp(infos[i].value, "IntelAtom") == 0) {
-        hwloc_bitmap_or(efficient, efficient, cpus);
-      }
+      k.atom = k.atom || (std::strcmp(infos[i].name, "CoreType") == 0 &&
+                          std::strcmp(infos[i].value, "IntelAtom") == 0);
     }
+    highest = std::max(highest, k.efficiency);
+    found.push_back(k);
+  }
+  hwloc_bitmap_t efficient = hwloc_bitmap_alloc();
+  for (const Kind& k : found) {
+    const bool below = k.efficiency >= 0 && k.efficiency < highest;
+    if (below || (k.efficiency < 0 && k.atom)) hwloc_bitmap_or(efficient, efficient, k.cpus);
+    hwloc_bitmap_free(k.cpus);
   }
   // A kind set that covers every PU says nothing about which are efficient.
   if (hwloc_bitmap_isincluded(hwloc_topology_get_topology_cpuset(topology), efficient) == 0) {
@@ -98,8 +107,51 @@ void mark_cpu_kinds(hwloc_topology_t topology, std::vector<Pu>& pus) {
       if (hwloc_bitmap_isset(efficient, pu.cpu)) pu.kind = CpuKind::Efficient;
     }
   }
-  hwloc_bitmap_free(cpus);
   hwloc_bitmap_free(efficient);
+}
+
+// hwloc's NUMA latency matrix (the first one it has; a bandwidth matrix would rank backwards).
+void read_distances(hwloc_topology_t topology, std::vector<NodeDistance>& out) {
+  unsigned nr = 1;
+  struct hwloc_distances_s* matrix = nullptr;
+  if (hwloc_distances_get_by_type(topology, HWLOC_OBJ_NUMANODE, &nr, &matrix,
+                                  HWLOC_DISTANCES_KIND_MEANS_LATENCY, 0) != 0 ||
+      nr == 0 || matrix == nullptr) {
+    return;
+  }
+  for (unsigned i = 0; i < matrix->nbobjs; ++i) {
+    for (unsigned j = 0; j < matrix->nbobjs; ++j) {
+      out.push_back(NodeDistance{matrix->objs[i]->os_index, matrix->objs[j]->os_index,
+                                 matrix->values[i * matrix->nbobjs + j]});
+    }
+  }
+  hwloc_distances_release(topology, matrix);
+}
+
+// A CPU no node holds (its node is offline, or missing from a cgroup-restricted export): the only
+// allowed node, else the only allowed node local to its package, else none.
+void link_to_nearest_node(hwloc_topology_t topology, const std::vector<hwloc_obj_t>& nodes,
+                          hwloc_const_nodeset_t allowed_nodes, Pu& pu) {
+  std::vector<unsigned> allowed;
+  std::vector<unsigned> local;
+  hwloc_obj_t package = covering_object(topology, HWLOC_OBJ_PACKAGE, pu.cpu);
+  for (hwloc_obj_t node : nodes) {
+    if (hwloc_bitmap_isset(allowed_nodes, node->os_index) == 0) continue;
+    allowed.push_back(node->os_index);
+    if (package != nullptr && node->complete_cpuset != nullptr &&
+        hwloc_bitmap_intersects(node->complete_cpuset, package->complete_cpuset) != 0) {
+      local.push_back(node->os_index);
+    }
+  }
+  pu.node_link = NodeLink::Nearest;
+  if (allowed.size() == 1) {
+    pu.node = allowed.front();
+  } else if (local.size() == 1) {
+    pu.node = local.front();
+  } else {
+    pu.node_link = NodeLink::None;
+    pu.node = allowed.empty() ? 0 : allowed.front();
+  }
 }
 
 Error index_error(const std::string& source, const char* what, unsigned index) {
@@ -110,6 +162,19 @@ Error index_error(const std::string& source, const char* what, unsigned index) {
 }  // namespace
 
 void configure_lean_discovery(hwloc_topology_t topology, bool live) {
+  if (!live) {
+    // An imported topology (XML, synthetic) keeps every CPU-side object and the distances: they
+    // cost nothing to read, and removing a cache re-attaches the NUMA nodes hwloc hung from it
+    // (Opteron and Kunpeng dies, KNL memory-side caches) to the package, whose cpuset they then
+    // take, so every node of the package would claim every CPU of it.
+    hwloc_topology_set_io_types_filter(topology, HWLOC_TYPE_FILTER_KEEP_NONE);
+    hwloc_topology_set_type_filter(topology, HWLOC_OBJ_MISC, HWLOC_TYPE_FILTER_KEEP_NONE);
+    // Memory-side caches (KNL's MCDRAM in cache mode) are dropped by default, like CPU caches.
+    hwloc_topology_set_type_filter(topology, HWLOC_OBJ_MEMCACHE, HWLOC_TYPE_FILTER_KEEP_ALL);
+    hwloc_topology_set_flags(
+        topology, HWLOC_TOPOLOGY_FLAG_INCLUDE_DISALLOWED | HWLOC_TOPOLOGY_FLAG_NO_MEMATTRS);
+    return;
+  }
   // set_all skips the types that cannot be filtered out (Machine, PU, NUMANode).
   hwloc_topology_set_all_types_filter(topology, HWLOC_TYPE_FILTER_KEEP_NONE);
   hwloc_topology_set_type_filter(topology, HWLOC_OBJ_CORE, HWLOC_TYPE_FILTER_KEEP_ALL);
@@ -121,16 +186,13 @@ void configure_lean_discovery(hwloc_topology_t topology, bool live) {
   hwloc_topology_set_flags(topology, HWLOC_TOPOLOGY_FLAG_INCLUDE_DISALLOWED |
                                          HWLOC_TOPOLOGY_FLAG_NO_DISTANCES |
                                          HWLOC_TOPOLOGY_FLAG_NO_MEMATTRS);
-  if (live) {
-    // I/O discovery is already off through the filters; blacklisting its components also saves
-    // their instantiation. Unknown names (plugins not installed) are harmless failures.
-    for (const char* name :
-         {"linuxio", "pci", "opencl", "gl", "cuda", "nvml", "rsmi", "levelzero"}) {
-      hwloc_topology_set_components(topology, HWLOC_TOPOLOGY_COMPONENTS_FLAG_BLACKLIST, name);
-    }
-    if (!cpu_is_hybrid()) {
-      hwloc_topology_set_components(topology, HWLOC_TOPOLOGY_COMPONENTS_FLAG_BLACKLIST, "x86");
-    }
+  // I/O discovery is already off through the filters; blacklisting its components also saves
+  // their instantiation. Unknown names (plugins not installed) are harmless failures.
+  for (const char* name : {"linuxio", "pci", "opencl", "gl", "cuda", "nvml", "rsmi", "levelzero"}) {
+    hwloc_topology_set_components(topology, HWLOC_TOPOLOGY_COMPONENTS_FLAG_BLACKLIST, name);
+  }
+  if (!cpu_is_hybrid()) {
+    hwloc_topology_set_components(topology, HWLOC_TOPOLOGY_COMPONENTS_FLAG_BLACKLIST, "x86");
   }
 }
 
@@ -161,7 +223,11 @@ Expected<Topology> topology_from_hwloc(hwloc_topology_t topology, hwloc_const_cp
     // past the real cores keeps ids unique.
     pu.core = core ? core->logical_index : core_count + obj->logical_index;
     pu.package = logical_or_zero(hwloc_get_ancestor_obj_by_type(topology, HWLOC_OBJ_PACKAGE, obj));
-    pu.node = node_of_cpu(nodes, pu.cpu, false);
+    if (auto node = node_of_cpu(nodes, pu.cpu, false)) {
+      pu.node = *node;
+    } else {
+      link_to_nearest_node(topology, nodes, allowed_nodes, pu);
+    }
     pu.allowed = hwloc_bitmap_isset(allowed_cpus, pu.cpu) != 0;
     out.pus.push_back(pu);
   }
@@ -181,7 +247,11 @@ Expected<Topology> topology_from_hwloc(hwloc_topology_t topology, hwloc_const_cp
     hwloc_obj_t core = covering_object(topology, HWLOC_OBJ_CORE, id);
     pu.core = core ? core->logical_index : next_core++;
     pu.package = logical_or_zero(covering_object(topology, HWLOC_OBJ_PACKAGE, id));
-    pu.node = node_of_cpu(nodes, id, true);
+    if (auto node = node_of_cpu(nodes, id, true)) {
+      pu.node = *node;
+    } else {
+      link_to_nearest_node(topology, nodes, allowed_nodes, pu);
+    }
     out.pus.push_back(pu);
   }
   hwloc_bitmap_free(offline);
@@ -195,6 +265,7 @@ Expected<Topology> topology_from_hwloc(hwloc_topology_t topology, hwloc_const_cp
     node.allowed = hwloc_bitmap_isset(allowed_nodes, obj->os_index) != 0;
     out.nodes.push_back(node);
   }
+  read_distances(topology, out.distances);
   out.finalize();
   return out;
 }

@@ -190,6 +190,26 @@ Status survives_hwloc(const std::string& text, const std::string& source) {
   return Unit{};
 }
 
+// hwloc 2 refuses a file that lstopo of hwloc 3 writes by default ("cannot import XML version
+// 3.0"), and lstopo's plain --of xml there writes the same again. HWLOC_TOPOLOGY_EXPORT_XML_FLAG_V2
+// is 2 in hwloc 3's export.h; hwloc's own tests convert with these options
+// (tests/hwloc/xml/cxlmem+dax.v3tov2.options in open-mpi/hwloc).
+Status check_xml_version(const std::string& text, const std::string& source) {
+  const std::string marker = "<topology version=\"";
+  const std::size_t at = text.find(marker);
+  if (at == std::string::npos) return Unit{};
+  const std::size_t start = at + marker.size();
+  const std::size_t end = text.find('"', start);
+  if (end == std::string::npos || end - start > 16) return Unit{};
+  const std::string version = text.substr(start, end - start);
+  if (version.empty() || version[0] < '3' || version[0] > '9') return Unit{};
+  return make_error(
+      source + ": hwloc XML version " + version + " (written by hwloc " + version.substr(0, 1) +
+      "), but this hwloc reads versions 1 and 2 only; " +
+      "accepted: a v2 file, written on that machine with hwloc 3's " +
+      "'lstopo --of xml --export-xml-flags 2 FILE' (HWLOC_TOPOLOGY_EXPORT_XML_FLAG_V2)");
+}
+
 }  // namespace
 
 Expected<Topology> load_hwloc_xml(const std::string& path) {
@@ -197,6 +217,7 @@ Expected<Topology> load_hwloc_xml(const std::string& path) {
   Expected<std::string> read = read_file(path, source);
   if (!read) return read.error();
   const Expected<std::string> text = without_xml_comments(*read);
+  if (Status version = check_xml_version(*text, source); !version) return version.error();
   if (Status sane = survives_hwloc(*text, source); !sane) return sane.error();
   Expected<TopologyPtr> topology = new_topology(source);
   if (!topology) return topology.error();

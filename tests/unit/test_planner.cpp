@@ -73,6 +73,12 @@ std::string env_value(const RankPlacement& rank, const std::string& name) {
   return "<unset>";
 }
 
+std::string find_node_ids(const Topology& t) {
+  CpuSet ids;
+  for (const NumaNode& node : t.nodes) ids.add(node.id);
+  return ids.format();
+}
+
 bool any_contains(const std::vector<std::string>& items, const std::string& part) {
   for (const std::string& item : items) {
     if (item.find(part) != std::string::npos) return true;
@@ -883,6 +889,180 @@ TEST(PlannerErrors, HugeCountListIsCutInTheError) {
   const std::string message = plan_error(fixture(kUpstream), config);
   EXPECT_EQ(message.rfind("XEONRUN_NCORES_PER_INSTANCE=1,1,", 0), 0U) << message.substr(0, 200);
   EXPECT_LT(message.size(), 1000U);
+}
+
+// ---- Issue #11: faults found on dumps of real machines (tests/fixtures/real, README.md there).
+
+// The nodes of a topology that hold usable CPUs, each with those CPUs.
+std::vector<CpuSet> usable_cpus_by_node(const Topology& t) {
+  std::vector<CpuSet> out;
+  for (const NumaNode& node : t.nodes) {
+    CpuSet usable = node.cpus & t.allowed_cpus;
+    if (!usable.empty()) out.push_back(usable);
+  }
+  return out;
+}
+
+CpuSet nodes_of_cpus(const Topology& t, const CpuSet& cpus) {
+  CpuSet nodes;
+  for (const Pu& pu : t.pus) {
+    if (cpus.contains(pu.cpu)) nodes.add(pu.node);
+  }
+  return nodes;
+}
+
+TEST(RealMachines, NumaNodeHungFromACacheKeepsItsOwnCpus) {
+  // hwloc attaches these nodes to an L3 (a die), not to the package.
+  for (const char* name : {"real/opteron6134_4s8n_cgroup.xml", "real/opteron6276_4s8n.xml",
+                           "real/kunpeng920_2s4n.xml"}) {
+    SCOPED_TRACE(name);
+    Topology t = xml_fixture(name);
+    const std::vector<CpuSet> by_node = usable_cpus_by_node(t);
+    ASSERT_GT(by_node.size(), 1U);
+    for (std::size_t i = 0; i < by_node.size(); ++i) {
+      for (std::size_t j = i + 1; j < by_node.size(); ++j) {
+        EXPECT_TRUE((by_node[i] & by_node[j]).empty()) << "two nodes share a CPU";
+      }
+    }
+    Config throughput;
+    throughput.mode = Mode::Throughput;
+    Plan p = planned(t, throughput);
+    ASSERT_EQ(p.ranks.size(), by_node.size());
+    for (const RankPlacement& rank : p.ranks) EXPECT_EQ(nodes_of_cpus(t, rank.cpus).count(), 1U);
+    Config node1;
+    node1.node_id = 1;
+    Plan one = planned(t, node1);
+    ASSERT_EQ(one.ranks.size(), 1U);
+    EXPECT_EQ(nodes_of_cpus(t, one.ranks[0].cpus).format(), "1");
+    EXPECT_EQ(one.ranks[0].mems.format(), "1");
+  }
+}
+
+TEST(RealMachines, SkipCrossNodeCoresWithNinstancesAloneKeepsEachRankInsideOneNode) {
+  for (const char* name : {"real/haswell_cod_2s4n.xml", "real/opteron6134_4s8n_cgroup.xml",
+                           "real/handmade_xeon_2s_rr.xml"}) {
+    SCOPED_TRACE(name);
+    Topology t = xml_fixture(name);
+    Config c;
+    c.ninstances = 3;
+    c.skip_cross_node_cores = true;
+    Plan p = planned(t, c);
+    ASSERT_EQ(p.ranks.size(), 3U);
+    for (const RankPlacement& rank : p.ranks) {
+      EXPECT_EQ(nodes_of_cpus(t, rank.cpus).count(), 1U) << rank.cpus.format();
+      EXPECT_EQ(rank.cpus.count(), p.ranks[0].cpus.count()) << "ranks of equal size";
+    }
+  }
+}
+
+TEST(RealMachines, SkipCrossNodeCoresFillsEveryNodeWhenRanksDivideIt) {
+  Topology t = xml_fixture("real/haswell_cod_2s4n.xml");
+  const std::vector<CpuSet> by_node = usable_cpus_by_node(t);
+  Config c;
+  c.ninstances = static_cast<unsigned>(by_node.size());
+  c.skip_cross_node_cores = true;
+  Plan p = planned(t, c);
+  ASSERT_EQ(p.ranks.size(), by_node.size());
+  for (std::size_t i = 0; i < by_node.size(); ++i) EXPECT_EQ(p.ranks[i].cpus, by_node[i]);
+}
+
+TEST(RealMachines, ThreeKindHybridPlansOnlyTheMostPerformantKind) {
+  // handmade_core_ultra_3kinds.xml: P-cores CPUs 0-11 (efficiency 2), E-cores 12-19 (1),
+  // low-power E-cores 20-21 (0).
+  Topology t = xml_fixture("real/handmade_core_ultra_3kinds.xml");
+  for (const Pu& pu : t.pus) {
+    EXPECT_EQ(pu.kind == CpuKind::Efficient, pu.cpu >= 12) << "CPU " << pu.cpu;
+  }
+  Plan p = planned(t, Config{});
+  EXPECT_EQ(cpus_of(p), Ids({"0,2,4,6,8,10"}));
+  Config all;
+  all.use_efficient_cores = true;
+  EXPECT_EQ(planned(t, all).ranks[0].cpus.count(), 16U);
+}
+
+TEST(RealMachines, CpusOfAnOfflineNodeBindToTheOnlyAllowedNode) {
+  // offline-cpu0-node0: node 0 is offline, package 0's CPUs belong to no node.
+  Topology t = xml_fixture("real/haswell_2s_offline_node0.xml");
+  EXPECT_EQ(find_node_ids(t), "1");
+  for (const Pu& pu : t.pus) {
+    EXPECT_EQ(pu.node, 1U);
+    EXPECT_NE(pu.node_link, NodeLink::None);
+  }
+  Plan p = planned(t, Config{});
+  for (const RankPlacement& rank : p.ranks) EXPECT_EQ(rank.mems.format(), "1");
+  // Throughput: node 1's own CPUs are one rank, the CPUs no node holds another, never mixed.
+  CpuSet own;
+  for (const Pu& pu : t.pus) {
+    if (pu.node_link == NodeLink::Own && t.usable(pu)) own.add(pu.cpu);
+  }
+  Config throughput;
+  throughput.mode = Mode::Throughput;
+  Plan per_locality = planned(t, throughput);
+  ASSERT_EQ(per_locality.ranks.size(), 2U);
+  EXPECT_EQ(per_locality.ranks[0].cpus, own);
+  EXPECT_TRUE((per_locality.ranks[1].cpus & own).empty());
+  Config node1;
+  node1.node_id = 1;
+  EXPECT_EQ(planned(t, node1).ranks[0].cpus, own);
+}
+
+TEST(RealMachines, CpusWhoseNodeACgroupExportLeftOutAreNeverBoundToAnInventedNode) {
+  // opteron865_8s_cpusets.xml: cpuset.mems 1-4, so nodes 0, 5-7 are not in the export while
+  // packages 0, 6 and 7's CPUs are allowed; several nodes are allowed, none is local to them.
+  Topology t = xml_fixture("real/opteron865_8s_cpusets.xml");
+  CpuSet homeless;
+  for (const Pu& pu : t.pus) {
+    if (pu.node_link == NodeLink::None && t.usable(pu)) homeless.add(pu.cpu);
+  }
+  ASSERT_FALSE(homeless.empty());
+  Config throughput;
+  throughput.mode = Mode::Throughput;
+  for (const RankPlacement& rank : planned(t, throughput).ranks) {
+    EXPECT_TRUE((rank.mems & t.allowed_mems) == rank.mems) << rank.mems.format();
+    if ((rank.cpus & homeless).empty()) continue;
+    EXPECT_EQ(rank.cpus & homeless, rank.cpus) << "a package of its own";
+    EXPECT_EQ(rank.mems, t.allowed_mems);
+    EXPECT_TRUE(any_contains(rank.warnings, "memory is left unbound"));
+  }
+}
+
+TEST(RealMachines, DisallowedHomeNodeBindsToTheNearestAllowedNodeByDistance) {
+  Topology t = xml_fixture("real/haswell_cod_2s4n.xml");
+  // The cgroup's cpuset.mems leaves out node 1; node 0 is nearer to it than nodes 2 and 3.
+  for (NumaNode& node : t.nodes) node.allowed = node.id != 1;
+  t.distances = {{1, 0, 12}, {1, 2, 21}, {1, 3, 21}, {1, 1, 10}};
+  t.finalize();
+  Config c;
+  c.node_id = 1;
+  Plan p = planned(t, c);
+  EXPECT_EQ(mems_of(p), Ids({"0"}));
+  EXPECT_TRUE(any_contains(p.ranks[0].warnings, "using the nearest allowed nodes 0"));
+  t.distances.clear();  // no distances, several allowed nodes: unbound, said so
+  Plan unbound = planned(t, c);
+  EXPECT_EQ(mems_of(unbound), Ids({"0,2-3"}));
+  EXPECT_TRUE(any_contains(unbound.ranks[0].warnings, "memory is left unbound"));
+}
+
+TEST(RealMachines, CoreListIsSplitByNodeOnRoundRobinNumbering) {
+  // handmade_xeon_2s_rr.xml numbers CPUs round-robin: node 0 = 0,2,4,6, node 1 = 1,3,5,7.
+  Topology t = xml_fixture("real/handmade_xeon_2s_rr.xml");
+  Config c;
+  c.core_list = CpuSet{0, 3, 4, 7};
+  c.ninstances = 2;
+  Plan p = planned(t, c);
+  ASSERT_EQ(p.ranks.size(), 2U);
+  for (const RankPlacement& rank : p.ranks) {
+    EXPECT_EQ(nodes_of_cpus(t, rank.cpus).count(), 1U) << rank.cpus.format();
+    EXPECT_TRUE(rank.warnings.empty());
+  }
+}
+
+TEST(RealMachines, XmlVersion3IsRefusedNamingTheVersionAndTheV2ExportCommand) {
+  Expected<Topology> t = load_topology(std::string("xml:") + XEONPLACE_FIXTURES +
+                                       "/real/opteron6134_4s8n_cgroup.v3.xml");
+  ASSERT_FALSE(t.ok());
+  EXPECT_NE(t.error().message.find("version 3.0"), std::string::npos) << t.error().message;
+  EXPECT_NE(t.error().message.find("lstopo --of xml --export-xml-flags 2"), std::string::npos);
 }
 
 }  // namespace

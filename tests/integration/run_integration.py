@@ -376,22 +376,25 @@ def case_bound_launcher_rank_is_replanned_but_taskset_is_respected():
     taskset = shutil.which("taskset")
     if taskset is None:
         raise Failure("taskset (util-linux) is needed")
-    # A replaced binding is replanned over the cgroup's CPUs, not this process's affinity.
+    # A replaced binding is replanned over the cgroup's CPUs, not this process's affinity: the
+    # case binds a rank of two to a CPU of this affinity outside that rank's slice.
     cgroup = cgroup_machine()
-    need_two_cpus(cgroup.slots, "a launcher's binding outside rank 0's slice")
-    rank0 = cgroup.plan(2)[0]
-    outside = MACHINE.other_cpus(rank0.cpus)  # where this process may bind it
-    if not outside:
-        raise Skip(f"every CPU of this process's affinity is in rank 0's slice {rank0.cpus_text}")
+    need_two_cpus(cgroup.slots, "a launcher's binding outside the rank's slice")
+    choices = [(rank, MACHINE.other_cpus(rank.cpus)) for rank in cgroup.plan(2)]
+    rank, outside = next(((r, o) for r, o in choices if o), (None, None))
+    if rank is None:
+        raise Skip(f"no CPU of this process's affinity lies outside a rank's slice: "
+                   f"{MACHINE.describe()}")
     cpu = str(outside[-1])
-    # Open MPI's default binding of rank 0 of 2 could be that CPU (it says so with
+    # Open MPI's default binding of that rank could be that CPU (it says so with
     # OMPI_MCA_orte_bound_at_launch=1): replaced by the rank's slice.
-    ompi = {"OMPI_COMM_WORLD_LOCAL_RANK": "0", "OMPI_COMM_WORLD_LOCAL_SIZE": "2",
+    ompi = {"OMPI_COMM_WORLD_LOCAL_RANK": str(rank.index), "OMPI_COMM_WORLD_LOCAL_SIZE": "2",
             "OMPI_MCA_orte_bound_at_launch": "1", **NO_CHAINLOAD}
     # Only the probe is preloaded, not taskset (it would place itself first).
     bound = [taskset, "-c", cpu, "env", "LD_PRELOAD=" + preload_value(), PROBE_C]
     values, _ = probe(bound, ompi, preload=False)
-    expect(values, "cpus", comma_text(rank0.cpus), f"Open MPI rank 0 bound to CPU {cpu}: ")
+    expect(values, "cpus", comma_text(rank.cpus),
+           f"Open MPI rank {rank.index} bound to CPU {cpu}: ")
     expect(values, "early_thread_before_placement", "1")
     # The user's own taskset without a binding launcher: the plan stays inside it.
     values, _ = probe(bound, {"XEONRUN_RANK": "0", **NO_CHAINLOAD}, preload=False)

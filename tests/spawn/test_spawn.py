@@ -19,7 +19,7 @@ import unittest
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
-from machine import this_machine  # noqa: E402
+from machine import cpu_ids as cpu_list, this_machine  # noqa: E402
 
 SPAWN = os.environ["XEONRUN_SPAWN"]
 FIXTURES = os.environ["XEONPLACE_FIXTURES"]
@@ -54,15 +54,6 @@ def run_ranks(flags, program, env=None, timeout=60):
     """Runs `program` (argv list) with --no-python and no library, on the pytorch fixture."""
     return spawn(["--library", ""] + on_fixture(flags) + ["--no-python", "--"] + program, env=env,
                  timeout=timeout)
-
-
-def cpu_list(text):
-    """ "0-3,8" -> [0, 1, 2, 3, 8] """
-    out = []
-    for part in text.split(","):
-        a, _, b = part.partition("-")
-        out.extend(range(int(a), int(b or a) + 1))
-    return out
 
 
 def pid_alive(pid):

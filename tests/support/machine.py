@@ -99,6 +99,8 @@ class Plan:
             found.append("are not used by any rank")
         if any(len(rank.cpu_nodes) > 1 for rank in self.ranks):
             found.append("Numa Aware")
+        if any(not set(rank.cpu_nodes) & set(rank.mems) for rank in self.ranks):
+            found.append("are outside the allowed memory nodes")
         return found
 
     def is_own_warning(self, line):

@@ -184,11 +184,14 @@ static void start_threads_with_own_attributes(void) {
   pthread_join(thread, NULL);
   pthread_attr_destroy(&attr);
 
-  /* The previous thread's CPU: with XEONRUN_PIN=thread on two or more CPUs, the round robin
-   * gives this next thread another one, so a kept affinity is told apart from a replaced one. */
+  /* PROBE_ATTR_CPU, else the previous thread's CPU: with XEONRUN_PIN=thread on two or more
+   * CPUs, the round robin gives this next thread another one, so a kept affinity is told apart
+   * from a replaced one. */
+  const char* chosen = getenv("PROBE_ATTR_CPU");
+  int cpu = chosen ? atoi(chosen) : own_stack_thread_cpu;
   cpu_set_t set;
   CPU_ZERO(&set);
-  CPU_SET(own_stack_thread_cpu < 0 ? 0 : own_stack_thread_cpu, &set);
+  CPU_SET(cpu < 0 ? 0 : cpu, &set);
   pthread_attr_init(&attr);
   pthread_attr_setaffinity_np(&attr, sizeof set, &set);
   pthread_create(&thread, &attr, report_affinity, NULL);

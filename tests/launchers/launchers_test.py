@@ -2,15 +2,16 @@
 
     launchers_test.py --library LIB --probe PROBE --probe-py PROBE_PY SCENARIO
 
-Each scenario starts two ranks (one where this process may use only one core; or one process
-under a restricted CPU set), collects the JSON line every rank wrote (probe.c / probe.py) and
-asserts, per rank: the CPU affinity equals the planned CPUs (tests/support/machine.py, computed
-from /sys and this process's affinity or, where a launcher's default binding is replaced, its
-cgroup's CPUs; or the user's binding when it must be kept), the ranks' CPU sets are disjoint, the
-memory policy binds to the NUMA nodes of those CPUs, OMP_NUM_THREADS is the number of cores, and
-XEONRUN_PLACED_* say the same. A launcher that is not installed is a failure that names the
-Debian package to install. Only a user binding that swaps two ranks' CPUs needs two cores: with
-one, those scenarios exit 77 (skipped) and say why.
+Each scenario starts two ranks, or one process under a restricted CPU set, collects the JSON line
+every rank wrote (probe.c / probe.py) and asserts, per rank: the CPU affinity equals the planned
+CPUs (tests/support/machine.py, computed from /sys and this process's affinity or, where the
+launcher binds ranks itself, its cgroup's CPUs; or the user's binding when it must be kept), the
+ranks' CPU sets are disjoint, the memory policy binds to the NUMA nodes of those CPUs,
+OMP_NUM_THREADS is the number of cores, and XEONRUN_PLACED_* say the same. A launcher that is not
+installed is a failure that names the Debian package to install. Where ranks inherit this
+process's affinity and it has one core, there is one rank; a scenario that cannot mean anything
+there (unbound Slurm tasks; a user binding swapping two ranks' CPUs in a one-core cgroup) exits
+77 (skipped) and says why.
 """
 
 import argparse
@@ -45,6 +46,11 @@ class Skip(Exception):
 SKIP = 77  # meson's code for a skipped test, never counted as passed
 MACHINE = this_machine()
 NRANKS = MACHINE.ranks_up_to(2)  # ranks per launcher: two, or one on a one-core affinity
+# Ranks a launcher binds itself (Slurm's tasks, a rankfile, -bind-to user:) may get any CPU of the
+# cgroup, whatever affinity the test started the launcher with (measured under `taskset -c 1`:
+# slurmd binds a task to CPU 0, mpirun and mpiexec bind a rank there when told to): their count
+# and CPUs come from the cgroup's cores.
+BOUND_NRANKS = cgroup_machine().ranks_up_to(2)
 
 
 def require(program, package):
@@ -183,20 +189,18 @@ def rank_plan():
     return as_expected(MACHINE.plan(NRANKS))
 
 
-def replanned_plan():
+def replanned_plan(nranks=NRANKS):
     """The ranks of a launcher whose default binding the library replaces: planned over the
     cgroup's CPUs (XEONRUN_BIND_POLICY=auto replaces like replace), which a `taskset` around the
-    test does not narrow. Slurm's tasks are always planned so: slurmstepd hands them the node's
-    CPUs and a binding of its own even with --cpu-bind=none (measured under `taskset -c 1`:
-    SLURM_CPU_BIND=quiet,mask_cpu:0x1), whatever affinity the test started slurmd with."""
-    return as_expected(cgroup_machine().plan(NRANKS))
+    test does not narrow."""
+    return as_expected(cgroup_machine().plan(nranks))
 
 
 def reversed_binding(plan):
     """The user's binding the respect tests ask for: rank 0 on rank 1's planned CPUs and back."""
     if len(plan) < 2:
-        raise Skip("swapping two ranks' CPUs needs two cores; this process may use %s"
-                   % MACHINE.describe())
+        raise Skip("swapping two ranks' CPUs needs two cores in the cgroup, which has %s"
+                   % format_list(cgroup_machine().allowed))
     return [plan[1], plan[0]]
 
 
@@ -207,15 +211,15 @@ def reversed_one_cpu_binding(plan):
 
 # ---- Open MPI ----
 
-def openmpi(args, outdir, extra_flags, policy=None):
+def openmpi(args, outdir, extra_flags, policy=None, nranks=NRANKS):
     require("mpirun", "openmpi-bin")
-    command = ["mpirun", "--allow-run-as-root", "-np", str(NRANKS), "-x",
+    command = ["mpirun", "--allow-run-as-root", "-np", str(nranks), "-x",
                "LD_PRELOAD=" + args.library]
     if policy:
         command += ["-x", "XEONRUN_BIND_POLICY=" + policy]
     command += extra_flags + [args.probe, outdir]
     run(command, clean_env(), "mpirun")
-    return read_records(outdir, "OMPI_COMM_WORLD_LOCAL_RANK")
+    return read_records(outdir, "OMPI_COMM_WORLD_LOCAL_RANK", count=nranks)
 
 
 def openmpi_rankfile(outdir, binding):
@@ -237,27 +241,25 @@ def scenario_openmpi_bind_none(args, outdir):
 
 def scenario_openmpi_user_binding_respected(args, outdir):
     """A rankfile puts rank 0 where the plan puts rank 1; respect keeps it, adds memory + OpenMP."""
-    binding = reversed_binding(rank_plan())
-    records = openmpi(args, outdir, openmpi_rankfile(outdir, binding), policy="respect")
+    binding = reversed_binding(replanned_plan(BOUND_NRANKS))
+    records = openmpi(args, outdir, openmpi_rankfile(outdir, binding), policy="respect",
+                      nranks=BOUND_NRANKS)
     check_ranks(records, binding)
 
 
 def scenario_openmpi_user_binding_kept(args, outdir):
     """auto: Open MPI says the binding is the user's (OMPI_MCA_orte_rankfile): it is kept."""
-    binding = reversed_binding(rank_plan())
-    check_ranks(openmpi(args, outdir, openmpi_rankfile(outdir, binding)), binding)
+    binding = reversed_binding(replanned_plan(BOUND_NRANKS))
+    check_ranks(openmpi(args, outdir, openmpi_rankfile(outdir, binding), nranks=BOUND_NRANKS),
+                binding)
 
 
 def scenario_openmpi_user_binding_replaced(args, outdir):
-    """replace replans even a user's binding, over the cgroup's CPUs. With one core in this
-    process's affinity the binding is its last CPU, which the cgroup's plan may well exceed."""
-    plan = rank_plan()
-    if len(plan) >= 2:
-        binding = reversed_binding(plan)
-    else:
-        binding = [([MACHINE.allowed[-1]], [MACHINE.node(MACHINE.allowed[-1])])]
-    records = openmpi(args, outdir, openmpi_rankfile(outdir, binding), policy="replace")
-    check_ranks(records, replanned_plan())
+    """replace replans even a user's binding, over the cgroup's CPUs."""
+    plan = replanned_plan(BOUND_NRANKS)
+    records = openmpi(args, outdir, openmpi_rankfile(outdir, reversed_binding(plan)),
+                      policy="replace", nranks=BOUND_NRANKS)
+    check_ranks(records, plan)
 
 
 def scenario_openmpi_preloaded_launcher(args, outdir):
@@ -283,11 +285,11 @@ def scenario_mpich_user_binding_kept(args, outdir):
     """-bind-to user:1,0 binds each rank to one CPU and says nothing in the environment: the set
     is too small to slice for 2 ranks, so it is the rank's own and is kept (auto)."""
     require("mpiexec.mpich", "mpich")
-    binding = reversed_one_cpu_binding(rank_plan())
+    binding = reversed_one_cpu_binding(replanned_plan(BOUND_NRANKS))
     cpus = ",".join(str(cpus[0]) for cpus, _ in binding)
-    run(["mpiexec.mpich", "-n", str(NRANKS), "-bind-to", "user:" + cpus, "-genv", "LD_PRELOAD",
-         args.library, args.probe, outdir], clean_env(), "mpiexec.mpich")
-    check_ranks(read_records(outdir, "MPI_LOCALRANKID"), binding)
+    run(["mpiexec.mpich", "-n", str(BOUND_NRANKS), "-bind-to", "user:" + cpus, "-genv",
+         "LD_PRELOAD", args.library, args.probe, outdir], clean_env(), "mpiexec.mpich")
+    check_ranks(read_records(outdir, "MPI_LOCALRANKID", count=BOUND_NRANKS), binding)
 
 
 # ---- Slurm ----
@@ -300,13 +302,13 @@ def slurm(args, outdir, extra_flags, policy=None):
         exports += ",XEONRUN_BIND_POLICY=" + policy
     with SlurmCluster(timeout=30) as cluster:
         try:
-            run(["srun", "-n", str(NRANKS), "--export=" + exports] + extra_flags +
+            run(["srun", "-n", str(BOUND_NRANKS), "--export=" + exports] + extra_flags +
                 [args.probe, outdir],
                 cluster.env(clean_env()), "srun")
         except Failure:
             print(cluster.logs(), file=sys.stderr)
             raise
-    return read_records(outdir, "SLURM_LOCALID")
+    return read_records(outdir, "SLURM_LOCALID", count=BOUND_NRANKS)
 
 
 def scenario_slurm_sbatch(args, outdir):
@@ -329,7 +331,7 @@ def sbatch(args, outdir, body):
     log = os.path.join(outdir, "..", "job.out")
     with open(script, "w") as f:
         f.write("#!/bin/bash\n#SBATCH --ntasks-per-node=%d\n#SBATCH --exclusive\n"
-                "#SBATCH --output=%s\n%s" % (NRANKS, log, body))
+                "#SBATCH --output=%s\n%s" % (BOUND_NRANKS, log, body))
     with SlurmCluster(timeout=30) as cluster:
         try:
             run(["sbatch", "--wait", script], cluster.env(clean_env()), "sbatch --wait")
@@ -337,20 +339,25 @@ def sbatch(args, outdir, body):
             if os.path.exists(log):
                 with open(log) as f:
                     print(f.read(), end="", flush=True)
-    check_ranks(read_records(outdir, "SLURM_LOCALID"), replanned_plan())
+    check_ranks(read_records(outdir, "SLURM_LOCALID", count=BOUND_NRANKS),
+                replanned_plan(BOUND_NRANKS))
 
 
 def scenario_slurm_default_binding(args, outdir):
     """task/affinity binds each task to one CPU; auto must plan over the machine, not re-slice."""
-    check_ranks(slurm(args, outdir, []), replanned_plan())
+    check_ranks(slurm(args, outdir, []), replanned_plan(BOUND_NRANKS))
 
 
 def scenario_slurm_cpu_bind_none(args, outdir):
-    check_ranks(slurm(args, outdir, ["--cpu-bind=none"]), replanned_plan())
+    """Unbound tasks inherit slurmd's affinity, the test's: planned inside it."""
+    if NRANKS < BOUND_NRANKS:
+        raise Skip("unbound tasks inherit this process's affinity (%s), too small for Slurm's %d "
+                   "tasks to get CPUs of their own" % (MACHINE.describe(), BOUND_NRANKS))
+    check_ranks(slurm(args, outdir, ["--cpu-bind=none"]), rank_plan())
 
 
 def slurm_user_binding(args, outdir, policy):
-    binding = reversed_one_cpu_binding(rank_plan())
+    binding = reversed_one_cpu_binding(replanned_plan(BOUND_NRANKS))
     cpus = ",".join(str(cpus[0]) for cpus, _ in binding)
     check_ranks(slurm(args, outdir, ["--cpu-bind=map_cpu:" + cpus], policy=policy), binding)
 

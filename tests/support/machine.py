@@ -141,6 +141,7 @@ class Machine:
                 continue
             topo = os.path.join(SYS_CPU, f"cpu{cpu}", "topology")
             key = (_read(os.path.join(topo, "physical_package_id"), "0"),
+                   _read(os.path.join(topo, "die_id"), "0"),  # core ids repeat across dies
                    _read(os.path.join(topo, "core_id"), str(cpu)))
             cores.setdefault(key, []).append(cpu)
         # One list of allowed CPUs per physical core, cores in the order of their CPU ids.
@@ -161,8 +162,10 @@ class Machine:
     def plan(self, nranks):
         """Ranks of an even split of the cores over `nranks` (XEONRUN_NINSTANCES)."""
         each = len(self.slots) // nranks
-        if each == 0:
+        if each == 0 and self.slots:
             raise ValueError(f"{nranks} ranks on {len(self.slots)} cores")
+        # No usable core at all (an affinity of efficient cores only): ranks without CPUs, so that
+        # the drivers still list their cases and the cases fail saying what they expected.
         ranks = []
         for index in range(nranks):
             cpus = self.slots[index * each:(index + 1) * each]

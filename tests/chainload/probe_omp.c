@@ -7,15 +7,22 @@
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "probe_common.h"
 
+/* Room for the team of a large machine: every thread's mask printed in full, so that a test
+ * never compares a truncated list. */
+enum { kMaxThreads = 1024, kCpusText = 8 * CPU_SETSIZE };
+
 int main(void) {
   char where[4096], maps_line[4096];
   int libomp_mapped = 0, team = 0;
-  char cpus[64][64];
+  char(*cpus)[kCpusText] = calloc(kMaxThreads, sizeof *cpus);
   FILE* maps;
+
+  if (cpus == NULL) return 3;
 
   probe_mapping_of(dlsym(RTLD_DEFAULT, "GOMP_parallel"), where, sizeof where);
   maps = fopen("/proc/self/maps", "r");
@@ -34,16 +41,19 @@ int main(void) {
     team = omp_get_num_threads();
     CPU_ZERO(&set);
     sched_getaffinity(0, sizeof set, &set);
-    if (t < 64) {
-      cpus[t][0] = '\0';
-      for (c = 0; c < CPU_SETSIZE && len < 60; ++c) {
-        if (CPU_ISSET(c, &set)) len += snprintf(cpus[t] + len, 64 - len, "%s%d", len ? "," : "", c);
+    if (t < kMaxThreads) {
+      for (c = 0; c < CPU_SETSIZE; ++c) {
+        /* at most 6 characters per CPU below CPU_SETSIZE: always room */
+        if (CPU_ISSET(c, &set)) {
+          len += snprintf(cpus[t] + len, (size_t)(kCpusText - len), "%s%d", len ? "," : "", c);
+        }
       }
     }
   }
   printf("gomp_parallel_object=%s\nlibomp_mapped=%d\nteam=%d\n", where, libomp_mapped, team);
-  for (int t = 0; t < team && t < 64; ++t) printf("thread%d_cpus=%s\n", t, cpus[t]);
+  for (int t = 0; t < team && t < kMaxThreads; ++t) printf("thread%d_cpus=%s\n", t, cpus[t]);
   printf("env_OMP_NUM_THREADS=%s\n",
          getenv("OMP_NUM_THREADS") ? getenv("OMP_NUM_THREADS") : "<unset>");
+  free(cpus);
   return 0;
 }

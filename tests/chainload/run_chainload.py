@@ -20,6 +20,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from case_driver import (Failure, Skip, cases_in, check,  # noqa: E402
                          clean_env as placement_free_env, main as run_case)
+from machine import this_machine  # noqa: E402
 
 LIB = os.environ.get("XP_LIB", "")
 PROBE_C = os.environ.get("XP_PROBE_C", "")
@@ -29,6 +30,14 @@ PROBE_PY = os.environ.get("XP_PROBE_PY", "")
 MULTIARCH = "/usr/lib/x86_64-linux-gnu"
 JEMALLOC = MULTIARCH + "/libjemalloc.so.2"
 SIXTEEN_MIB = 16 * 1024 * 1024
+
+# Expected CPUs and thread counts, from the affinity this driver runs under
+# (tests/support/machine.py): the one rank of XEONRUN_NINSTANCES=1, and the last rank of two where
+# there are two cores (else of one).
+MACHINE = this_machine()
+WHOLE = MACHINE.plan(1)[0]
+NRANKS = MACHINE.ranks_up_to(2)
+LAST = MACHINE.plan(NRANKS)[NRANKS - 1]
 
 
 def clean_env(**extra):
@@ -114,7 +123,8 @@ def case_c_auto_is_tcmalloc():
     check(os.path.basename(entries[1]) == "libiomp5.so", f"LD_PRELOAD {entries}")
     check(entries[-1] == LIB, f"libxeonplace.so not kept last in {entries}")
     check(r["env_MALLOC_CONF"] == "<unset>", "auto must not set MALLOC_CONF")
-    check(r["env_XEONRUN_PLACED_CPUS"] == "0-1", f"placed on {r['env_XEONRUN_PLACED_CPUS']}")
+    check(r["env_XEONRUN_PLACED_CPUS"] == WHOLE.cpus_text,
+          f"placed on {r['env_XEONRUN_PLACED_CPUS']}, planned {WHOLE.cpus_text}")
     expect_no_guard_left(r)
 
 
@@ -189,38 +199,47 @@ def omp_report(**extra):
     return r, threads, err
 
 
+def one_thread_per_cpu(rank):
+    """The masks of a team bound one thread per CPU of the rank, in any order."""
+    return sorted(str(cpu) for cpu in rank.cpus)
+
+
 def case_omp_intel_runs_on_llvm_libomp_with_the_planned_threads():
     r, threads, err = omp_report(XEONRUN_NINSTANCES="1")
     check(r["libomp_mapped"] == "1", f"LLVM libomp is not mapped\n{r}\n{err}")
     check("libomp" in os.path.basename(r["gomp_parallel_object"]),
           f"GOMP_parallel is served by {r['gomp_parallel_object']}, not libomp")
-    check(r["team"] == "2", f"team of {r['team']} threads, planned 2")
+    check(r["team"] == str(WHOLE.threads), f"team of {r['team']} threads, planned {WHOLE.threads}")
     # KMP_AFFINITY=granularity=fine,compact: one CPU per thread, all different.
-    check(sorted(threads) == ["0", "1"], f"threads bound to {threads}, planned one CPU each")
+    check(sorted(threads) == one_thread_per_cpu(WHOLE),
+          f"threads bound to {threads}, planned one CPU each of {WHOLE.cpus_text}")
 
 
-def case_omp_intel_rank1_of_2_has_one_thread_on_cpu1():
-    r, threads, err = omp_report(XEONRUN_RANK="1", XEONRUN_NINSTANCES="2")
+def case_omp_intel_rank_has_one_thread_per_cpu_of_its_slice():
+    r, threads, err = omp_report(XEONRUN_RANK=str(LAST.index), XEONRUN_NINSTANCES=str(NRANKS))
     check("libomp" in os.path.basename(r["gomp_parallel_object"]), f"{r}\n{err}")
-    check(r["team"] == "1", f"team of {r['team']} threads, planned 1")
-    check(threads == ["1"], f"thread bound to {threads}, planned CPU 1")
+    check(r["team"] == str(LAST.threads), f"team of {r['team']} threads, planned {LAST.threads}")
+    check(sorted(threads) == one_thread_per_cpu(LAST),
+          f"threads bound to {threads}, planned one each on {LAST}")
 
 
 def case_omp_default_runs_on_libgomp_with_the_planned_threads():
     # libgomp read its environment before the constructor: only the re-exec can give it the plan.
-    r, threads, err = omp_report(XEONRUN_RANK="1", XEONRUN_NINSTANCES="2",
+    r, threads, err = omp_report(XEONRUN_RANK=str(LAST.index), XEONRUN_NINSTANCES=str(NRANKS),
                                  XEONRUN_OMP_RUNTIME="default")
     check("libgomp" in os.path.basename(r["gomp_parallel_object"]), f"{r}\n{err}")
     check(r["libomp_mapped"] == "0", "LLVM libomp mapped although the runtime is default")
-    check(r["team"] == "1", f"libgomp ran {r['team']} threads, planned 1 (it saw the old env)")
-    check(threads == ["1"], f"thread on {threads}, planned CPU 1")
+    check(r["team"] == str(LAST.threads),
+          f"libgomp ran {r['team']} threads, planned {LAST.threads} (it saw the old env)")
+    check(sorted(threads) == one_thread_per_cpu(LAST), f"threads on {threads}, planned {LAST}")
 
 
 def case_omp_default_binds_libgomp_threads_one_per_core():
     r, threads, err = omp_report(XEONRUN_NINSTANCES="1", XEONRUN_OMP_RUNTIME="default")
     check("libgomp" in os.path.basename(r["gomp_parallel_object"]), f"{r}\n{err}")
-    check(r["team"] == "2", f"team of {r['team']}, planned 2")
-    check(sorted(threads) == ["0", "1"], f"libgomp threads on {threads}: OMP_PROC_BIND not seen")
+    check(r["team"] == str(WHOLE.threads), f"team of {r['team']}, planned {WHOLE.threads}")
+    check(sorted(threads) == one_thread_per_cpu(WHOLE),
+          f"libgomp threads on {threads}: OMP_PROC_BIND not seen")
 
 
 # ---------------------------------------------------------------- what the re-exec preserves
@@ -289,7 +308,8 @@ def case_bash_script():
     check(int(r["tcmalloc_maps"]) > 0, f"tcmalloc not mapped in bash\n{err}")
     check(r["comm"] == "chainload.sh", f"process name {r['comm']!r}")
     check(r["guard"] == "<unset>", "guard leaked into bash")
-    check(r["omp"] == "2", f"OMP_NUM_THREADS={r['omp']} in bash, planned 2\n{err}")
+    check(r["omp"] == str(WHOLE.threads),
+          f"OMP_NUM_THREADS={r['omp']} in bash, planned {WHOLE.threads}\n{err}")
 
 
 def python_script_case(interpreter_line):
@@ -353,10 +373,11 @@ def case_missing_library_warns_once_and_runs():
 
 def case_warnings_before_the_reexec_are_not_repeated_after_it():
     # The re-executed image plans again; what the first image already said must not print twice.
-    env = clean_env(XEONRUN_NINSTANCES="1", OMP_NUM_THREADS="7", XEONRUN_LOG_LEVEL="info")
+    mine = str(WHOLE.threads + 6)  # not the plan's
+    env = clean_env(XEONRUN_NINSTANCES="1", OMP_NUM_THREADS=mine, XEONRUN_LOG_LEVEL="info")
     _, r, err = placed([PROBE_C], env)
     expect_allocator(r, "libtcmalloc", err)
-    kept = [l for l in err.splitlines() if "OMP_NUM_THREADS=7 kept from the environment" in l]
+    kept = [l for l in err.splitlines() if f"OMP_NUM_THREADS={mine} kept from the environment" in l]
     check(len(kept) == 1, f"expected the kept-value warning once:\n{err}")
     summaries = [l for l in err.splitlines() if l.startswith("xeonplace: info: rank 0 of 1")]
     check(len(summaries) == 1, f"expected one info line for the rank:\n{err}")

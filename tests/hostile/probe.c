@@ -118,7 +118,7 @@ int main(int argc, char** argv) {
   out = path ? fopen(path, "w") : stdout;
   if (out == NULL) return 3;
   cpu_set_t set;
-  char text[1024];
+  char text[8 * CPU_SETSIZE]; /* every CPU of a large machine's mask, never a truncated list */
   CPU_ZERO(&set);
   if (sched_getaffinity(0, sizeof set, &set) == 0) format_set(&set, text, sizeof text);
   fprintf(out, "PID=%ld\n", (long)getpid());

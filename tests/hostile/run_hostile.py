@@ -7,13 +7,15 @@ programs under conditions a careful user would not create.
 
 Paths come from the environment meson sets: XP_LIB, XP_DOCGEN, XP_PROBE, XP_PROBE_STATIC,
 XP_DEEPBIND, XP_FIXTURES; XP_PRELOAD_FIRST (set by tools/ci/sanitizers.sh) is put before the
-library in LD_PRELOAD. A case that needs something this machine lacks (root, a second CPU,
-mount namespaces) exits 77: skipped, never counted as passed.
+library in LD_PRELOAD. Expected CPUs come from the affinity the driver runs under
+(tests/support/machine.py): placed cases run the last rank of two where there are two cores, of
+one where there is one. A case that needs something this machine lacks (root, mount namespaces)
+exits 77: skipped, never counted as passed.
 
 Hostile values: every XEONRUN_* input of the generated variable table (xeonplace-docgen
 --markdown) must have rows in BAD_VALUES, so a new variable without hostile values fails here.
-Each bad value must give exactly one line on stderr naming the variable, an exit status in 1..127
-(never a signal), within a timeout, for /bin/true and for a C program.
+Each bad value must give exactly one line on stderr naming the variable and exit status 2 (bad
+configuration, STYLE.md; never a signal), within a timeout, for /bin/true and for a C program.
 """
 import os
 import re
@@ -27,6 +29,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from case_driver import (Failure, Skip, cases_in, check,  # noqa: E402
                          clean_env as placement_free_env, main as run_case)
+from machine import comma_text, this_machine  # noqa: E402
 
 LIB = os.environ.get("XP_LIB", "")
 DOCGEN = os.environ.get("XP_DOCGEN", "")
@@ -39,6 +42,12 @@ FIXTURES = os.environ.get("XP_FIXTURES", "")
 PRELOAD_FIRST = os.environ.get("XP_PRELOAD_FIRST", "")
 TIMEOUT = 30
 NO_CHAINLOAD = {"XEONRUN_ALLOCATOR": "default", "XEONRUN_OMP_RUNTIME": "default"}
+BAD_CONFIGURATION = 2  # the exit status of every bad value (STYLE.md)
+
+MACHINE = this_machine()
+NRANKS = MACHINE.ranks_up_to(2)
+LAST = MACHINE.plan(NRANKS)[NRANKS - 1]  # the rank the placed cases run as
+LAST_CPUS = comma_text(LAST.cpus)  # as the probe prints its affinity
 
 
 clean_env = placement_free_env
@@ -67,15 +76,6 @@ def parse(text):
         if sep and key not in values:
             values[key] = value
     return values
-
-
-def allowed_cpus():
-    return sorted(os.sched_getaffinity(0))
-
-
-def need_two_cpus():
-    if allowed_cpus()[:2] != [0, 1]:
-        raise Skip("needs CPUs 0 and 1")
 
 
 def need_root():
@@ -131,15 +131,18 @@ def topology_garbage(tmp):
 def bad_values(tmp):
     """Variable -> (bad values, extra environment). The extra environment makes the value bad where
     it is only bad for this machine (ids beyond it)."""
-    two = {"XEONRUN_NINSTANCES": "2"}
+    ranks = {"XEONRUN_NINSTANCES": str(NRANKS)}
+    cores = len(MACHINE.slots)
+    cpu, node = MACHINE.absent_cpu(), MACHINE.absent_node()  # ids beyond this machine
     return {
-        "XEONRUN_RANK": (INTEGER_GARBAGE + ["2", "4294967295"], two),
-        "XEONRUN_NINSTANCES": (INTEGER_GARBAGE + ["0", "1000", "4294967295"], {}),
-        "XEONRUN_NCORES_PER_INSTANCE": (INTEGER_GARBAGE + ["0", "3", "1,,1", "1,", ",1", "1-2",
-                                                           ",".join(["1"] * 40000)], {}),
-        "XEONRUN_CORE_LIST": (LIST_GARBAGE + ["5", "2-3", HUGE_LIST], {}),
-        "XEONRUN_NODE_ID": (INTEGER_GARBAGE + ["7", "1024", "65536"], {}),
-        "XEONRUN_MEM_NODES": (LIST_GARBAGE + ["7", "1-3", HUGE_LIST], {}),
+        "XEONRUN_RANK": (INTEGER_GARBAGE + [str(NRANKS), "4294967295"], ranks),
+        "XEONRUN_NINSTANCES": (INTEGER_GARBAGE + ["0", str(max(1000, cores + 1)), "4294967295"],
+                               {}),
+        "XEONRUN_NCORES_PER_INSTANCE": (INTEGER_GARBAGE + ["0", str(cores + 1), "1,,1", "1,", ",1",
+                                                           "1-2", ",".join(["1"] * 40000)], {}),
+        "XEONRUN_CORE_LIST": (LIST_GARBAGE + [str(cpu), f"{cpu}-{cpu + 1}", HUGE_LIST], {}),
+        "XEONRUN_NODE_ID": (INTEGER_GARBAGE + [str(node), "1024", "65536"], {}),
+        "XEONRUN_MEM_NODES": (LIST_GARBAGE + [str(node), f"{node}-{node + 2}", HUGE_LIST], {}),
         "XEONRUN_USE_LOGICAL_CORE": (BOOLEAN_GARBAGE, {}),
         "XEONRUN_SKIP_CROSS_NODE_CORES": (BOOLEAN_GARBAGE, {}),
         "XEONRUN_USE_EFFICIENT_CORES": (BOOLEAN_GARBAGE, {}),
@@ -185,8 +188,8 @@ def expect_one_error_line(program, variable, value, extra):
     stderr = result.stderr.decode(errors="replace")
     context = f"{os.path.basename(program)} {variable}={short(value, 80)} {short(extra, 80)}"
     check(result.returncode >= 0, f"{context}: killed by signal {-result.returncode}\n{stderr}")
-    check(1 <= result.returncode <= 127,
-          f"{context}: exit {result.returncode}, expected 1..127\nstderr: {stderr}")
+    check(result.returncode == BAD_CONFIGURATION,
+          f"{context}: exit {result.returncode}, expected {BAD_CONFIGURATION}\nstderr: {stderr}")
     lines = [line for line in stderr.split("\n") if line]
     check(len(lines) == 1, f"{context}: {len(lines)} stderr lines, expected 1:\n{stderr[:2000]}")
     check(variable in lines[0], f"{context}: the error does not name {variable}: {lines[0][:400]}")
@@ -217,7 +220,7 @@ def case_unknown_variable_is_one_line_with_a_suggestion():
     for name in ("XEONRUN_RANKS", "XEONRUN_" + "X" * 100000, "XEONRUN_\x01"):
         result = run(["/bin/true"], {name: "1"})
         lines = [line for line in result.stderr.decode(errors="replace").split("\n") if line]
-        check(1 <= result.returncode <= 127 and len(lines) == 1,
+        check(result.returncode == BAD_CONFIGURATION and len(lines) == 1,
               f"{short(name, 40)}: exit {result.returncode}, stderr {lines[:3]}")
         check(len(lines[0]) < 2000, f"{short(name, 40)}: a {len(lines[0])}-character error line")
 
@@ -232,7 +235,7 @@ def case_on_error_warn_runs_the_program_after_one_warning():
 
 # ---- hostile processes ----
 
-def placed_env(rank=1, nranks=2, **more):
+def placed_env(rank=LAST.index, nranks=NRANKS, **more):
     env = {"XEONRUN_RANK": str(rank), "XEONRUN_NINSTANCES": str(nranks)}
     env.update(NO_CHAINLOAD)
     env.update(more)
@@ -252,7 +255,7 @@ def case_static_binary_runs_unplaced():
     # the library were absent (tests/hostile/README.md; place static programs with numactl).
     if not PROBE_STATIC:
         raise Skip("no static probe in this build (sanitizer builds, or no libc.a)")
-    before = ",".join(str(c) for c in allowed_cpus())
+    before = MACHINE.allowed_text
     values, result = probe_values([PROBE_STATIC], placed_env(XEONRUN_LOG_LEVEL="info"))
     check(values.get("LOADED") == "0", f"the library is mapped into a static binary: {values}")
     check(values.get("PLACED_RANK") == "" and values.get("CPUS") == before,
@@ -262,7 +265,6 @@ def case_static_binary_runs_unplaced():
 
 def case_no_proc_runs_placed_without_reexec():
     need_root()
-    need_two_cpus()
     if shutil.which("unshare") is None:
         raise Skip("no unshare")
     if PRELOAD_FIRST:
@@ -271,7 +273,7 @@ def case_no_proc_runs_placed_without_reexec():
     # would hand the probe an inherited placement, and nothing would be tested.
     script = 'mount -t tmpfs none /proc && exec env "$@"'
     for extra in (NO_CHAINLOAD, {}):  # {}: the defaults ask for a re-exec, which needs /proc
-        env = placed_env(1, 2)
+        env = placed_env()
         for key in NO_CHAINLOAD:
             env.pop(key)
         env.update(extra)
@@ -286,8 +288,8 @@ def case_no_proc_runs_placed_without_reexec():
         values = parse(result.stdout.decode())
         stderr = result.stderr.decode()
         check(result.returncode == 0, f"{short(extra)}: exit {result.returncode}: {stderr}")
-        check(values.get("CPUS") == "1" and values.get("PLACED_RANK") == "1",
-              f"{short(extra)}: not placed without /proc: {values} {stderr}")
+        check(values.get("CPUS") == LAST_CPUS and values.get("PLACED_RANK") == str(LAST.index),
+              f"{short(extra)}: not placed without /proc as {LAST}: {values} {stderr}")
         check(values.get("FDS") == "unknown", f"/proc was still there: {values}")
         lines = [line for line in stderr.split("\n") if line]
         # The probe's early thread cannot be found without /proc/self/task: one warning says so.
@@ -302,7 +304,6 @@ def case_no_proc_runs_placed_without_reexec():
 
 
 def case_environment_near_arg_max_runs_placed():
-    need_two_cpus()
     arg_max = os.sysconf("SC_ARG_MAX")
     # Fill the environment to about 90% of ARG_MAX in 100 KB variables (MAX_ARG_STRLEN is 128 KB),
     # leaving room for the rest; a re-exec adding LD_PRELOAD and guards then risks E2BIG.
@@ -314,78 +315,76 @@ def case_environment_near_arg_max_runs_placed():
         budget -= 100020
         i += 1
     for extra in (NO_CHAINLOAD, {"XEONRUN_ALLOCATOR": "auto"}):
-        env = placed_env(1, 2)
+        env = placed_env()
         env.update(filler)
         env.update(extra)
         values, result = probe_values([PROBE], env)
-        check(values.get("CPUS") == "1" and values.get("PLACED_RANK") == "1",
+        check(values.get("CPUS") == LAST_CPUS and values.get("PLACED_RANK") == str(LAST.index),
               f"{short(extra)}: not placed with a {arg_max}-byte environment: {values}")
 
 
 def case_closed_standard_descriptors():
-    need_two_cpus()
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "out")
-        for env, rc in ((placed_env(1, 2, XEONRUN_LOG_LEVEL="info"), 0),
+        for env, rc in ((placed_env(XEONRUN_LOG_LEVEL="info"), 0),
                         ({"XEONRUN_RANK": "-1"}, None)):
             env = dict(env, HOSTILE_OUT=out)
             result = run([PROBE], env, stdin=subprocess.DEVNULL,
                          preexec_fn=lambda: [os.close(fd) for fd in (0, 1, 2)])
             check(result.returncode >= 0, f"{env}: killed by signal {-result.returncode}")
             if rc is None:
-                check(1 <= result.returncode <= 127, f"{env}: exit {result.returncode}")
+                check(result.returncode == BAD_CONFIGURATION, f"{env}: exit {result.returncode}")
                 continue
             check(result.returncode == rc, f"{env}: exit {result.returncode}")
             with open(out) as f:
                 values = parse(f.read())
-            check(values.get("CPUS") == "1" and values.get("PLACED_RANK") == "1", f"{values}")
+            check(values.get("CPUS") == LAST_CPUS and values.get("PLACED_RANK") == str(LAST.index),
+                  f"{values}, expected {LAST}")
             # The library must not have left a descriptor of its own in 0..2 (or anywhere).
             fds = values.get("FDS", "")
             check("libxeonplace" not in fds and "xeonplace.log" not in fds, f"fds: {fds}")
 
 
 def case_fork_and_exec_child_is_not_placed_again():
-    need_two_cpus()
-    env = placed_env(1, 2, XEONRUN_LOG_LEVEL="info")
+    env = placed_env(XEONRUN_LOG_LEVEL="info")
     values, result = probe_values([PROBE, "exec", PROBE], env)
     stdout = result.stdout.decode()
     reports = [parse(part) for part in stdout.split("PID=")[1:]]
     check(len(reports) == 2, f"expected parent and child reports: {stdout}")
     for report in reports:
-        check(report.get("CPUS") == "1" and report.get("PLACED_RANK") == "1", f"{report}")
+        check(report.get("CPUS") == LAST_CPUS and report.get("PLACED_RANK") == str(LAST.index),
+              f"{report}, expected {LAST}")
     check(values.get("CHILD_STATUS") == "0", f"child status {values.get('CHILD_STATUS')}")
     infos = [line for line in result.stderr.decode().split("\n") if "info" in line]
     check(len(infos) == 1, f"placed {len(infos)} times (one info line per placement): {infos}")
 
 
 def case_deepbind_library_threads_stay_on_the_rank():
-    need_two_cpus()
     if PRELOAD_FIRST:
         raise Skip("the sanitizer runtimes refuse RTLD_DEEPBIND (google/sanitizers#611)")
     for pin in ("process", "thread"):
-        values, result = probe_values([PROBE, "deepbind", DEEPBIND],
-                                      placed_env(1, 2, XEONRUN_PIN=pin))
-        check(values.get("DEEPBIND_THREAD_CPUS") == "1",
+        values, result = probe_values([PROBE, "deepbind", DEEPBIND], placed_env(XEONRUN_PIN=pin))
+        # PIN=process: the rank's CPUs; PIN=thread: one of them (the round robin's turn).
+        wanted = [LAST_CPUS] if pin == "process" else [str(cpu) for cpu in LAST.cpus]
+        check(values.get("DEEPBIND_THREAD_CPUS") in wanted,
               f"PIN={pin}: a thread of an RTLD_DEEPBIND library runs on "
-              f"{values.get('DEEPBIND_THREAD_CPUS')}, expected 1: {result.stderr}")
+              f"{values.get('DEEPBIND_THREAD_CPUS')}, expected one of {wanted}: {result.stderr}")
 
 
 def case_thread_started_before_our_constructor_is_repinned():
-    need_two_cpus()
-    for rank in (0, 1):
-        values, _ = probe_values([PROBE], placed_env(rank, 2))
-        check(values.get("EARLY_CPUS") == str(rank),
-              f"rank {rank}: the early thread runs on {values.get('EARLY_CPUS')}: {values}")
+    for rank in MACHINE.plan(NRANKS):
+        values, _ = probe_values([PROBE], placed_env(rank.index))
+        check(values.get("EARLY_CPUS") == comma_text(rank.cpus),
+              f"{rank}: the early thread runs on {values.get('EARLY_CPUS')}: {values}")
 
 
 # ---- XEONRUN_LOG_FILE ----
 
 def case_log_file_is_not_world_writable_under_umask_0():
-    need_two_cpus()
     with tempfile.TemporaryDirectory() as tmp:
         log = os.path.join(tmp, "xeonplace.log")
         values, result = probe_values(
-            [PROBE], placed_env(1, 2, XEONRUN_LOG_LEVEL="info", XEONRUN_LOG_FILE=log),
+            [PROBE], placed_env(XEONRUN_LOG_LEVEL="info", XEONRUN_LOG_FILE=log),
             preexec_fn=lambda: os.umask(0))
         mode = stat.S_IMODE(os.lstat(log).st_mode)
         check(not mode & (stat.S_IWOTH | stat.S_IWGRP), f"log file mode {oct(mode)}")
@@ -398,7 +397,6 @@ def case_log_file_is_not_world_writable_under_umask_0():
 
 
 def case_log_file_symlink_is_refused_with_a_warning():
-    need_two_cpus()
     with tempfile.TemporaryDirectory() as tmp:
         target = os.path.join(tmp, "victim")
         with open(target, "w") as f:
@@ -406,12 +404,12 @@ def case_log_file_symlink_is_refused_with_a_warning():
         link = os.path.join(tmp, "xeonplace.log")
         os.symlink(target, link)
         values, result = probe_values(
-            [PROBE], placed_env(1, 2, XEONRUN_LOG_LEVEL="info", XEONRUN_LOG_FILE=link))
+            [PROBE], placed_env(XEONRUN_LOG_LEVEL="info", XEONRUN_LOG_FILE=link))
         with open(target) as f:
             check(f.read() == "precious\n", "the log went through the symlink")
         stderr = result.stderr.decode()
         check("XEONRUN_LOG_FILE" in stderr and "warn" in stderr, f"no warning: {stderr}")
-        check(values.get("PLACED_RANK") == "1", f"not placed: {values}")
+        check(values.get("PLACED_RANK") == str(LAST.index), f"not placed: {values}")
 
 
 # ---- secure execution (set-user-ID) ----

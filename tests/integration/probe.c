@@ -156,10 +156,14 @@ static void* check_stack(void* wanted) {
 static char* own_stack;
 static const size_t own_stack_size = 1024 * 1024;
 
+static int own_stack_thread_cpu = -1;
+
 static void* check_own_stack(void* unused) {
   char local = 0;
   (void)unused;
   printf("own_stack_kept=%d\n", &local > own_stack && &local < own_stack + own_stack_size);
+  print_cpus("own_stack_thread_cpus", 0);
+  own_stack_thread_cpu = sched_getcpu();
   return NULL;
 }
 
@@ -180,9 +184,14 @@ static void start_threads_with_own_attributes(void) {
   pthread_join(thread, NULL);
   pthread_attr_destroy(&attr);
 
+  /* PROBE_ATTR_CPU, else the previous thread's CPU: with XEONRUN_PIN=thread on two or more
+   * CPUs, the round robin gives this next thread another one, so a kept affinity is told apart
+   * from a replaced one. */
+  const char* chosen = getenv("PROBE_ATTR_CPU");
+  int cpu = chosen ? atoi(chosen) : own_stack_thread_cpu;
   cpu_set_t set;
   CPU_ZERO(&set);
-  CPU_SET(0, &set); /* XEONRUN_PIN=thread's round robin would give this fifth thread CPU 1 */
+  CPU_SET(cpu < 0 ? 0 : cpu, &set);
   pthread_attr_init(&attr);
   pthread_attr_setaffinity_np(&attr, sizeof set, &set);
   pthread_create(&thread, &attr, report_affinity, NULL);

@@ -6,8 +6,10 @@ built library preloaded, and report from inside what placement they got.
     run_integration.py --list   print the case names
 
 Paths come from the environment meson sets: XP_LIB, XP_ENGINE, XP_PROBE_C, XP_PROBE_OMP,
-XP_PROBE_PY, XP_SOURCE_ROOT. The machine is expected to allow CPUs 0-1 on NUMA node 0 (this
-project's 2-CPU test machine); a case exits 77 (skipped, never counted as passed) elsewhere.
+XP_PROBE_PY, XP_SOURCE_ROOT. Expected CPUs, memory nodes and thread counts come from the machine
+and the affinity the driver runs under (tests/support/machine.py): cases run two ranks where this
+process has two cores and one rank where it has one; a case that cannot mean anything with fewer
+CPUs exits 77 (skipped, never counted as passed) and says why.
 
 Most cases set XEONRUN_ALLOCATOR=default and XEONRUN_OMP_RUNTIME=default so that no re-exec
 (issue #4) happens and the constructor's own work is what is observed; `intel_runtime_*` cases
@@ -25,8 +27,10 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from case_driver import (Failure, Skip, cases_in, check,  # noqa: E402
                          clean_env as placement_free_env, main as run_case)
+from machine import cgroup_machine, comma_text, cpu_ids, this_machine  # noqa: E402
 
 MPOL_DEFAULT, MPOL_PREFERRED, MPOL_BIND, MPOL_INTERLEAVE = 0, 1, 2, 3
+MPOL_PREFERRED_MANY = 5
 NO_CHAINLOAD = {"XEONRUN_ALLOCATOR": "default", "XEONRUN_OMP_RUNTIME": "default"}
 
 LIB = os.environ.get("XP_LIB", "")
@@ -35,6 +39,12 @@ PROBE_C = os.environ.get("XP_PROBE_C", "")
 PROBE_OMP = os.environ.get("XP_PROBE_OMP", "")
 PROBE_PY = os.environ.get("XP_PROBE_PY", "")
 SOURCE_ROOT = os.environ.get("XP_SOURCE_ROOT", "")
+
+MACHINE = this_machine()
+NRANKS = MACHINE.ranks_up_to(2)  # two ranks where there are two cores, else one
+PLAN = MACHINE.plan(NRANKS)
+LAST = PLAN[NRANKS - 1]  # the rank cases place when one rank is enough
+ALL = MACHINE.allowed_text  # an unplaced process's CPUs, as the probes print them
 
 
 def sanitizer_runtimes():
@@ -86,7 +96,7 @@ def probe(argv, extra=None, expect_rc=0, **kwargs):
     return parse(result.stdout), result
 
 
-def placed(rank, nranks=2, **more):
+def placed(rank, nranks=NRANKS, **more):
     env = {"XEONRUN_RANK": str(rank), "XEONRUN_NINSTANCES": str(nranks)}
     env.update(NO_CHAINLOAD)
     env.update(more)
@@ -108,32 +118,39 @@ def expect_api_matches_env(values):
 
 
 def expand(text):
-    ids = []
-    for part in filter(None, text.split(",")):
-        first, _, last = part.partition("-")
-        ids.extend(range(int(first), int(last or first) + 1))
-    return ",".join(str(i) for i in ids)
+    return comma_text(cpu_ids(text))
+
+
+def expect_quiet(result, context=""):
+    """Nothing on stderr but the warnings this machine's plan itself gives."""
+    problem = PLAN.expected_stderr_problems(result.stderr)
+    check(problem is None, f"{context}{problem}")
+
+
+def need_two_cpus(cpus, what):
+    if len(cpus) < 2:
+        raise Skip(f"{what} needs two CPUs; this process may use {MACHINE.describe()}")
 
 
 # ---- cases ----
 
-def case_c_rank0_and_rank1_get_their_cpu():
-    for rank in (0, 1):
-        values, result = probe([PROBE_C], placed(rank))
-        expect(values, "cpus", str(rank), f"rank {rank}: ")
-        expect(values, "XEONRUN_PLACED_RANK", str(rank))
-        expect(values, "XEONRUN_PLACED_NRANKS", "2")
-        expect(values, "XEONRUN_PLACED_CPUS", str(rank))
-        expect(values, "XEONRUN_PLACED_MEMS", "0")
+def case_c_each_rank_gets_its_cpus():
+    for rank in PLAN:
+        values, result = probe([PROBE_C], placed(rank.index))
+        expect(values, "cpus", comma_text(rank.cpus), f"{rank}: ")
+        expect(values, "XEONRUN_PLACED_RANK", str(rank.index))
+        expect(values, "XEONRUN_PLACED_NRANKS", str(NRANKS))
+        expect(values, "XEONRUN_PLACED_CPUS", rank.cpus_text)
+        expect(values, "XEONRUN_PLACED_MEMS", rank.mems_text)
         expect(values, "XEONRUN_PLACED_MEMBIND", "bind")
         expect(values, "mempolicy_mode", str(MPOL_BIND))
-        expect(values, "mempolicy_nodes", "0")
-        expect(values, "OMP_NUM_THREADS", "1")
+        expect(values, "mempolicy_nodes", comma_text(rank.mems))
+        expect(values, "OMP_NUM_THREADS", str(rank.threads))
         expect(values, "OMP_PROC_BIND", "close")
         expect(values, "OMP_PLACES", "cores")
         expect(values, "KMP_AFFINITY", "<unset>")
         expect_api_matches_env(values)
-        check(result.stderr == "", f"silent by default, got stderr {result.stderr!r}")
+        expect_quiet(result)
         # Placed, the engine and hwloc are unmapped again: the program keeps only the front.
         expect(values, "engine_loaded", "0", "after placing: ")
         expect(values, "hwloc_loaded", "0", "after placing: ")
@@ -141,38 +158,38 @@ def case_c_rank0_and_rank1_get_their_cpu():
 
 
 def case_thread_of_an_earlier_constructor_is_pinned_too():
-    for rank in (0, 1):
-        values, _ = probe([PROBE_C], placed(rank))
+    for rank in PLAN:
+        values, _ = probe([PROBE_C], placed(rank.index))
         expect(values, "early_thread_before_placement", "1")
-        expect(values, "early_thread_cpus", str(rank), f"rank {rank}: ")
+        expect(values, "early_thread_cpus", comma_text(rank.cpus), f"{rank}: ")
 
 
 def case_cpp_openmp_rank_gets_its_cpu_and_variables():
-    for rank in (0, 1):
-        values, _ = probe([PROBE_OMP], placed(rank))
-        expect(values, "cpus", str(rank), f"rank {rank}: ")
-        expect(values, "OMP_NUM_THREADS", "1")
+    for rank in PLAN:
+        values, _ = probe([PROBE_OMP], placed(rank.index))
+        expect(values, "cpus", comma_text(rank.cpus), f"{rank}: ")
+        expect(values, "OMP_NUM_THREADS", str(rank.threads))
         expect(values, "OMP_PROC_BIND", "close")
         expect(values, "OMP_PLACES", "cores")
-        expect(values, "XEONRUN_PLACED_CPUS", str(rank))
+        expect(values, "XEONRUN_PLACED_CPUS", rank.cpus_text)
         # libgomp read its variables before the constructor (design.md §6-§7; issue #4 re-execs for
-        # that), but every thread it starts inherits the rank's CPU.
+        # that), but every thread it starts inherits the rank's CPUs.
         threads = [v for k, v in values.items() if k.startswith("omp_thread")]
-        check(threads and all(cpus == str(rank) for cpus in threads),
-              f"rank {rank}: OpenMP threads on {threads}")
+        check(threads and all(cpus == comma_text(rank.cpus) for cpus in threads),
+              f"{rank}: OpenMP threads on {threads}")
     # That it came too late for the linked libgomp is said at debug level.
     _, result = probe([PROBE_OMP], placed(0, XEONRUN_LOG_LEVEL="debug"))
     check(re.search(r"debug: \S*libgomp\.so\S* was loaded before this constructor", result.stderr),
           f"no debug line about libgomp: {result.stderr!r}")
     _, result = probe([PROBE_OMP], placed(0))
-    check(result.stderr == "", f"silent by default: {result.stderr!r}")
+    expect_quiet(result)
 
 
 def case_python_rank_gets_its_cpu_and_the_c_api_answers():
-    for rank in (0, 1):
-        values, _ = probe([sys.executable, PROBE_PY], placed(rank))
-        expect(values, "cpus", str(rank), f"rank {rank}: ")
-        expect(values, "OMP_NUM_THREADS", "1")
+    for rank in PLAN:
+        values, _ = probe([sys.executable, PROBE_PY], placed(rank.index))
+        expect(values, "cpus", comma_text(rank.cpus), f"{rank}: ")
+        expect(values, "OMP_NUM_THREADS", str(rank.threads))
         expect_api_matches_env(values)
 
 
@@ -183,66 +200,101 @@ def case_python_loading_the_library_late_places_the_process_then():
               "print('before=' + ','.join(map(str, before)))\n"
               "print('after=' + ','.join(map(str, sorted(os.sched_getaffinity(0)))))\n"
               "print(f'api_rank={lib.xeonplace_rank()}')\n")
-    values, _ = probe([sys.executable, "-c", script], placed(1), preload=False)
-    expect(values, "before", "0,1")
-    expect(values, "after", "1")
-    expect(values, "api_rank", "1")
+    values, _ = probe([sys.executable, "-c", script], placed(LAST.index), preload=False)
+    expect(values, "before", ALL)
+    expect(values, "after", comma_text(LAST.cpus))
+    expect(values, "api_rank", str(LAST.index))
 
 
 def case_intel_runtime_variables_are_exported():
     # The defaults: Intel/LLVM OpenMP (a re-exec may load it; the variables are the same).
-    extra = placed(1)
+    extra = placed(LAST.index)
     del extra["XEONRUN_OMP_RUNTIME"]
     values, _ = probe([PROBE_C], extra)
-    expect(values, "cpus", "1")
-    expect(values, "OMP_NUM_THREADS", "1")
+    expect(values, "cpus", comma_text(LAST.cpus))
+    expect(values, "OMP_NUM_THREADS", str(LAST.threads))
     expect(values, "KMP_AFFINITY", "granularity=fine,compact,1,0")
     expect(values, "KMP_BLOCKTIME", "1")
     expect(values, "OMP_PROC_BIND", "<unset>")
 
 
 def case_user_openmp_values_are_kept_with_a_warning():
-    values, result = probe([PROBE_C], placed(0, OMP_NUM_THREADS="7"))
-    expect(values, "OMP_NUM_THREADS", "7")
-    check("OMP_NUM_THREADS=7" in result.stderr and "warning" in result.stderr,
+    mine = str(PLAN[0].threads + 6)  # not the plan's
+    values, result = probe([PROBE_C], placed(0, OMP_NUM_THREADS=mine))
+    expect(values, "OMP_NUM_THREADS", mine)
+    check(f"OMP_NUM_THREADS={mine}" in result.stderr and "warning" in result.stderr,
           f"expected a warning about OMP_NUM_THREADS, got {result.stderr!r}")
 
 
 def case_membind_modes_reach_get_mempolicy():
-    wanted = {"bind": (MPOL_BIND, "0"), "preferred": (MPOL_PREFERRED, "0"),
-              "interleave": (MPOL_INTERLEAVE, "0"), "none": (MPOL_DEFAULT, "")}
-    for membind, (mode, nodes) in wanted.items():
+    mems = comma_text(PLAN[0].mems)
+    # preferred over several nodes is MPOL_PREFERRED_MANY, or the first node on a kernel without
+    # it (src/sys/mempolicy.cpp); over one node both are MPOL_PREFERRED.
+    preferred = {(MPOL_PREFERRED, str(PLAN[0].mems[0]))}
+    if len(PLAN[0].mems) > 1:
+        preferred.add((MPOL_PREFERRED_MANY, mems))
+    wanted = {"bind": {(MPOL_BIND, mems)}, "preferred": preferred,
+              "interleave": {(MPOL_INTERLEAVE, mems)}, "none": {(MPOL_DEFAULT, "")}}
+    for membind, accepted in wanted.items():
         values, _ = probe([PROBE_C], placed(0, XEONRUN_MEMBIND=membind))
-        expect(values, "mempolicy_mode", str(mode), f"{membind}: ")
-        expect(values, "mempolicy_nodes", nodes, f"{membind}: ")
+        seen = (int(values["mempolicy_mode"]), values["mempolicy_nodes"])
+        check(seen in accepted, f"{membind}: mode and nodes {seen}, expected one of {accepted}")
         expect(values, "XEONRUN_PLACED_MEMBIND", membind)
         expect(values, "api_membind", membind)
 
 
+PIN_THREAD = {"XEONRUN_NINSTANCES": "1", "XEONRUN_PIN": "thread", **NO_CHAINLOAD}
+
+
 def case_pin_thread_gives_each_new_thread_its_own_cpu():
-    extra = {"XEONRUN_NINSTANCES": "1", "XEONRUN_PIN": "thread", **NO_CHAINLOAD}
-    values, _ = probe([PROBE_C, "threads", "2"], extra)
-    expect(values, "XEONRUN_PLACED_CPUS", "0-1")
-    expect(values, "cpus", "0,1", "the main thread keeps the slice (OpenMP places come from it): ")
-    threads = sorted(values[k] for k in ("thread1_cpus", "thread2_cpus"))
-    check(threads == ["0", "1"], f"new threads on {threads}, expected one each on 0 and 1")
-    expect(values, "early_thread_cpus", "0,1", "a thread older than the placement: ")
+    whole = MACHINE.plan(1)[0]
+    values, _ = probe([PROBE_C, "threads", "2"], PIN_THREAD)
+    expect(values, "XEONRUN_PLACED_CPUS", whole.cpus_text)
+    expect(values, "cpus", comma_text(whole.cpus),
+           "the main thread keeps the slice (OpenMP places come from it): ")
+    # Round robin over the slice: the two threads on consecutive CPUs of it.
+    threads = [values[k] for k in ("thread1_cpus", "thread2_cpus")]
+    slots = [str(cpu) for cpu in whole.cpus]
+    check(threads[0] in slots, f"thread 1 on {threads[0]}, expected one CPU of {slots}")
+    following = slots[(slots.index(threads[0]) + 1) % len(slots)]
+    check(threads[1] == following, f"new threads on {threads}, expected one CPU each, "
+          f"round robin over {slots}")
+    expect(values, "early_thread_cpus", comma_text(whole.cpus), "a thread older than the placement: ")
     expect(values, "stack_kept", "1", "the thread's own attributes survive: ")
     expect(values, "own_stack_kept", "1", "a stack the creator gave: ")
-    expect(values, "attr_affinity_thread_cpus", "0", "an affinity the creator gave: ")
+
+
+def case_pin_thread_keeps_an_affinity_the_creator_gave():
+    whole = MACHINE.plan(1)[0]
+    if len(whole.cpus) >= 2:
+        # The probe gives its last thread the CPU of the thread before it; the round robin would
+        # give it the next CPU of the slice.
+        values, _ = probe([PROBE_C, "threads", "2"], PIN_THREAD)
+        given = values["own_stack_thread_cpus"]
+        check(given in [str(cpu) for cpu in whole.cpus], f"the thread before it ran on {given}")
+    else:
+        # A one-CPU slice: the round robin can only give that CPU, so the creator asks for another
+        # CPU of the cgroup (a thread may leave the process's affinity, not its cpuset).
+        others = [cpu for cpu in cgroup_machine().allowed if cpu not in whole.cpus]
+        if not others:
+            raise Skip(f"telling a kept thread affinity from the round robin's needs a second CPU "
+                       f"in the affinity or the cgroup; this process may use {MACHINE.describe()}")
+        given = str(others[-1])
+        values, _ = probe([PROBE_C, "threads", "2"], {**PIN_THREAD, "PROBE_ATTR_CPU": given})
+    expect(values, "attr_affinity_thread_cpus", given, "an affinity the creator gave: ")
 
 
 def case_pin_process_puts_new_threads_on_the_rank_cpus():
-    values, _ = probe([PROBE_C, "threads", "2"], placed(1))
+    values, _ = probe([PROBE_C, "threads", "2"], placed(LAST.index))
     for key in ("thread1_cpus", "thread2_cpus"):
-        expect(values, key, "1")
+        expect(values, key, comma_text(LAST.cpus))
 
 
 def case_pin_none_keeps_affinity_but_sets_memory_policy():
-    values, _ = probe([PROBE_C], placed(1, XEONRUN_PIN="none"))
-    expect(values, "cpus", "0,1")
+    values, _ = probe([PROBE_C], placed(LAST.index, XEONRUN_PIN="none"))
+    expect(values, "cpus", ALL)
     expect(values, "mempolicy_mode", str(MPOL_BIND))
-    expect(values, "XEONRUN_PLACED_CPUS", "1")
+    expect(values, "XEONRUN_PLACED_CPUS", LAST.cpus_text)
 
 
 def engine_was_loaded(extra):
@@ -253,8 +305,8 @@ def engine_was_loaded(extra):
 
 
 def untouched(values, context):
-    expect(values, "cpus", "0,1", context)
-    expect(values, "early_thread_cpus", "0,1", context)
+    expect(values, "cpus", ALL, context)
+    expect(values, "early_thread_cpus", ALL, context)
     expect(values, "mempolicy_mode", str(MPOL_DEFAULT), context)
     for name in ("OMP_NUM_THREADS", "OMP_PROC_BIND", "XEONRUN_PLACED_RANK", "KMP_AFFINITY"):
         expect(values, name, "<unset>", context)
@@ -265,8 +317,9 @@ def untouched(values, context):
 
 def case_do_nothing_path_leaves_the_process_untouched():
     for context, extra in (("no input: ", {}),
-                           ("XEONRUN_DISABLE=1: ", {"XEONRUN_DISABLE": "1", **placed(1)}),
-                           ("XEONRUN_DISABLE=on: ", {"XEONRUN_DISABLE": "on", **placed(1)})):
+                           ("XEONRUN_DISABLE=1: ", {"XEONRUN_DISABLE": "1", **placed(LAST.index)}),
+                           ("XEONRUN_DISABLE=on: ", {"XEONRUN_DISABLE": "on",
+                                                     **placed(LAST.index)})):
         values, result = probe([PROBE_C, "env"], extra)
         untouched(values, context)
         check(not engine_was_loaded(extra), f"{context}the engine must not even be loaded")
@@ -283,27 +336,29 @@ def case_do_nothing_path_leaves_the_process_untouched():
 
 def case_child_of_a_placed_process_is_not_placed_again():
     # XEONRUN_PLACED_RANK is what a placed parent exports; the child inherits its placement.
-    extra = placed(1, XEONRUN_PLACED_RANK="0", XEONRUN_PLACED_NRANKS="2", XEONRUN_PLACED_CPUS="0")
+    extra = placed(LAST.index, XEONRUN_PLACED_RANK="0", XEONRUN_PLACED_NRANKS=str(NRANKS),
+                   XEONRUN_PLACED_CPUS=PLAN[0].cpus_text)
     values, _ = probe([PROBE_C], extra)
-    expect(values, "cpus", "0,1")
-    expect(values, "XEONRUN_PLACED_CPUS", "0")
+    expect(values, "cpus", ALL)
+    expect(values, "XEONRUN_PLACED_CPUS", PLAN[0].cpus_text)
     check(not engine_was_loaded(extra), "a placed parent's child loaded the engine")
-    # A real parent: python placed as rank 1 starts the C probe.
+    # A real parent: python placed as a rank starts the C probe.
     script = f"import subprocess; subprocess.run([{PROBE_C!r}], check=True)"
     values, result = probe([sys.executable, "-c", script],
-                           placed(1, XEONRUN_LOG_LEVEL="debug"))
-    expect(values, "cpus", "1")
-    expect(values, "XEONRUN_PLACED_RANK", "1")
+                           placed(LAST.index, XEONRUN_LOG_LEVEL="debug"))
+    expect(values, "cpus", comma_text(LAST.cpus))
+    expect(values, "XEONRUN_PLACED_RANK", str(LAST.index))
     check(result.stderr.count("xeonplace: info: rank") == 1,
           f"only the parent may run the engine: {result.stderr!r}")
 
 
 def case_launcher_local_rank_places_without_xeonrun_variables():
-    for launcher in ({"LOCAL_RANK": "1", "LOCAL_WORLD_SIZE": "2"},
-                     {"MPI_LOCALRANKID": "1", "MPI_LOCALNRANKS": "2"}):
+    rank, size = str(LAST.index), str(NRANKS)
+    for launcher in ({"LOCAL_RANK": rank, "LOCAL_WORLD_SIZE": size},
+                     {"MPI_LOCALRANKID": rank, "MPI_LOCALNRANKS": size}):
         values, _ = probe([PROBE_C], {**launcher, **NO_CHAINLOAD})
-        expect(values, "cpus", "1", f"{launcher}: ")
-        expect(values, "XEONRUN_PLACED_RANK", "1")
+        expect(values, "cpus", comma_text(LAST.cpus), f"{launcher}: ")
+        expect(values, "XEONRUN_PLACED_RANK", rank)
 
 
 def launcher_rank_variables():
@@ -330,32 +385,45 @@ def case_bound_launcher_rank_is_replanned_but_taskset_is_respected():
     taskset = shutil.which("taskset")
     if taskset is None:
         raise Failure("taskset (util-linux) is needed")
-    # Open MPI's default binding of rank 0 of 2 could be CPU 1 (it says so with
+    # A replaced binding is replanned over the cgroup's CPUs, not this process's affinity: the
+    # case binds a rank of two to a CPU of this affinity outside that rank's slice.
+    cgroup = cgroup_machine()
+    need_two_cpus(cgroup.slots, "a launcher's binding outside the rank's slice")
+    choices = [(rank, MACHINE.other_cpus(rank.cpus)) for rank in cgroup.plan(2)]
+    rank, outside = next(((r, o) for r, o in choices if o), (None, None))
+    if rank is None:
+        raise Skip(f"no CPU of this process's affinity lies outside a rank's slice: "
+                   f"{MACHINE.describe()}")
+    cpu = str(outside[-1])
+    # Open MPI's default binding of that rank could be that CPU (it says so with
     # OMPI_MCA_orte_bound_at_launch=1): replaced by the rank's slice.
-    ompi = {"OMPI_COMM_WORLD_LOCAL_RANK": "0", "OMPI_COMM_WORLD_LOCAL_SIZE": "2",
+    ompi = {"OMPI_COMM_WORLD_LOCAL_RANK": str(rank.index), "OMPI_COMM_WORLD_LOCAL_SIZE": "2",
             "OMPI_MCA_orte_bound_at_launch": "1", **NO_CHAINLOAD}
     # Only the probe is preloaded, not taskset (it would place itself first).
-    bound = [taskset, "-c", "1", "env", "LD_PRELOAD=" + preload_value(), PROBE_C]
+    bound = [taskset, "-c", cpu, "env", "LD_PRELOAD=" + preload_value(), PROBE_C]
     values, _ = probe(bound, ompi, preload=False)
-    expect(values, "cpus", "0", "Open MPI rank 0 bound to CPU 1: ")
+    expect(values, "cpus", comma_text(rank.cpus),
+           f"Open MPI rank {rank.index} bound to CPU {cpu}: ")
     expect(values, "early_thread_before_placement", "1")
     # The user's own taskset without a binding launcher: the plan stays inside it.
     values, _ = probe(bound, {"XEONRUN_RANK": "0", **NO_CHAINLOAD}, preload=False)
-    expect(values, "cpus", "1", "taskset -c 1 with XEONRUN_RANK=0: ")
+    expect(values, "cpus", cpu, f"taskset -c {cpu} with XEONRUN_RANK=0: ")
     # XEONRUN_BIND_POLICY=respect keeps the launcher's binding: the rank stays inside it.
     values, _ = probe(bound, {**ompi, "XEONRUN_BIND_POLICY": "respect"}, preload=False)
-    expect(values, "cpus", "1", "XEONRUN_BIND_POLICY=respect: ")
-    expect(values, "XEONRUN_PLACED_CPUS", "1")
+    expect(values, "cpus", cpu, "XEONRUN_BIND_POLICY=respect: ")
+    expect(values, "XEONRUN_PLACED_CPUS", cpu)
 
 
-# Every input variable with values its parser or the planner must refuse on this machine.
+# Every input variable with values its parser or the planner must refuse on this machine (the
+# cases run NRANKS ranks); the last values of the first six are bad only for this machine.
+TOO_MANY_CORES = str(len(MACHINE.slots) + 1)
 BAD_VALUES = {
-    "XEONRUN_RANK": ["-1", "x", "1.5", "", "99999999999", "2"],  # 2: out of range with 2 ranks
-    "XEONRUN_NINSTANCES": ["0", "abc", "", "3"],  # 3 ranks on 2 cores
-    "XEONRUN_NCORES_PER_INSTANCE": ["0", "two", "3", "1,,1", ""],
-    "XEONRUN_CORE_LIST": ["3-1", "a", "1,", "7"],  # CPU 7 does not exist here
-    "XEONRUN_NODE_ID": ["-1", "x", "1"],  # node 1 does not exist here
-    "XEONRUN_MEM_NODES": ["x", "2-1", "5"],
+    "XEONRUN_RANK": ["-1", "x", "1.5", "", "99999999999", str(NRANKS)],  # out of range
+    "XEONRUN_NINSTANCES": ["0", "abc", "", TOO_MANY_CORES],  # more ranks than cores
+    "XEONRUN_NCORES_PER_INSTANCE": ["0", "two", "1,,1", "", TOO_MANY_CORES],
+    "XEONRUN_CORE_LIST": ["3-1", "a", "1,", str(MACHINE.absent_cpu())],  # no such CPU
+    "XEONRUN_NODE_ID": ["-1", "x", str(MACHINE.absent_node())],  # no such node
+    "XEONRUN_MEM_NODES": ["x", "2-1", str(MACHINE.absent_node())],
     "XEONRUN_USE_LOGICAL_CORE": ["maybe", "2", ""],
     "XEONRUN_SKIP_CROSS_NODE_CORES": ["maybe"],
     "XEONRUN_USE_EFFICIENT_CORES": ["nope"],
@@ -388,7 +456,7 @@ def case_every_bad_value_is_one_error_line_and_exit_2():
     failures = []
     for variable, values in BAD_VALUES.items():
         for value in values:
-            extra = {"XEONRUN_NINSTANCES": "2", "XEONRUN_RANK": "0", **NO_CHAINLOAD,
+            extra = {"XEONRUN_NINSTANCES": str(NRANKS), "XEONRUN_RANK": "0", **NO_CHAINLOAD,
                      variable: value}
             result = run([PROBE_C], extra)
             lines = result.stderr.splitlines()
@@ -403,24 +471,25 @@ def case_every_bad_value_is_one_error_line_and_exit_2():
 def case_on_error_warn_runs_the_program_unplaced():
     for variable, value in (("XEONRUN_PIN", "threads"), ("XEONRUN_RANK", "5"),
                             ("XEONRUN_TOPOLOGY", "lscpu:/nonexistent")):
-        extra = {**placed(1), variable: value, "XEONRUN_ON_ERROR": "warn"}
+        extra = {**placed(LAST.index), variable: value, "XEONRUN_ON_ERROR": "warn"}
         values, result = probe([PROBE_C], extra)
         lines = result.stderr.splitlines()
         check(len(lines) == 1 and lines[0].startswith("xeonplace: warning: ") and
               lines[0].endswith("(running unplaced)") and variable in lines[0],
               f"{variable}={value}: stderr {result.stderr!r}")
-        expect(values, "cpus", "0,1")
+        expect(values, "cpus", ALL)
         expect(values, "XEONRUN_PLACED_RANK", "<unset>")
 
 
 def case_log_level_info_prints_one_line_per_rank():
-    for rank in (0, 1):
-        values, result = probe([PROBE_C], placed(rank, XEONRUN_LOG_LEVEL="info"))
-        lines = result.stderr.splitlines()
+    for rank in PLAN:
+        values, result = probe([PROBE_C], placed(rank.index, XEONRUN_LOG_LEVEL="info"))
+        lines = PLAN.without_own_warnings(result.stderr)
         check(len(lines) == 1, f"expected one line, got {lines}")
         line = lines[0]
-        for part in ("xeonplace: info: ", f"rank {rank} of 2", f"CPUs {rank}",
-                     "memory nodes 0", "bind", "OMP_NUM_THREADS=1", "OMP_PROC_BIND=close"):
+        for part in ("xeonplace: info: ", f"rank {rank.index} of {NRANKS}",
+                     f"CPUs {rank.cpus_text}", f"memory nodes {rank.mems_text}", "bind",
+                     f"OMP_NUM_THREADS={rank.threads}", "OMP_PROC_BIND=close"):
             check(part in line, f"{part!r} not in {line!r}")
         check("xeonplace" not in result.stdout, "log lines must never reach stdout")
 
@@ -428,15 +497,17 @@ def case_log_level_info_prints_one_line_per_rank():
 def case_log_file_gets_the_lines_instead_of_stderr():
     with tempfile.TemporaryDirectory() as tmp:
         log = os.path.join(tmp, "ranks.log")
-        for rank in (0, 1):
+        # A thread count no rank is planned with, so that every rank warns about it.
+        threads = str(max(rank.threads for rank in PLAN) + 1)
+        for rank in PLAN:
             _, result = probe([PROBE_C],
-                              placed(rank, XEONRUN_LOG_LEVEL="info", XEONRUN_LOG_FILE=log,
-                                     OMP_NUM_THREADS="3"))
+                              placed(rank.index, XEONRUN_LOG_LEVEL="info", XEONRUN_LOG_FILE=log,
+                                     OMP_NUM_THREADS=threads))
             check(result.stderr == "", f"stderr must stay empty, got {result.stderr!r}")
         with open(log) as f:
-            lines = f.read().splitlines()
-        check(len(lines) == 4, f"two ranks x (warning + info) appended, got {lines}")
-        check(sum("info: rank" in line for line in lines) == 2, lines)
+            lines = PLAN.without_own_warnings(f.read())
+        check(len(lines) == 2 * NRANKS, f"{NRANKS} ranks x (warning + info) appended, got {lines}")
+        check(sum("info: rank" in line for line in lines) == NRANKS, lines)
         mode = stat.S_IMODE(os.stat(log).st_mode)
         check(mode & 0o022 == 0, f"log file mode {oct(mode)} is group/world writable")
         # A symlink is never followed: the log goes to stderr with a warning.
@@ -460,28 +531,30 @@ def case_log_file_errors_are_still_reported_on_stderr():
 
 
 def case_dry_run_logs_the_plan_and_changes_nothing():
-    values, result = probe([PROBE_C], placed(1, XEONRUN_DRY_RUN="1"))
+    values, result = probe([PROBE_C], placed(LAST.index, XEONRUN_DRY_RUN="1"))
     untouched_but_loaded = dict(values, engine_loaded="0")
     untouched(untouched_but_loaded, "dry run: ")
-    lines = result.stderr.splitlines()
-    check(len(lines) == 1 and "dry run" in lines[0] and "CPUs 1" in lines[0], lines)
+    lines = PLAN.without_own_warnings(result.stderr)
+    check(len(lines) == 1 and "dry run" in lines[0] and f"CPUs {LAST.cpus_text}" in lines[0],
+          lines)
 
 
 def case_topology_fixture_plans_another_machine_without_applying():
     fixture = os.path.join(SOURCE_ROOT, "tests", "fixtures", "pytorch_test_2s4c_ht.lscpu")
-    values, result = probe([PROBE_C], placed(1, XEONRUN_TOPOLOGY="lscpu:" + fixture))
-    expect(values, "cpus", "0,1")
+    # The fixture's rank 1 of 2, whatever this machine has.
+    values, result = probe([PROBE_C], placed(1, 2, XEONRUN_TOPOLOGY="lscpu:" + fixture))
+    expect(values, "cpus", ALL)
     expect(values, "XEONRUN_PLACED_RANK", "<unset>")
     check("CPUs 4-7" in result.stderr and "memory nodes 1" in result.stderr, result.stderr)
 
 
 def case_xml_fixture_with_a_cpuless_node_is_planned_too():
     fixture = os.path.join(SOURCE_ROOT, "tests", "fixtures", "cpuless_hbm_node.xml")
-    values, result = probe([PROBE_C], placed(1, XEONRUN_TOPOLOGY="xml:" + fixture))
+    values, result = probe([PROBE_C], placed(1, 2, XEONRUN_TOPOLOGY="xml:" + fixture))
     expect(values, "XEONRUN_PLACED_RANK", "<unset>")
     check("rank 1 of 2" in result.stderr and "CPUs 4-7" in result.stderr and
           "memory nodes 1," in result.stderr, result.stderr)
-    _, result = probe([PROBE_C], placed(1, XEONRUN_TOPOLOGY="xml:" + fixture,
+    _, result = probe([PROBE_C], placed(1, 2, XEONRUN_TOPOLOGY="xml:" + fixture,
                                         XEONRUN_MEM_NODES="2"))
     check("memory nodes 2," in result.stderr, f"HBM node 2 asked for: {result.stderr!r}")
 
@@ -492,16 +565,17 @@ def case_missing_engine_warns_and_runs_unplaced():
         shutil.copy(LIB, lonely)
         # A relative LD_PRELOAD: the engine is still looked for next to the front, not in ".".
         shutil.copy(ENGINE, os.path.join(tmp, "engine-decoy"))
-        values, result = probe([PROBE_C], placed(1), lib=lonely)
+        values, result = probe([PROBE_C], placed(LAST.index), lib=lonely)
         lines = result.stderr.splitlines()
         check(len(lines) == 1 and lines[0].startswith("xeonplace: warning: cannot load") and
               os.path.join(tmp, "libxeonplace-engine.so") in lines[0], lines)
-        expect(values, "cpus", "0,1")
+        expect(values, "cpus", ALL)
         os.makedirs(os.path.join(tmp, "lib"))
         shutil.copy(LIB, os.path.join(tmp, "lib", "libxeonplace.so"))
         shutil.copy(ENGINE, os.path.join(tmp, "lib", "libxeonplace-engine.so"))
-        values, result = probe([PROBE_C], placed(1), lib="./lib/libxeonplace.so", cwd=tmp)
-        expect(values, "cpus", "1", "relative LD_PRELOAD: ")
+        values, result = probe([PROBE_C], placed(LAST.index), lib="./lib/libxeonplace.so",
+                               cwd=tmp)
+        expect(values, "cpus", comma_text(LAST.cpus), "relative LD_PRELOAD: ")
 
 
 def exported_symbols(path):
@@ -531,17 +605,10 @@ def case_libraries_export_only_their_interface():
 CASES = cases_in(globals())
 
 
-def machine_fits():
-    if os.sched_getaffinity(0) != {0, 1}:
-        return False
-    return os.path.isdir("/sys/devices/system/node/node0") and not os.path.isdir(
-        "/sys/devices/system/node/node1")
-
-
-def require_the_test_machine():
-    if not machine_fits():
-        raise Skip("needs CPUs 0-1 on NUMA node 0 only (the project's test machine)")
+def require_test_inputs():
+    for path in (LIB, ENGINE, PROBE_C, PROBE_OMP, PROBE_PY, SOURCE_ROOT):
+        check(path and os.path.exists(path), f"missing test input {path!r}: run through meson test")
 
 
 if __name__ == "__main__":
-    sys.exit(run_case(CASES, require_the_test_machine))
+    sys.exit(run_case(CASES, require_test_inputs))

@@ -3,7 +3,9 @@
 
 Environment (set by meson): XEONRUN_SPAWN (the executable), XEONPLACE_FIXTURES (tests/fixtures),
 XEONPLACE_SHIM (the build tree's libxeonplace.so, only for the placement test).
-Supervision tests run with `--library ''` so they do not depend on the library."""
+Supervision tests run with `--library ''` on the pytorch fixture's topology, so they depend neither
+on the library nor on how many CPUs this machine has; the placement test takes its expected CPUs
+from the affinity it runs under (tests/support/machine.py)."""
 
 import base64
 import json
@@ -15,6 +17,10 @@ import sys
 import tempfile
 import time
 import unittest
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from machine import cpu_ids as cpu_list, this_machine  # noqa: E402
 
 SPAWN = os.environ["XEONRUN_SPAWN"]
 FIXTURES = os.environ["XEONPLACE_FIXTURES"]
@@ -38,19 +44,17 @@ def spawn(args, env=None, timeout=60, **kw):
                           env=env if env is not None else clean_env(), **kw)
 
 
+def on_fixture(flags):
+    """`flags` planned on the pytorch fixture (8 cores) unless they name a topology: ranks that
+    are not placed need not fit this machine."""
+    has_topology = any(flag.startswith("--topology") for flag in flags)
+    return flags if has_topology else ["--topology", PYTORCH_FIXTURE] + flags
+
+
 def run_ranks(flags, program, env=None, timeout=60):
     """Runs `program` (argv list) with --no-python and no library, on the pytorch fixture."""
-    return spawn(["--library", ""] + flags + ["--no-python", "--"] + program, env=env,
+    return spawn(["--library", ""] + on_fixture(flags) + ["--no-python", "--"] + program, env=env,
                  timeout=timeout)
-
-
-def cpu_list(text):
-    """ "0-3,8" -> [0, 1, 2, 3, 8] """
-    out = []
-    for part in text.split(","):
-        a, _, b = part.partition("-")
-        out.extend(range(int(a), int(b or a) + 1))
-    return out
 
 
 def pid_alive(pid):
@@ -157,7 +161,8 @@ class Output(unittest.TestCase):
     def test_closed_console_does_not_stop_the_ranks_or_the_logs(self):
         # like `xeonrun-spawn ... | head -1`: the console reader goes away, the run goes on
         with tempfile.TemporaryDirectory() as logs:
-            p = subprocess.Popen([SPAWN, "--library", "", "--ninstances", "2", "--log-path", logs,
+            flags = on_fixture(["--ninstances", "2", "--log-path", logs])
+            p = subprocess.Popen([SPAWN, "--library", "", *flags,
                                   "--no-python", PY, "-c", self.PROGRAM, "20000"],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=clean_env())
             p.stdout.readline()
@@ -254,8 +259,8 @@ class Signals(unittest.TestCase):
     SLEEPER = ["sh", "-c", "echo pid $$; echo started >&2; exec sleep 60"]
 
     def start_and_collect_pids(self, logs, n=2, extra=(), preexec_fn=None):
-        p = subprocess.Popen([SPAWN, "--library", "", "--ninstances", str(n), "--log-path", logs,
-                              *extra, "--no-python", *self.SLEEPER],
+        flags = on_fixture(["--ninstances", str(n), "--log-path", logs, *extra])
+        p = subprocess.Popen([SPAWN, "--library", "", *flags, "--no-python", *self.SLEEPER],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                              env=clean_env(), preexec_fn=preexec_fn)
         pids = {}
@@ -419,11 +424,14 @@ class Environment(unittest.TestCase):
     def test_placement_library_places_each_rank(self):
         self.assertTrue(SHIM and os.path.exists(SHIM),
                         f"libxeonplace.so not built at {SHIM!r}: build src/shim first")
-        r = spawn(["--ninstances", "2", "--library", SHIM, "--no-python", "sh", "-c",
+        machine = this_machine()
+        nranks = machine.ranks_up_to(2)
+        r = spawn(["--ninstances", str(nranks), "--library", SHIM, "--no-python", "sh", "-c",
                    "grep Cpus_allowed_list /proc/self/status"])
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(sorted(r.stdout.splitlines()),
-                         ["[run0] Cpus_allowed_list:\t0", "[run1] Cpus_allowed_list:\t1"])
+                         [f"[run{rank.index}] Cpus_allowed_list:\t{rank.cpus_text}"
+                          for rank in machine.plan(nranks)], machine.describe())
 
     def test_topology_of_another_machine_is_planned_but_never_applied(self):
         # The library treats XEONRUN_TOPOLOGY as a dry run: ranks keep this machine's CPUs.

@@ -1,5 +1,7 @@
 #include "core/plan_format.h"
 
+#include "core/text.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <string>
@@ -68,14 +70,6 @@ void append_strings(std::string& out, const std::vector<std::string>& items) {
   out += ']';
 }
 
-std::string join(const std::vector<std::string>& items, const char* separator) {
-  std::string text;
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    if (i) text += separator;
-    text += items[i];
-  }
-  return text;
-}
 
 std::string pad(std::string text, std::size_t width) {
   if (text.size() < width) text.append(width - text.size(), ' ');

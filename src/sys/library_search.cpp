@@ -1,5 +1,8 @@
 #include "sys/library_search.h"
 
+#include "core/text.h"
+#include "sys/io.h"
+
 #include <fcntl.h>
 #include <link.h>
 #include <sys/stat.h>
@@ -47,30 +50,6 @@ void add_env_directory(std::vector<std::string>& dirs, const std::optional<std::
 std::string family_of(const std::string& name) {
   auto end = name.find_first_of("_.");
   return end == std::string::npos ? name : name.substr(0, end);
-}
-
-std::string read_file(const std::string& path) {
-  std::string out;
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return out;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    out.append(buf, static_cast<std::size_t>(n));
-  }
-  close(fd);
-  return out;
-}
-
-std::string joined(const std::vector<std::string>& items, const char* sep) {
-  std::string out;
-  for (const auto& item : items) {
-    if (!out.empty()) out += sep;
-    out += item;
-  }
-  return out;
 }
 
 int collect_object(struct dl_phdr_info* info, size_t, void* data) {
@@ -140,7 +119,9 @@ Expected<std::string> find_library(const LibraryRequest& request, const SearchPl
       }
     }
     if (!cache_read && !places.ld_cache_path.empty()) {
-      cache = parse_ld_cache(read_file(places.ld_cache_path));
+      // A missing or unreadable cache is an empty one: the directories were searched already.
+      const Expected<std::string> bytes = read_whole_file(places.ld_cache_path);
+      cache = parse_ld_cache(bytes ? *bytes : std::string());
       cache_read = true;
     }
     for (const auto& name : request.names) {
@@ -152,10 +133,10 @@ Expected<std::string> find_library(const LibraryRequest& request, const SearchPl
       }
     }
   }
-  std::string where = joined(places.directories, ", ");
+  std::string where = join(places.directories, ", ");
   if (!places.ld_cache_path.empty()) where += " and " + places.ld_cache_path;
   return make_error(variable + ": " + request.what + " not found (looked for " +
-                    joined(request.names, ", ") + " in " + where + "); install " +
+                    join(request.names, ", ") + " in " + where + "); install " +
                     request.packages + "; running without it");
 }
 

@@ -1,33 +1,15 @@
 #include "sys/loaded_libraries.h"
 
-#include <link.h>
-
-#include <cstring>
+#include "core/preload.h"
+#include "sys/library_search.h"
 
 namespace xeonplace {
-namespace {
-
-bool is_openmp_runtime(const char* path) {
-  const char* slash = std::strrchr(path, '/');
-  const char* name = slash ? slash + 1 : path;
-  for (const char* prefix : {"libgomp.so", "libomp.so", "libiomp5.so", "libomp5.so"}) {
-    if (std::strncmp(name, prefix, std::strlen(prefix)) == 0) return true;
-  }
-  return false;
-}
-
-}  // namespace
 
 std::vector<std::string> loaded_openmp_runtimes() {
   std::vector<std::string> found;
-  ::dl_iterate_phdr(
-      [](dl_phdr_info* info, size_t, void* data) {
-        if (info->dlpi_name != nullptr && is_openmp_runtime(info->dlpi_name)) {
-          static_cast<std::vector<std::string>*>(data)->emplace_back(info->dlpi_name);
-        }
-        return 0;
-      },
-      &found);
+  for (const std::string& path : loaded_objects()) {
+    if (is_openmp_runtime(path)) found.push_back(path);
+  }
   return found;
 }
 

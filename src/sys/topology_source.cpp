@@ -16,6 +16,7 @@
 #include "core/lscpu.h"
 #include "core/options.h"
 #include "sys/hwloc_topology.h"
+#include "sys/io.h"
 
 namespace xeonplace {
 namespace {
@@ -34,32 +35,8 @@ struct BitmapDeleter {
 using BitmapPtr = std::unique_ptr<hwloc_bitmap_s, BitmapDeleter>;
 
 Expected<std::string> read_file(const std::string& path, const std::string& source) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return make_error(source + ": cannot open: " + std::strerror(errno));
-  struct stat info {};
-  if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
-    ::close(fd);
-    return make_error(source + ": not a regular file");
-  }
-  std::string text;
-  char buffer[65536];
-  while (true) {
-    const ssize_t got = ::read(fd, buffer, sizeof buffer);
-    if (got < 0) {
-      if (errno == EINTR) continue;
-      const int saved = errno;
-      ::close(fd);
-      return make_error(source + ": cannot read: " + std::strerror(saved));
-    }
-    if (got == 0) break;
-    text.append(buffer, static_cast<std::size_t>(got));
-    if (text.size() > kMaxFixtureBytes) {
-      ::close(fd);
-      return make_error(source + ": larger than " + std::to_string(kMaxFixtureBytes >> 20) +
-                        " MiB, not a topology description");
-    }
-  }
-  ::close(fd);
+  Expected<std::string> text = read_whole_file(path, kMaxFixtureBytes);
+  if (!text) return make_error(source + ": " + text.error().message);
   return text;
 }
 

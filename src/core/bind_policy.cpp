@@ -28,8 +28,8 @@ PlanningScope planning_scope(BindPolicy policy, bool launcher_binds_by_default,
                                              : PlanningScope::CgroupAndAffinity;
 }
 
-LauncherBinding launcher_binding(const std::string& launcher, const EnvMap& env) {
-  if (launcher == "Open MPI") {
+LauncherBinding launcher_binding(Launcher launcher, const EnvMap& env) {
+  if (launcher == Launcher::OpenMpi) {
     if (lookup(env, "OMPI_MCA_orte_bound_at_launch") != std::optional<std::string>{"1"}) {
       return LauncherBinding::None;
     }
@@ -37,7 +37,7 @@ LauncherBinding launcher_binding(const std::string& launcher, const EnvMap& env)
                         lookup(env, "OMPI_MCA_orte_rankfile").has_value();
     return chosen ? LauncherBinding::Explicit : LauncherBinding::Default;
   }
-  if (launcher == "Slurm") {
+  if (launcher == Launcher::Slurm) {
     const std::optional<std::string> type = lookup(env, "SLURM_CPU_BIND_TYPE");
     if (!type) return LauncherBinding::Unknown;
     if (type->empty() || *type == "none") return LauncherBinding::None;

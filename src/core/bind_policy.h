@@ -7,6 +7,7 @@
 
 #include "core/cpuset.h"
 #include "core/env_map.h"
+#include "core/launcher.h"
 #include "core/options.h"
 #include "core/topology.h"
 
@@ -37,8 +38,8 @@ enum class LauncherBinding {
   Explicit,  // bound as the user asked
 };
 
-// `launcher` is RankSource::launcher ("Open MPI", "Slurm", ...).
-LauncherBinding launcher_binding(const std::string& launcher, const EnvMap& env);
+// `launcher` is RankSource::launcher.
+LauncherBinding launcher_binding(Launcher launcher, const EnvMap& env);
 
 // As above, with what the launcher says: under `auto` a Default binding is replaced, an Explicit
 // one or None kept; Unknown falls back to the one-CPU rule.

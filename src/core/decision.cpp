@@ -115,8 +115,8 @@ Topology planning_machine(const Topology& machine, const Config& config, const F
   restrict_to_affinity(topology, inherited);
   // Only a rank the launcher numbered can own a per-rank binding; with XEONRUN_RANK the user
   // sliced the set on purpose.
-  const bool launcher_rank = !config.rank_source.launcher.empty() &&
-                             config.rank_source.name == config.rank_source.launcher;
+  const bool launcher_rank = config.rank_source.launcher != Launcher::None &&
+                             config.rank_source.name == to_string(config.rank_source.launcher);
   const unsigned nranks = config.ninstances.value_or(1);
   rank_owns_binding =
       launcher_rank && nranks > 1 &&

@@ -41,7 +41,7 @@ Expected<std::optional<LauncherRank>> detect_pair(const EnvMap& env, const Launc
   auto size = read_count(env, l.size_variables, l.name, true);
   if (!size) return size.error();
   LauncherRank result;
-  result.launcher = l.name;
+  result.launcher = l.id;
   result.local_rank = **rank;
   result.local_size = *size;
   result.binds_by_default = l.binds_by_default;
@@ -94,7 +94,7 @@ Expected<std::optional<LauncherRank>> detect_slurm(const EnvMap& env, const Laun
   if (!rank) return rank.error();
   if (!*rank) return std::optional<LauncherRank>{};
   LauncherRank result;
-  result.launcher = l.name;
+  result.launcher = l.id;
   result.local_rank = **rank;
   result.binds_by_default = l.binds_by_default;
   result.rank_variable = l.rank_variable;
@@ -179,6 +179,13 @@ Expected<std::optional<LauncherRank>> detect_launcher(const EnvMap& env) {
     if (!found || *found) return found;
   }
   return std::optional<LauncherRank>{};
+}
+
+const char* to_string(Launcher launcher) {
+  for (const LauncherSpec& spec : kLaunchers) {
+    if (spec.id == launcher) return spec.name;
+  }
+  return "";
 }
 
 }  // namespace xeonplace

@@ -34,30 +34,37 @@ inline constexpr const char* kLauncherContextVariables[] = {
 // The launchers in precedence order, for detection and for the generated documentation. The first
 // one whose rank variable is present wins: torchrun inside a Slurm allocation is torchrun, mpirun
 // inside sbatch is Open MPI.
+// The launchers, by identity; to_string() gives the name logs and docs show.
+enum class Launcher { None, Torchrun, OpenMpi, Mpich, Slurm };
+
 struct LauncherSpec {
+  Launcher id;
   const char* name;
   const char* rank_variable;
   const char* size_variables;  // where the local size comes from, as documented
   bool binds_by_default;
 };
 inline constexpr LauncherSpec kLaunchers[] = {
-    {"torchrun", "LOCAL_RANK", "LOCAL_WORLD_SIZE", false},
-    {"Open MPI", "OMPI_COMM_WORLD_LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_SIZE", true},
-    {"MPICH/Intel MPI", "MPI_LOCALRANKID", "MPI_LOCALNRANKS", false},
-    {"Slurm", "SLURM_LOCALID",
+    {Launcher::Torchrun, "torchrun", "LOCAL_RANK", "LOCAL_WORLD_SIZE", false},
+    {Launcher::OpenMpi, "Open MPI", "OMPI_COMM_WORLD_LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_SIZE", true},
+    {Launcher::Mpich, "MPICH/Intel MPI", "MPI_LOCALRANKID", "MPI_LOCALNRANKS", false},
+    {Launcher::Slurm, "Slurm", "SLURM_LOCALID",
      "SLURM_STEP_TASKS_PER_NODE at SLURM_NODEID, else SLURM_TASKS_PER_NODE, else SLURM_NTASKS "
      "when SLURM_NNODES=1",
      true},
 };
 
 struct LauncherRank {
-  std::string launcher;  // "torchrun", "Open MPI", "MPICH/Intel MPI", "Slurm"
+  Launcher launcher = Launcher::None;
   unsigned local_rank = 0;
   std::optional<unsigned> local_size;
   bool binds_by_default = false;  // Open MPI and Slurm (task/affinity) bind each rank
   std::string rank_variable;      // where local_rank came from, e.g. "OMPI_COMM_WORLD_LOCAL_RANK"
   std::string size_variable;      // where local_size came from ("" when unknown)
 };
+
+// "torchrun", "Open MPI", "MPICH/Intel MPI", "Slurm"; "" for None.
+const char* to_string(Launcher launcher);
 
 // nullopt when no launcher variable is present; an Error naming the launcher variable when one is
 // present but malformed.

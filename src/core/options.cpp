@@ -549,7 +549,7 @@ Status fill_from_launcher(const EnvMap& env, Config& config) {
     config.rank_source.launcher_binds_by_default = found.binds_by_default;
     if (!config.rank) {
       config.rank = found.local_rank;
-      config.rank_source.name = found.launcher;
+      config.rank_source.name = to_string(found.launcher);
       rank_text = found.rank_variable;
     }
     if (!config.ninstances && found.local_size) {

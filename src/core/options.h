@@ -10,6 +10,7 @@
 #include "core/cpuset.h"
 #include "core/env_map.h"
 #include "core/expected.h"
+#include "core/launcher.h"
 
 namespace xeonplace {
 
@@ -31,7 +32,7 @@ enum class BindPolicy { Auto, Respect, Replace };
 struct RankSource {
   std::string name;  // "XEONRUN_RANK", "torchrun", "Open MPI", "MPICH/Intel MPI", "Slurm", ""
   bool launcher_binds_by_default = false;  // Open MPI and Slurm bind ranks unless told not to
-  std::string launcher;  // the launcher detected from the environment, even when XEONRUN_RANK won
+  Launcher launcher = Launcher::None;  // detected from the environment, even when XEONRUN_RANK won
 };
 
 // Every field a row of option_table() sets starts at that row's default: the constructor applies

@@ -32,37 +32,37 @@ TEST(BindPolicy, AutoRespectsTasksetWhenNoLauncherBinds) {
 // What Open MPI 4.1 and Slurm 22.05 exported on this machine (docs/launchers.md).
 TEST(BindPolicy, OpenMpiDefaultBindingIsRecognised) {
   EnvMap env{{"OMPI_MCA_orte_bound_at_launch", "1"}};
-  EXPECT_EQ(launcher_binding("Open MPI", env), LauncherBinding::Default);
+  EXPECT_EQ(launcher_binding(Launcher::OpenMpi, env), LauncherBinding::Default);
 }
 
 TEST(BindPolicy, OpenMpiBindToOrRankfileIsTheUsersBinding) {
-  EXPECT_EQ(launcher_binding("Open MPI", {{"OMPI_MCA_orte_bound_at_launch", "1"},
+  EXPECT_EQ(launcher_binding(Launcher::OpenMpi, {{"OMPI_MCA_orte_bound_at_launch", "1"},
                                           {"OMPI_MCA_hwloc_base_binding_policy", "core"}}),
             LauncherBinding::Explicit);
-  EXPECT_EQ(launcher_binding("Open MPI", {{"OMPI_MCA_orte_bound_at_launch", "1"},
+  EXPECT_EQ(launcher_binding(Launcher::OpenMpi, {{"OMPI_MCA_orte_bound_at_launch", "1"},
                                           {"OMPI_MCA_orte_rankfile", "/tmp/rankfile"}}),
             LauncherBinding::Explicit);
 }
 
 TEST(BindPolicy, OpenMpiWithoutBoundAtLaunchDidNotBind) {
   // --bind-to none, or -np 4 --oversubscribe on 2 CPUs: the variable is absent.
-  EXPECT_EQ(launcher_binding("Open MPI", {{"OMPI_MCA_hwloc_base_binding_policy", "none"}}),
+  EXPECT_EQ(launcher_binding(Launcher::OpenMpi, {{"OMPI_MCA_hwloc_base_binding_policy", "none"}}),
             LauncherBinding::None);
 }
 
 TEST(BindPolicy, SlurmBindTypeTellsDefaultFromTheUsersBinding) {
-  EXPECT_EQ(launcher_binding("Slurm", {{"SLURM_CPU_BIND_TYPE", "mask_cpu:"}}),
+  EXPECT_EQ(launcher_binding(Launcher::Slurm, {{"SLURM_CPU_BIND_TYPE", "mask_cpu:"}}),
             LauncherBinding::Default);
-  EXPECT_EQ(launcher_binding("Slurm", {{"SLURM_CPU_BIND_TYPE", "map_cpu:"}}),
+  EXPECT_EQ(launcher_binding(Launcher::Slurm, {{"SLURM_CPU_BIND_TYPE", "map_cpu:"}}),
             LauncherBinding::Explicit);
-  EXPECT_EQ(launcher_binding("Slurm", {{"SLURM_CPU_BIND_TYPE", "none"}}), LauncherBinding::None);
-  EXPECT_EQ(launcher_binding("Slurm", {}), LauncherBinding::Unknown);
+  EXPECT_EQ(launcher_binding(Launcher::Slurm, {{"SLURM_CPU_BIND_TYPE", "none"}}), LauncherBinding::None);
+  EXPECT_EQ(launcher_binding(Launcher::Slurm, {}), LauncherBinding::Unknown);
 }
 
 TEST(BindPolicy, LaunchersThatDoNotSayAreUnknown) {
-  EXPECT_EQ(launcher_binding("MPICH/Intel MPI", {{"OMPI_MCA_orte_bound_at_launch", "1"}}),
+  EXPECT_EQ(launcher_binding(Launcher::Mpich, {{"OMPI_MCA_orte_bound_at_launch", "1"}}),
             LauncherBinding::Unknown);
-  EXPECT_EQ(launcher_binding("torchrun", {}), LauncherBinding::Unknown);
+  EXPECT_EQ(launcher_binding(Launcher::Torchrun, {}), LauncherBinding::Unknown);
 }
 
 TEST(BindPolicy, AutoKeepsAUsersBindingAndReplacesTheDefaultOne) {

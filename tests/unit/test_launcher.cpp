@@ -89,7 +89,7 @@ TEST(Launcher, NoLauncherVariablesMeansNoLauncher) {
 
 TEST(Launcher, OpenMpiRankAndSizeAndItBindsByDefault) {
   LauncherRank rank = detect_ok(open_mpi_rank1());
-  EXPECT_EQ(rank.launcher, "Open MPI");
+  EXPECT_EQ(rank.launcher, Launcher::OpenMpi);
   EXPECT_EQ(rank.local_rank, 1u);
   EXPECT_EQ(rank.local_size, 2u);
   EXPECT_TRUE(rank.binds_by_default);
@@ -99,7 +99,7 @@ TEST(Launcher, OpenMpiRankAndSizeAndItBindsByDefault) {
 
 TEST(Launcher, MpichRankAndSizeWithoutBinding) {
   LauncherRank rank = detect_ok(mpich_rank1());
-  EXPECT_EQ(rank.launcher, "MPICH/Intel MPI");
+  EXPECT_EQ(rank.launcher, Launcher::Mpich);
   EXPECT_EQ(rank.local_rank, 1u);
   EXPECT_EQ(rank.local_size, 2u);
   EXPECT_FALSE(rank.binds_by_default);
@@ -107,7 +107,7 @@ TEST(Launcher, MpichRankAndSizeWithoutBinding) {
 
 TEST(Launcher, SlurmRankAndSizeFromStepTasksAndItBindsByDefault) {
   LauncherRank rank = detect_ok(slurm_task1());
-  EXPECT_EQ(rank.launcher, "Slurm");
+  EXPECT_EQ(rank.launcher, Launcher::Slurm);
   EXPECT_EQ(rank.local_rank, 1u);
   EXPECT_EQ(rank.local_size, 2u);
   EXPECT_TRUE(rank.binds_by_default);
@@ -116,7 +116,7 @@ TEST(Launcher, SlurmRankAndSizeFromStepTasksAndItBindsByDefault) {
 
 TEST(Launcher, TorchrunRankAndSize) {
   LauncherRank rank = detect_ok(torchrun_rank1());
-  EXPECT_EQ(rank.launcher, "torchrun");
+  EXPECT_EQ(rank.launcher, Launcher::Torchrun);
   EXPECT_EQ(rank.local_rank, 1u);
   EXPECT_EQ(rank.local_size, 2u);
   EXPECT_FALSE(rank.binds_by_default);
@@ -138,32 +138,32 @@ TEST(Launcher, GlobalRanksAreNeverUsedAsLocalRanks) {
 TEST(Launcher, TorchrunInsideSlurmIsTorchrun) {
   LauncherRank rank = detect_ok(
       merged(torchrun_rank1(), {{"SLURM_LOCALID", "0"}, {"SLURM_STEP_TASKS_PER_NODE", "1"}}));
-  EXPECT_EQ(rank.launcher, "torchrun");
+  EXPECT_EQ(rank.launcher, Launcher::Torchrun);
   EXPECT_EQ(rank.local_rank, 1u);
 }
 
 TEST(Launcher, OpenMpiInsideAnSbatchAllocationIsOpenMpi) {
   LauncherRank rank = detect_ok(
       merged(open_mpi_rank1(), {{"SLURM_LOCALID", "0"}, {"SLURM_STEP_TASKS_PER_NODE", "1"}}));
-  EXPECT_EQ(rank.launcher, "Open MPI");
+  EXPECT_EQ(rank.launcher, Launcher::OpenMpi);
   EXPECT_EQ(rank.local_rank, 1u);
 }
 
 TEST(Launcher, PrecedenceIsTorchrunThenOpenMpiThenMpichThenSlurm) {
   EnvMap all =
       merged(merged(merged(torchrun_rank1(), open_mpi_rank1()), mpich_rank1()), slurm_task1());
-  EXPECT_EQ(detect_ok(all).launcher, "torchrun");
+  EXPECT_EQ(detect_ok(all).launcher, Launcher::Torchrun);
   all.erase("LOCAL_RANK");
-  EXPECT_EQ(detect_ok(all).launcher, "Open MPI");
+  EXPECT_EQ(detect_ok(all).launcher, Launcher::OpenMpi);
   all.erase("OMPI_COMM_WORLD_LOCAL_RANK");
-  EXPECT_EQ(detect_ok(all).launcher, "MPICH/Intel MPI");
+  EXPECT_EQ(detect_ok(all).launcher, Launcher::Mpich);
   all.erase("MPI_LOCALRANKID");
-  EXPECT_EQ(detect_ok(all).launcher, "Slurm");
+  EXPECT_EQ(detect_ok(all).launcher, Launcher::Slurm);
 }
 
 TEST(Launcher, ARankWithoutASizeLeavesTheSizeUnknown) {
   LauncherRank rank = detect_ok({{"LOCAL_RANK", "0"}});
-  EXPECT_EQ(rank.launcher, "torchrun");
+  EXPECT_EQ(rank.launcher, Launcher::Torchrun);
   EXPECT_FALSE(rank.local_size.has_value());
   EXPECT_EQ(rank.size_variable, "");
 }

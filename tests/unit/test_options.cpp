@@ -457,7 +457,7 @@ TEST(Options, RankAndSizeComeFromTheLauncher) {
   EXPECT_EQ(config.rank, 1u);
   EXPECT_EQ(config.ninstances, 2u);
   EXPECT_EQ(config.rank_source.name, "Open MPI");
-  EXPECT_EQ(config.rank_source.launcher, "Open MPI");
+  EXPECT_EQ(config.rank_source.launcher, Launcher::OpenMpi);
   EXPECT_TRUE(config.rank_source.launcher_binds_by_default);
 }
 
@@ -470,7 +470,7 @@ TEST(Options, ExplicitRankAndSizeWinOverTheLauncher) {
   EXPECT_EQ(config.ninstances, 4u);
   EXPECT_EQ(config.rank_source.name, "XEONRUN_RANK");
   // The binding Slurm did is still known, for XEONRUN_BIND_POLICY=auto.
-  EXPECT_EQ(config.rank_source.launcher, "Slurm");
+  EXPECT_EQ(config.rank_source.launcher, Launcher::Slurm);
   EXPECT_TRUE(config.rank_source.launcher_binds_by_default);
 }
 
@@ -515,7 +515,7 @@ TEST(Options, MalformedLauncherVariableIsAnErrorOnlyWhenUsed) {
   Config config =
       parse_ok({{"XEONRUN_RANK", "0"}, {"XEONRUN_NINSTANCES", "2"}, {"LOCAL_RANK", "x"}});
   EXPECT_EQ(config.rank, 0u);
-  EXPECT_EQ(config.rank_source.launcher, "");
+  EXPECT_EQ(config.rank_source.launcher, Launcher::None);
 }
 
 TEST(Options, ControlCharactersInValuesAreEscapedSoErrorsStayOneLine) {

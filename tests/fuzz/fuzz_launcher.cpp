@@ -31,7 +31,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   if (!*found) return 0;
   const xeonplace::LauncherRank& rank = **found;
-  require(!rank.launcher.empty() && !rank.rank_variable.empty(), "launcher without a name");
+  require(rank.launcher != xeonplace::Launcher::None && !rank.rank_variable.empty(),
+          "launcher without a name");
   require(env.count(rank.rank_variable) == 1, "rank variable not in the environment",
           rank.rank_variable);
   if (rank.local_size) {

@@ -117,7 +117,7 @@ Topology planning_machine(const Topology& machine, const Config& config, const F
   // sliced the set on purpose.
   const bool launcher_rank = config.rank_source.launcher != Launcher::None &&
                              config.rank_source.name == to_string(config.rank_source.launcher);
-  const unsigned nranks = config.ninstances.value_or(1);
+  const unsigned nranks = config.nranks.value_or(1);
   rank_owns_binding =
       launcher_rank && nranks > 1 &&
       binding_is_per_rank(binding, whole_cgroup,
@@ -133,12 +133,12 @@ Expected<Planned> plan_rank(const Topology& machine, Config config, const Facts&
   const Topology topology =
       planning_machine(machine, config, facts, env, out, rank_owns_binding);
   const unsigned launcher_rank = config.rank.value_or(0);
-  const unsigned launcher_nranks = config.ninstances.value_or(1);
+  const unsigned launcher_nranks = config.nranks.value_or(1);
   // The launcher bound each rank on its own and the binding is kept: this rank is the only one
   // inside it, still reported as the launcher's rank of its ranks.
   if (rank_owns_binding) {
     config.rank = 0;
-    config.ninstances = 1;
+    config.nranks = 1;
   }
   const bool rank_given = config.rank.has_value();
   if (!rank_given) config.rank = 0;  // without a rank this process is rank 0 of the plan

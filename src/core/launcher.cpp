@@ -43,7 +43,7 @@ Expected<std::optional<LauncherRank>> detect_pair(const EnvMap& env, const Launc
   LauncherRank result;
   result.launcher = l.id;
   result.local_rank = **rank;
-  result.local_size = *size;
+  result.local_nranks = *size;
   result.binds_by_default = l.binds_by_default;
   result.rank_variable = l.rank_variable;
   if (*size) result.size_variable = l.size_variables;
@@ -115,7 +115,7 @@ Expected<std::optional<LauncherRank>> detect_slurm(const EnvMap& env, const Laun
     if (!node_id && **nodes != 1) return std::optional<LauncherRank>{result};
     auto size = slurm_tasks_on_node(*list, node_id.value_or(0), variable);
     if (!size) return size.error();
-    result.local_size = *size;
+    result.local_nranks = *size;
     result.size_variable = variable;
     return std::optional<LauncherRank>{result};
   }
@@ -123,7 +123,7 @@ Expected<std::optional<LauncherRank>> detect_slurm(const EnvMap& env, const Laun
   if (lookup(env, "SLURM_NNODES") == std::optional<std::string>{"1"}) {
     auto size = read_count(env, "SLURM_NTASKS", "Slurm", true);
     if (!size) return size.error();
-    result.local_size = *size;
+    result.local_nranks = *size;
     if (*size) result.size_variable = "SLURM_NTASKS";
   }
   return std::optional<LauncherRank>{result};

@@ -57,10 +57,10 @@ inline constexpr LauncherSpec kLaunchers[] = {
 struct LauncherRank {
   Launcher launcher = Launcher::None;
   unsigned local_rank = 0;
-  std::optional<unsigned> local_size;
+  std::optional<unsigned> local_nranks;
   bool binds_by_default = false;  // Open MPI and Slurm (task/affinity) bind each rank
   std::string rank_variable;      // where local_rank came from, e.g. "OMPI_COMM_WORLD_LOCAL_RANK"
-  std::string size_variable;      // where local_size came from ("" when unknown)
+  std::string size_variable;      // where local_nranks came from ("" when unknown)
 };
 
 // "torchrun", "Open MPI", "MPICH/Intel MPI", "Slurm"; "" for None.

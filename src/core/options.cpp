@@ -342,7 +342,7 @@ std::vector<OptionSpec> make_table() {
       integer<&Config::rank>("XEONRUN_RANK", "integer", 0, kMaxInstances - 1,
                              {"this process's rank among the ranks sharing this machine",
                               "the launcher's local rank"}),
-      integer<&Config::ninstances>(
+      integer<&Config::nranks>(
           "XEONRUN_NINSTANCES", "integer", 1, kMaxInstances,
           {"number of ranks sharing this machine",
            "the launcher's local size, else 1 (one per NUMA node when only a rank is set)"}),
@@ -534,13 +534,13 @@ Error unknown_variable(const std::string& name) {
                     "? (xeonrun-spawn --help lists every XEONRUN_* variable)");
 }
 
-// rank/ninstances from the launcher when XEONRUN_* did not give them; then the range check.
+// rank/nranks from the launcher when XEONRUN_* did not give them; then the range check.
 Status fill_from_launcher(const EnvMap& env, Config& config) {
   std::string rank_text = "XEONRUN_RANK";
   std::string size_text = "XEONRUN_NINSTANCES";
   if (config.rank) config.rank_source.name = "XEONRUN_RANK";
   auto launcher = detect_launcher(env);
-  bool needed = !config.rank || !config.ninstances;
+  bool needed = !config.rank || !config.nranks;
   // A malformed launcher variable matters only when it would be used.
   if (!launcher && needed) return launcher.error();
   if (launcher && *launcher) {
@@ -552,15 +552,15 @@ Status fill_from_launcher(const EnvMap& env, Config& config) {
       config.rank_source.name = to_string(found.launcher);
       rank_text = found.rank_variable;
     }
-    if (!config.ninstances && found.local_size) {
-      config.ninstances = found.local_size;
+    if (!config.nranks && found.local_nranks) {
+      config.nranks = found.local_nranks;
       size_text = found.size_variable;
     }
   }
-  if (config.rank && config.ninstances && *config.rank >= *config.ninstances) {
+  if (config.rank && config.nranks && *config.rank >= *config.nranks) {
     return make_error(rank_text + "=" + std::to_string(*config.rank) + ": rank out of range for " +
-                      size_text + "=" + std::to_string(*config.ninstances) + "; accepted: 0.." +
-                      std::to_string(*config.ninstances - 1));
+                      size_text + "=" + std::to_string(*config.nranks) + "; accepted: 0.." +
+                      std::to_string(*config.nranks - 1));
   }
   return Unit{};
 }

@@ -43,7 +43,7 @@ struct Config {
   Config();
 
   std::optional<unsigned> rank;               // this process's rank; unset: plan every rank
-  std::optional<unsigned> ninstances;         // ranks sharing this machine
+  std::optional<unsigned> nranks;         // ranks sharing this machine
   std::vector<unsigned> ncores_per_instance;  // empty: unset; one: uniform; several: per rank
   std::optional<CpuSet> core_list;            // restrict to these CPUs
   std::optional<unsigned> node_id;            // restrict to one NUMA node
@@ -160,7 +160,7 @@ const std::vector<FlagSpec>& flag_table();
 const FlagSpec* flag_for(std::string arg);
 
 // Parses every XEONRUN_* variable of `env` (unknown XEONRUN_* names are an error, with the closest
-// known name), then fills rank/ninstances from the launcher variables when not given explicitly.
+// known name), then fills rank/nranks from the launcher variables when not given explicitly.
 Expected<Config> parse_config(const EnvMap& env);
 
 // Text generated from the table.

@@ -112,18 +112,18 @@ void warn_unused(const std::vector<Slot>& slots, const std::vector<Group>& group
 
 namespace {
 
-std::vector<Group> split_within_nodes(const std::vector<Slot>& slots, unsigned ninstances) {
+std::vector<Group> split_within_nodes(const std::vector<Slot>& slots, unsigned nranks) {
   const std::vector<Group> nodes = group_by_node(slots);
   std::size_t each = 0;
-  for (std::size_t k = slots.size() / ninstances; k >= 1 && each == 0; --k) {
+  for (std::size_t k = slots.size() / nranks; k >= 1 && each == 0; --k) {
     std::size_t fit = 0;
     for (const Group& node : nodes) fit += node.size() / k;
-    if (fit >= ninstances) each = k;
+    if (fit >= nranks) each = k;
   }
   std::vector<Group> groups;
-  if (each == 0) return groups;  // only when ninstances exceeds the slots, refused before
+  if (each == 0) return groups;  // only when nranks exceeds the slots, refused before
   for (const Group& node : nodes) {
-    for (std::size_t at = 0; at + each <= node.size() && groups.size() < ninstances; at += each) {
+    for (std::size_t at = 0; at + each <= node.size() && groups.size() < nranks; at += each) {
       groups.emplace_back(node.begin() + static_cast<std::ptrdiff_t>(at),
                           node.begin() + static_cast<std::ptrdiff_t>(at + each));
     }
@@ -133,35 +133,35 @@ std::vector<Group> split_within_nodes(const std::vector<Slot>& slots, unsigned n
 
 }  // namespace
 
-Expected<std::vector<Group>> split_evenly(const std::vector<Slot>& slots, unsigned ninstances,
+Expected<std::vector<Group>> split_evenly(const std::vector<Slot>& slots, unsigned nranks,
                                           bool within_nodes, std::vector<std::string>& warnings) {
-  const std::string what = "XEONRUN_NINSTANCES=" + std::to_string(ninstances);
-  if (ninstances == 0) return make_error(what + ": accepted: 1 or more");
+  const std::string what = "XEONRUN_NINSTANCES=" + std::to_string(nranks);
+  if (nranks == 0) return make_error(what + ": accepted: 1 or more");
   const std::size_t n = slots.size();
-  if (ninstances > n) {
+  if (nranks > n) {
     // run_cpu's message.
     return make_error(what + ": there are " + std::to_string(n) + " total cores but you specify " +
-                      std::to_string(ninstances) +
+                      std::to_string(nranks) +
                       " ninstances; please make sure ninstances <= total_cores");
   }
   if (within_nodes) {
-    // Always possible once ninstances <= cores: ranks of one core fit anywhere.
-    std::vector<Group> groups = split_within_nodes(slots, ninstances);
-    if (groups.size() < ninstances) return make_error(what + ": accepted: 1-" + std::to_string(n));
+    // Always possible once nranks <= cores: ranks of one core fit anywhere.
+    std::vector<Group> groups = split_within_nodes(slots, nranks);
+    if (groups.size() < nranks) return make_error(what + ": accepted: 1-" + std::to_string(n));
     warn_unused(slots, groups,
-                "XEONRUN_SKIP_CROSS_NODE_CORES keeps each of the " + std::to_string(ninstances) +
+                "XEONRUN_SKIP_CROSS_NODE_CORES keeps each of the " + std::to_string(nranks) +
                     " ranks of " + std::to_string(groups.front().size()) +
                     " cores inside one NUMA node",
                 warnings);
     return groups;
   }
-  const std::size_t each = n / ninstances;
-  std::vector<Group> groups(ninstances);
-  for (std::size_t r = 0; r < ninstances; ++r) {
+  const std::size_t each = n / nranks;
+  std::vector<Group> groups(nranks);
+  for (std::size_t r = 0; r < nranks; ++r) {
     for (std::size_t i = r * each; i < (r + 1) * each; ++i) groups[r].push_back(i);
   }
   warn_unused(slots, groups,
-              std::to_string(n) + " cores do not split evenly into " + std::to_string(ninstances) +
+              std::to_string(n) + " cores do not split evenly into " + std::to_string(nranks) +
                   " ranks",
               warnings);
   return groups;
@@ -182,8 +182,8 @@ Expected<std::vector<Group>> slice_by_count(const std::vector<Slot>& slots, cons
   std::uint64_t wanted = 0;  // CPUs the sizing asks for, when it asks for a fixed number of ranks
   bool fixed = false;
   if (counts.size() > 1) {
-    if (config.ninstances && *config.ninstances != counts.size()) {
-      return make_error("XEONRUN_NINSTANCES=" + std::to_string(*config.ninstances) + ": " + what +
+    if (config.nranks && *config.nranks != counts.size()) {
+      return make_error("XEONRUN_NINSTANCES=" + std::to_string(*config.nranks) + ": " + what +
                         " lists " + std::to_string(counts.size()) +
                         " ranks; accepted: XEONRUN_NINSTANCES=" + std::to_string(counts.size()) +
                         " or unset");
@@ -191,12 +191,12 @@ Expected<std::vector<Group>> slice_by_count(const std::vector<Slot>& slots, cons
     sizes.list = counts;
     for (unsigned k : counts) wanted += k;
     fixed = true;
-  } else if (config.ninstances) {
-    if (*config.ninstances == 0) {
+  } else if (config.nranks) {
+    if (*config.nranks == 0) {
       return make_error("XEONRUN_NINSTANCES=0: accepted: 1 or more");
     }
-    wanted = std::uint64_t{*config.ninstances} * counts.front();
-    if (wanted <= total) sizes.list.assign(*config.ninstances, counts.front());
+    wanted = std::uint64_t{*config.nranks} * counts.front();
+    if (wanted <= total) sizes.list.assign(*config.nranks, counts.front());
     fixed = true;
   } else {
     if (counts.front() > total) {
@@ -209,7 +209,7 @@ Expected<std::vector<Group>> slice_by_count(const std::vector<Slot>& slots, cons
   if (fixed && wanted > total) {
     std::string ask = counts.size() > 1
                           ? what + " asks for "
-                          : "XEONRUN_NINSTANCES=" + std::to_string(*config.ninstances) + " x " +
+                          : "XEONRUN_NINSTANCES=" + std::to_string(*config.nranks) + " x " +
                                 what + " asks for ";
     // run_cpu: "Please make sure ninstances * ncores_per_instance <= total_cores".
     return make_error(ask + std::to_string(wanted) + noun + " but only " + std::to_string(total) +

@@ -24,11 +24,11 @@ struct Sizes {
 Expected<std::vector<Group>> cut(const std::vector<Slot>& slots, const Sizes& sizes,
                                  bool within_nodes, const std::string& what);
 
-// XEONRUN_NINSTANCES alone: slots.size() // ninstances slots each (counted in cores in logical
+// XEONRUN_NINSTANCES alone: slots.size() // nranks slots each (counted in cores in logical
 // mode too, so that ranks never share a core). With within_nodes (XEONRUN_SKIP_CROSS_NODE_CORES)
-// every rank takes its slots from one node: the largest equal size the nodes can hold ninstances
+// every rank takes its slots from one node: the largest equal size the nodes can hold nranks
 // times, ranks filling node after node.
-Expected<std::vector<Group>> split_evenly(const std::vector<Slot>& slots, unsigned ninstances,
+Expected<std::vector<Group>> split_evenly(const std::vector<Slot>& slots, unsigned nranks,
                                           bool within_nodes, std::vector<std::string>& warnings);
 
 // XEONRUN_NCORES_PER_INSTANCE (one count or a comma list), with or without XEONRUN_NINSTANCES and

@@ -75,7 +75,7 @@ struct Slicing {
 // --use-logical-core. They won't take effect even they are set explicitly." (likewise throughput).
 void warn_exclusive(const Config& config, const char* mode, std::vector<std::string>& warnings) {
   std::vector<std::string> ignored;
-  if (config.ninstances) ignored.push_back("XEONRUN_NINSTANCES");
+  if (config.nranks) ignored.push_back("XEONRUN_NINSTANCES");
   if (!config.ncores_per_instance.empty()) ignored.push_back("XEONRUN_NCORES_PER_INSTANCE");
   if (config.node_id) ignored.push_back("XEONRUN_NODE_ID");
   if (config.use_logical_core) ignored.push_back("XEONRUN_USE_LOGICAL_CORE");
@@ -133,7 +133,7 @@ Expected<Slicing> slice(const Topology& topology, const Config& config,
   if (!slots) return slots.error();
   s.slots = std::move(*slots);
 
-  const bool sized = config.ninstances || !config.ncores_per_instance.empty();
+  const bool sized = config.nranks || !config.ncores_per_instance.empty();
   if (!sized) {
     // A bare rank, or multi-instance: one rank per node. Otherwise run_cpu's default: one rank on
     // every slot.
@@ -148,7 +148,7 @@ Expected<Slicing> slice(const Topology& topology, const Config& config,
   }
   auto groups =
       config.ncores_per_instance.empty()
-          ? split_evenly(s.slots, *config.ninstances, config.skip_cross_node_cores, warnings)
+          ? split_evenly(s.slots, *config.nranks, config.skip_cross_node_cores, warnings)
           : slice_by_count(s.slots, config, warnings);
   if (!groups) return groups.error();
   s.groups = std::move(*groups);

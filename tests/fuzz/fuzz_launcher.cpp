@@ -35,8 +35,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           "launcher without a name");
   require(env.count(rank.rank_variable) == 1, "rank variable not in the environment",
           rank.rank_variable);
-  if (rank.local_size) {
-    require(!rank.size_variable.empty() || *rank.local_size == 0, "size without its variable");
+  if (rank.local_nranks) {
+    require(!rank.size_variable.empty() || *rank.local_nranks == 0, "size without its variable");
   }
   return 0;
 }

@@ -23,11 +23,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     require_one_line(config.error());
     return 0;
   }
-  if (config->rank && config->ninstances) {
+  if (config->rank && config->nranks) {
     // A rank is an index into the ranks sharing the machine (design.md §8).
-    require(*config->rank < *config->ninstances || config->rank_source.name != "XEONRUN_RANK",
+    require(*config->rank < *config->nranks || config->rank_source.name != "XEONRUN_RANK",
             "XEONRUN_RANK accepted outside XEONRUN_NINSTANCES",
-            std::to_string(*config->rank) + " of " + std::to_string(*config->ninstances));
+            std::to_string(*config->rank) + " of " + std::to_string(*config->nranks));
   }
   if (config->core_list && env.count("XEONRUN_CORE_LIST")) {
     xeonplace::EnvMap canonical = env;

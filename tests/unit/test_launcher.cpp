@@ -91,7 +91,7 @@ TEST(Launcher, OpenMpiRankAndSizeAndItBindsByDefault) {
   LauncherRank rank = detect_ok(open_mpi_rank1());
   EXPECT_EQ(rank.launcher, Launcher::OpenMpi);
   EXPECT_EQ(rank.local_rank, 1u);
-  EXPECT_EQ(rank.local_size, 2u);
+  EXPECT_EQ(rank.local_nranks, 2u);
   EXPECT_TRUE(rank.binds_by_default);
   EXPECT_EQ(rank.rank_variable, "OMPI_COMM_WORLD_LOCAL_RANK");
   EXPECT_EQ(rank.size_variable, "OMPI_COMM_WORLD_LOCAL_SIZE");
@@ -101,7 +101,7 @@ TEST(Launcher, MpichRankAndSizeWithoutBinding) {
   LauncherRank rank = detect_ok(mpich_rank1());
   EXPECT_EQ(rank.launcher, Launcher::Mpich);
   EXPECT_EQ(rank.local_rank, 1u);
-  EXPECT_EQ(rank.local_size, 2u);
+  EXPECT_EQ(rank.local_nranks, 2u);
   EXPECT_FALSE(rank.binds_by_default);
 }
 
@@ -109,7 +109,7 @@ TEST(Launcher, SlurmRankAndSizeFromStepTasksAndItBindsByDefault) {
   LauncherRank rank = detect_ok(slurm_task1());
   EXPECT_EQ(rank.launcher, Launcher::Slurm);
   EXPECT_EQ(rank.local_rank, 1u);
-  EXPECT_EQ(rank.local_size, 2u);
+  EXPECT_EQ(rank.local_nranks, 2u);
   EXPECT_TRUE(rank.binds_by_default);
   EXPECT_EQ(rank.size_variable, "SLURM_STEP_TASKS_PER_NODE");
 }
@@ -118,7 +118,7 @@ TEST(Launcher, TorchrunRankAndSize) {
   LauncherRank rank = detect_ok(torchrun_rank1());
   EXPECT_EQ(rank.launcher, Launcher::Torchrun);
   EXPECT_EQ(rank.local_rank, 1u);
-  EXPECT_EQ(rank.local_size, 2u);
+  EXPECT_EQ(rank.local_nranks, 2u);
   EXPECT_FALSE(rank.binds_by_default);
 }
 
@@ -164,7 +164,7 @@ TEST(Launcher, PrecedenceIsTorchrunThenOpenMpiThenMpichThenSlurm) {
 TEST(Launcher, ARankWithoutASizeLeavesTheSizeUnknown) {
   LauncherRank rank = detect_ok({{"LOCAL_RANK", "0"}});
   EXPECT_EQ(rank.launcher, Launcher::Torchrun);
-  EXPECT_FALSE(rank.local_size.has_value());
+  EXPECT_FALSE(rank.local_nranks.has_value());
   EXPECT_EQ(rank.size_variable, "");
 }
 
@@ -202,7 +202,7 @@ TEST(Launcher, SlurmMultiNodeListIsIndexedByNodeId) {
                   {"SLURM_STEP_TASKS_PER_NODE", "2(x3),1"},
                   {"SLURM_NTASKS", "7"},
                   {"SLURM_NNODES", "4"}};
-    EXPECT_EQ(detect_ok(env).local_size, expected[node]) << "node " << node;
+    EXPECT_EQ(detect_ok(env).local_nranks, expected[node]) << "node " << node;
   }
 }
 
@@ -248,27 +248,27 @@ TEST(Launcher, MalformedSlurmTaskListInTheEnvironmentIsAnError) {
 TEST(Launcher, SlurmFallsBackToTasksPerNode) {
   LauncherRank rank =
       detect_ok({{"SLURM_LOCALID", "3"}, {"SLURM_NODEID", "1"}, {"SLURM_TASKS_PER_NODE", "4(x2)"}});
-  EXPECT_EQ(rank.local_size, 4u);
+  EXPECT_EQ(rank.local_nranks, 4u);
   EXPECT_EQ(rank.size_variable, "SLURM_TASKS_PER_NODE");
 }
 
 TEST(Launcher, SlurmUsesNtasksOnlyOnAOneNodeStep) {
   LauncherRank one =
       detect_ok({{"SLURM_LOCALID", "0"}, {"SLURM_NNODES", "1"}, {"SLURM_NTASKS", "3"}});
-  EXPECT_EQ(one.local_size, 3u);
+  EXPECT_EQ(one.local_nranks, 3u);
   EXPECT_EQ(one.size_variable, "SLURM_NTASKS");
   LauncherRank two =
       detect_ok({{"SLURM_LOCALID", "0"}, {"SLURM_NNODES", "2"}, {"SLURM_NTASKS", "6"}});
-  EXPECT_FALSE(two.local_size.has_value());
+  EXPECT_FALSE(two.local_nranks.has_value());
   LauncherRank unknown = detect_ok({{"SLURM_LOCALID", "0"}, {"SLURM_NTASKS", "6"}});
-  EXPECT_FALSE(unknown.local_size.has_value());
+  EXPECT_FALSE(unknown.local_nranks.has_value());
 }
 
 TEST(Launcher, SlurmWithoutNodeIdUsesOnlyAOneNodeList) {
   LauncherRank single = detect_ok({{"SLURM_LOCALID", "1"}, {"SLURM_STEP_TASKS_PER_NODE", "2"}});
-  EXPECT_EQ(single.local_size, 2u);
+  EXPECT_EQ(single.local_nranks, 2u);
   LauncherRank multi = detect_ok({{"SLURM_LOCALID", "1"}, {"SLURM_STEP_TASKS_PER_NODE", "2(x2)"}});
-  EXPECT_FALSE(multi.local_size.has_value());
+  EXPECT_FALSE(multi.local_nranks.has_value());
 }
 
 TEST(Launcher, RankVariableListFollowsThePrecedenceTable) {

@@ -36,8 +36,8 @@ std::vector<GoodValue> good_values() {
       {"XEONRUN_RANK", "0", [](const Config& c) { return c.rank == 0u; }},
       {"XEONRUN_RANK", "65534", [](const Config& c) { return c.rank == 65534u; }},
       {"XEONRUN_RANK", "007", [](const Config& c) { return c.rank == 7u; }},
-      {"XEONRUN_NINSTANCES", "1", [](const Config& c) { return c.ninstances == 1u; }},
-      {"XEONRUN_NINSTANCES", "65535", [](const Config& c) { return c.ninstances == 65535u; }},
+      {"XEONRUN_NINSTANCES", "1", [](const Config& c) { return c.nranks == 1u; }},
+      {"XEONRUN_NINSTANCES", "65535", [](const Config& c) { return c.nranks == 65535u; }},
       {"XEONRUN_NCORES_PER_INSTANCE", "4",
        [](const Config& c) { return c.ncores_per_instance == std::vector<unsigned>{4}; }},
       {"XEONRUN_NCORES_PER_INSTANCE", "4,4,8",
@@ -202,7 +202,7 @@ std::vector<BadValue> bad_values() {
 TEST(Options, NothingSetGivesTheDocumentedDefaults) {
   Config config = parse_ok({});
   EXPECT_FALSE(config.rank.has_value());
-  EXPECT_FALSE(config.ninstances.has_value());
+  EXPECT_FALSE(config.nranks.has_value());
   EXPECT_TRUE(config.ncores_per_instance.empty());
   EXPECT_FALSE(config.core_list.has_value());
   EXPECT_FALSE(config.node_id.has_value());
@@ -455,7 +455,7 @@ TEST(Options, RankAndSizeComeFromTheLauncher) {
                             {"OMPI_COMM_WORLD_LOCAL_SIZE", "2"},
                             {"OMPI_COMM_WORLD_RANK", "5"}});
   EXPECT_EQ(config.rank, 1u);
-  EXPECT_EQ(config.ninstances, 2u);
+  EXPECT_EQ(config.nranks, 2u);
   EXPECT_EQ(config.rank_source.name, "Open MPI");
   EXPECT_EQ(config.rank_source.launcher, Launcher::OpenMpi);
   EXPECT_TRUE(config.rank_source.launcher_binds_by_default);
@@ -467,7 +467,7 @@ TEST(Options, ExplicitRankAndSizeWinOverTheLauncher) {
                             {"SLURM_LOCALID", "1"},
                             {"SLURM_STEP_TASKS_PER_NODE", "2"}});
   EXPECT_EQ(config.rank, 0u);
-  EXPECT_EQ(config.ninstances, 4u);
+  EXPECT_EQ(config.nranks, 4u);
   EXPECT_EQ(config.rank_source.name, "XEONRUN_RANK");
   // The binding Slurm did is still known, for XEONRUN_BIND_POLICY=auto.
   EXPECT_EQ(config.rank_source.launcher, Launcher::Slurm);
@@ -478,7 +478,7 @@ TEST(Options, ExplicitSizeWithTheLaunchersRank) {
   Config config =
       parse_ok({{"XEONRUN_NINSTANCES", "4"}, {"LOCAL_RANK", "3"}, {"LOCAL_WORLD_SIZE", "2"}});
   EXPECT_EQ(config.rank, 3u);
-  EXPECT_EQ(config.ninstances, 4u);
+  EXPECT_EQ(config.nranks, 4u);
   EXPECT_EQ(config.rank_source.name, "torchrun");
 }
 
@@ -486,14 +486,14 @@ TEST(Options, ExplicitRankWithTheLaunchersSize) {
   Config config =
       parse_ok({{"XEONRUN_RANK", "1"}, {"MPI_LOCALRANKID", "0"}, {"MPI_LOCALNRANKS", "3"}});
   EXPECT_EQ(config.rank, 1u);
-  EXPECT_EQ(config.ninstances, 3u);
+  EXPECT_EQ(config.nranks, 3u);
   EXPECT_EQ(config.rank_source.name, "XEONRUN_RANK");
 }
 
 TEST(Options, RankWithoutAnySizeStaysUnsized) {
   Config config = parse_ok({{"LOCAL_RANK", "1"}});
   EXPECT_EQ(config.rank, 1u);
-  EXPECT_FALSE(config.ninstances.has_value());
+  EXPECT_FALSE(config.nranks.has_value());
 }
 
 TEST(Options, RankOutOfRangeNamesTheVariablesItCameFrom) {

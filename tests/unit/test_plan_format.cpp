@@ -98,7 +98,7 @@ TEST(PlanFormat, JsonOfNinstancesTwoOnUpstreamFixtureIsRunCpusPlan) {
   Expected<Topology> topology = parse_lscpu(text.str(), "lscpu:upstream");
   ASSERT_TRUE(topology.ok()) << topology.error().message;
   Config config;
-  config.ninstances = 2;
+  config.nranks = 2;
   Expected<Plan> plan = xeonplace::plan(*topology, config);
   ASSERT_TRUE(plan.ok()) << plan.error().message;
   const std::string env =

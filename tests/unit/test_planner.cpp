@@ -148,7 +148,7 @@ TEST(Planner, DefaultIsOneRankOverAllPhysicalCoresOnUpstreamFixture) {
 
 TEST(Planner, NinstancesTwoSplitsByNodeOnUpstreamFixture) {
   Config c;
-  c.ninstances = 2;
+  c.nranks = 2;
   Plan p = planned(fixture(kUpstream), c);
   EXPECT_EQ(p.nranks, 2u);
   EXPECT_EQ(cpus_of(p), Ids({"0-3", "4-7"}));
@@ -180,7 +180,7 @@ TEST(Planner, LatencyModeGivesFourCoresPerRankOnUpstreamFixture) {
 TEST(Planner, LatencyModeIgnoresSizingFlagsWithRunCpuWarningOnUpstreamFixture) {
   Config c;
   c.mode = Mode::Latency;
-  c.ninstances = 1;
+  c.nranks = 1;
   c.node_id = 1;
   c.use_logical_core = true;
   Plan p = planned(fixture(kUpstream), c);
@@ -221,7 +221,7 @@ TEST(Planner, MultiInstanceWithoutSizingIsOneRankPerNodeOnUpstreamFixture) {
 TEST(Planner, MultiInstanceWithSizingSlicesLikeDefaultOnUpstreamFixture) {
   Config c;
   c.mode = Mode::MultiInstance;
-  c.ninstances = 4;
+  c.nranks = 4;
   Plan p = planned(fixture(kUpstream), c);
   EXPECT_EQ(cpus_of(p), Ids({"0-1", "2-3", "4-5", "6-7"}));
 }
@@ -284,7 +284,7 @@ TEST(Planner, CoreListWithoutSizingIsOneRankOverTheListOnUpstreamFixture) {
 TEST(Planner, CoreListWithNinstancesSplitsTheListOnUpstreamFixture) {
   Config c;
   c.core_list = CpuSet{0, 1, 2, 3, 8, 9};
-  c.ninstances = 3;
+  c.nranks = 3;
   Plan p = planned(fixture(kUpstream), c);
   // run_cpu's order: the listed CPUs ascending, each one unit.
   EXPECT_EQ(cpus_of(p), Ids({"0-1", "2-3", "8-9"}));
@@ -294,7 +294,7 @@ TEST(Planner, CoreListInLogicalModeKeepsSiblingsTogetherOnUpstreamFixture) {
   Config c;
   c.core_list = CpuSet{0, 1, 8, 9};
   c.use_logical_core = true;
-  c.ninstances = 2;
+  c.nranks = 2;
   Plan p = planned(fixture(kUpstream), c);
   EXPECT_EQ(cpus_of(p), Ids({"0,8", "1,9"}));
 }
@@ -310,7 +310,7 @@ TEST(Planner, CoreListWithNodeIdUsesTheListedCpusOfThatNodeOnUpstreamFixture) {
 TEST(Planner, RankSelectsOneRankOfTheWholePlanOnUpstreamFixture) {
   Config c;
   c.rank = 1;
-  c.ninstances = 2;
+  c.nranks = 2;
   Plan p = planned(fixture(kUpstream), c);
   EXPECT_EQ(p.nranks, 2u);
   ASSERT_EQ(p.ranks.size(), 1u);
@@ -330,7 +330,7 @@ TEST(Planner, RankWithoutSizingIsOneRankPerNodeOnUpstreamFixture) {
 
 TEST(Planner, NinstancesAndNcoresTogetherOnUpstreamFixture) {
   Config c;
-  c.ninstances = 2;
+  c.nranks = 2;
   c.ncores_per_instance = {3};
   Plan p = planned(fixture(kUpstream), c);
   EXPECT_EQ(cpus_of(p), Ids({"0-2", "3-5"}));
@@ -351,7 +351,7 @@ TEST(Planner, CommaListGivesConsecutiveRanksOfThoseSizesOnUpstreamFixture) {
 
 TEST(Planner, IntelRuntimeEnvIsRunCpusOnUpstreamFixture) {
   Config c;
-  c.ninstances = 2;
+  c.nranks = 2;
   Plan p = planned(fixture(kUpstream), c);
   EXPECT_EQ(p.ranks[0].env, (std::vector<EnvVar>{{"OMP_NUM_THREADS", "4"},
                                                  {"KMP_AFFINITY", "granularity=fine,compact,1,0"},
@@ -375,7 +375,7 @@ TEST(Planner, PlansLogicalCoresOnlyOutsideLatencyAndThroughput) {
 TEST(Planner, RankOutOfRangeIsAnError) {
   Config c;
   c.rank = 5;
-  c.ninstances = 4;
+  c.nranks = 4;
   EXPECT_EQ(plan_error(fixture(kUpstream), c),
             "XEONRUN_RANK=5: rank out of range; accepted: 0-3 (4 ranks planned)");
 }
@@ -391,7 +391,7 @@ TEST(Planner, RankOutOfRangeOfOneRankSaysZero) {
 
 TEST(Planner, MoreInstancesThanCoresIsRunCpusError) {
   Config c;
-  c.ninstances = 9;
+  c.nranks = 9;
   EXPECT_EQ(plan_error(fixture(kUpstream), c),
             "XEONRUN_NINSTANCES=9: there are 8 total cores but you specify 9 ninstances; please "
             "make sure ninstances <= total_cores");
@@ -399,7 +399,7 @@ TEST(Planner, MoreInstancesThanCoresIsRunCpusError) {
 
 TEST(Planner, ZeroInstancesIsAnError) {
   Config c;
-  c.ninstances = 0;
+  c.nranks = 0;
   EXPECT_EQ(plan_error(fixture(kUpstream), c), "XEONRUN_NINSTANCES=0: accepted: 1 or more");
 }
 
@@ -420,7 +420,7 @@ TEST(Planner, MoreCoresPerInstanceThanCoresIsAnErrorWhereRunCpuLaunchesNothing) 
 
 TEST(Planner, InstancesTimesCoresAboveCoresIsAnError) {
   Config c;
-  c.ninstances = 3;
+  c.nranks = 3;
   c.ncores_per_instance = {3};
   EXPECT_EQ(plan_error(fixture(kUpstream), c),
             "XEONRUN_NINSTANCES=3 x XEONRUN_NCORES_PER_INSTANCE=3 asks for 9 cores but only 8 "
@@ -439,7 +439,7 @@ TEST(Planner, CommaListLongerThanCoresIsAnError) {
 TEST(Planner, CommaListAndDifferentNinstancesIsAnError) {
   Config c;
   c.ncores_per_instance = {2, 2};
-  c.ninstances = 3;
+  c.nranks = 3;
   EXPECT_EQ(plan_error(fixture(kUpstream), c),
             "XEONRUN_NINSTANCES=3: XEONRUN_NCORES_PER_INSTANCE=2,2 lists 2 ranks; accepted: "
             "XEONRUN_NINSTANCES=2 or unset");
@@ -496,7 +496,7 @@ TEST(Planner, UnknownMemNodeIsAnError) {
 
 TEST(Planner, MemNodesReplaceTheCpusNodesOnUpstreamFixture) {
   Config c;
-  c.ninstances = 2;
+  c.nranks = 2;
   c.mem_nodes = CpuSet{1};
   Plan p = planned(fixture(kUpstream), c);
   EXPECT_EQ(mems_of(p), Ids({"1", "1"}));
@@ -510,7 +510,7 @@ TEST(Planner, AdjacentSiblingsRanksGetFirstPusNotCoreIds) {
   Plan all = planned(t, Config{});
   EXPECT_EQ(cpus_of(all), Ids({"0,2,4,6,8,10,12,14"}));
   Config c;
-  c.ninstances = 2;
+  c.nranks = 2;
   Plan p = planned(t, c);
   EXPECT_EQ(cpus_of(p), Ids({"0,2,4,6", "8,10,12,14"}));
   EXPECT_EQ(mems_of(p), Ids({"0", "1"}));
@@ -532,7 +532,7 @@ TEST(Planner, LogicalRanksNeverShareAPhysicalCore) {
   Topology t = fixture("adjacent_siblings_2s4c.lscpu");
   Config c;
   c.use_logical_core = true;
-  c.ninstances = 3;
+  c.nranks = 3;
   Plan p = planned(t, c);
   ASSERT_EQ(p.ranks.size(), 3u);
   std::set<unsigned> seen_cores;
@@ -550,7 +550,7 @@ TEST(Planner, LogicalTwoRanksOnXeonKeepSiblingsTogether) {
   // xeon_2s28c_ht.lscpu: siblings at +56.
   Config c;
   c.use_logical_core = true;
-  c.ninstances = 2;
+  c.nranks = 2;
   Plan p = planned(fixture("xeon_2s28c_ht.lscpu"), c);
   EXPECT_EQ(cpus_of(p), Ids({"0-27,56-83", "28-55,84-111"}));
   EXPECT_EQ(omp_of(p), std::vector<unsigned>({56, 56}));
@@ -710,7 +710,7 @@ TEST(Planner, SkipCrossNodeCoresWithTooManyInstancesIsAnError) {
   // uneven_nodes_4_4_2.lscpu: 3 ranks of 3 cores fit in 10 cores, but only 2 inside nodes.
   Config c;
   c.ncores_per_instance = {3};
-  c.ninstances = 3;
+  c.nranks = 3;
   c.skip_cross_node_cores = true;
   std::string error = plan_error(fixture("uneven_nodes_4_4_2.lscpu"), c);
   EXPECT_EQ(error.rfind("XEONRUN_NCORES_PER_INSTANCE=3 with XEONRUN_SKIP_CROSS_NODE_CORES: only 2 "
@@ -733,7 +733,7 @@ TEST(Planner, UnevenNodesBareRankIsOneRankPerNode) {
 TEST(Planner, NinstancesWithLeftoverCoresWarns) {
   // uneven_nodes_4_4_2.lscpu: 10 cores into 3 ranks of 3.
   Config c;
-  c.ninstances = 3;
+  c.nranks = 3;
   Plan p = planned(fixture("uneven_nodes_4_4_2.lscpu"), c);
   EXPECT_EQ(cpus_of(p), Ids({"0-2", "3-5", "6-8"}));
   EXPECT_TRUE(any_contains(p.warnings,
@@ -777,7 +777,7 @@ TEST(Planner, CpulessNodeIsNeverACpuNode) {
 
 TEST(Planner, CpulessNodeIsInMemsWhenAskedFor) {
   Config c;
-  c.ninstances = 2;
+  c.nranks = 2;
   c.mem_nodes = CpuSet{1, 2};
   Plan p = planned(with_cpuless_node(), c);
   EXPECT_EQ(mems_of(p), Ids({"1-2", "1-2"}));
@@ -842,7 +842,7 @@ TEST(Planner, HybridXmlFixtureUsesPerformanceCoresUnlessAsked) {
   EXPECT_EQ(cpus_of(planned(t, Config{})), Ids({"0,2,4,6,8,10,12,14"}));
   Config c;
   c.use_efficient_cores = true;
-  c.ninstances = 2;
+  c.nranks = 2;
   EXPECT_EQ(cpus_of(planned(t, c)), Ids({"0,2,4,6,8,10,12,14", "16-23"}));
 }
 
@@ -944,7 +944,7 @@ TEST(RealMachines, SkipCrossNodeCoresWithNinstancesAloneKeepsEachRankInsideOneNo
     SCOPED_TRACE(name);
     Topology t = xml_fixture(name);
     Config c;
-    c.ninstances = 3;
+    c.nranks = 3;
     c.skip_cross_node_cores = true;
     Plan p = planned(t, c);
     ASSERT_EQ(p.ranks.size(), 3U);
@@ -959,7 +959,7 @@ TEST(RealMachines, SkipCrossNodeCoresFillsEveryNodeWhenRanksDivideIt) {
   Topology t = xml_fixture("real/haswell_cod_2s4n.xml");
   const std::vector<CpuSet> by_node = usable_cpus_by_node(t);
   Config c;
-  c.ninstances = static_cast<unsigned>(by_node.size());
+  c.nranks = static_cast<unsigned>(by_node.size());
   c.skip_cross_node_cores = true;
   Plan p = planned(t, c);
   ASSERT_EQ(p.ranks.size(), by_node.size());
@@ -1048,7 +1048,7 @@ TEST(RealMachines, CoreListIsSplitByNodeOnRoundRobinNumbering) {
   Topology t = xml_fixture("real/handmade_xeon_2s_rr.xml");
   Config c;
   c.core_list = CpuSet{0, 3, 4, 7};
-  c.ninstances = 2;
+  c.nranks = 2;
   Plan p = planned(t, c);
   ASSERT_EQ(p.ranks.size(), 2U);
   for (const RankPlacement& rank : p.ranks) {

@@ -259,6 +259,9 @@ class Signals(unittest.TestCase):
     SLEEPER = ["sh", "-c", "echo pid $$; echo started >&2; exec sleep 60"]
 
     def start_and_collect_pids(self, logs, n=2, extra=(), preexec_fn=None):
+        """Starts SLEEPER as `n` ranks and waits until each printed both its lines (its pid to
+        stdout, "started" to stderr): a signal sent earlier could end a rank before its stderr
+        line, which the SIGTERM test expects in the log."""
         flags = on_fixture(["--ninstances", str(n), "--log-path", logs, *extra])
         p = subprocess.Popen([SPAWN, "--library", "", *flags, "--no-python", *self.SLEEPER],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -270,7 +273,9 @@ class Signals(unittest.TestCase):
                 try:
                     with open(os.path.join(logs, f"run_rank{rank}.log")) as f:
                         text = f.read()
-                    if text.startswith("pid "):
+                    with open(os.path.join(logs, f"run_rank{rank}.err")) as f:
+                        started = f.read() == "started\n"
+                    if text.startswith("pid ") and text.endswith("\n") and started:
                         pids[rank] = int(text.split()[1])
                 except (FileNotFoundError, IndexError, ValueError):
                     pass

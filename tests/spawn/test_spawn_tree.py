@@ -4,7 +4,10 @@ signal it inherited as ignored (issue #12).
 
 Every process a test starts carries a marker variable in its environment, unique to the test;
 "the tree" is every process whose /proc/PID/environ holds it, wherever it went (a rank's child
-that outlived the rank, a grandchild). Environment (set by meson): XEONRUN_SPAWN."""
+that outlived the rank, a grandchild). The ranks run without the library on the pytorch fixture's
+topology (test_spawn.on_fixture): their supervision is tested, not their placement, so two ranks
+run on any machine, one CPU included. Environment (set by meson): XEONRUN_SPAWN,
+XEONPLACE_FIXTURES."""
 
 import fcntl
 import os
@@ -19,10 +22,48 @@ import unittest
 import uuid
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-from test_spawn import SPAWN, clean_env, default_dispositions, pid_alive, wait_for  # noqa: E402
+from test_spawn import (SPAWN, clean_env, default_dispositions, on_fixture, pid_alive,  # noqa: E402
+                        wait_for)
 
 # A rank that starts two children and waits for them: the shape that used to survive its launcher.
 TREE = "echo pid $$; sleep 1000 & sleep 1000 & wait"
+SLEEPER = "sleep 1000"  # the command line of every child the trees below keep running
+
+
+def launcher_argv(n, program, flags=()):
+    """xeonrun-spawn running `sh -c program` as `n` ranks, unplaced, planned on the fixture."""
+    return [SPAWN, "--library", "", *on_fixture(["--ninstances", str(n), *flags]), "--no-python",
+            "sh", "-c", program]
+
+
+def wait_for_rank_logs(test, launcher, logs, n, ready):
+    """Waits until `ready(text)` holds for the stdout log of each of the `n` ranks; fails at
+    once, with its stderr, when the launcher ends first. Returns the logs' texts by rank."""
+    texts = {}
+
+    def all_ready():
+        for rank in range(n):
+            try:
+                with open(os.path.join(logs, f"run_rank{rank}.log")) as f:
+                    text = f.read()
+            except FileNotFoundError:
+                continue
+            if ready(text):
+                texts[rank] = text
+        return len(texts) == n or launcher.poll() is not None
+
+    test.assertTrue(wait_for(all_ready), f"ranks did not start: {texts}")
+    if len(texts) != n:
+        _, err = launcher.communicate(timeout=30)
+        test.fail(f"the launcher exited with {launcher.returncode} before its {n} ranks started: "
+                  f"{err}")
+    return texts
+
+
+def first_pid(text):
+    """The pid a rank's first line "pid N" names, or None before it is whole."""
+    words = text.split()
+    return int(words[1]) if len(words) > 1 and words[0] == "pid" and "\n" in text else None
 
 
 def command_line(pid):
@@ -64,36 +105,35 @@ class Tree(unittest.TestCase):
             except ProcessLookupError:
                 pass
 
-    def start(self, program, n=2, flags=(), ignored=()):
+    NRANKS = 2
+
+    def start(self, program, flags=(), ignored=()):
         """Starts the launcher and waits until every rank printed "pid N"; returns the launcher
         and the ranks' pids."""
         name, value = self.marker.split("=", 1)
-        p = subprocess.Popen([SPAWN, "--library", "", "--ninstances", str(n), "--log-path",
-                              self.logs.name, *flags, "--no-python", "sh", "-c", program],
+        p = subprocess.Popen(launcher_argv(self.NRANKS, program,
+                                           ("--log-path", self.logs.name, *flags)),
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                              env=clean_env(**{name: value}), preexec_fn=default_dispositions(ignored))
         self.addCleanup(lambda: p.poll() is None and p.kill())
-        pids = {}
-
-        def started():
-            for rank in range(n):
-                try:
-                    with open(os.path.join(self.logs.name, f"run_rank{rank}.log")) as f:
-                        pids[rank] = int(f.read().split()[1])
-                except (FileNotFoundError, IndexError, ValueError):
-                    pass
-            return len(pids) == n
-
-        self.assertTrue(wait_for(started), "ranks did not start")
-        return p, pids
+        texts = wait_for_rank_logs(self, p, self.logs.name, self.NRANKS, first_pid)
+        return p, {rank: first_pid(text) for rank, text in texts.items()}
 
     def wait_for_tree(self, launcher, count):
-        """Waits until the ranks' trees (the launcher carries the marker too) have `count`
-        processes."""
+        """Waits until the ranks' trees (the launcher carries the marker too) are `count`
+        processes: each rank's shell and every child it keeps, all of them past their exec of
+        `sleep 1000`. Only then is a signal sent, so that it meets each child in its final shape
+        (its own session, SIGTERM ignored) even when the ranks run one at a time on one CPU."""
         def tree():
             return [pid for pid in marked_pids(self.marker) if pid != launcher.pid]
-        self.assertTrue(wait_for(lambda: len(tree()) >= count),
-                        f"expected {count} processes, found {tree()}")
+
+        def complete():
+            pids = tree()
+            sleepers = [pid for pid in pids if command_line(pid) == SLEEPER]
+            return len(pids) == count and len(sleepers) == count - self.NRANKS
+
+        self.assertTrue(wait_for(complete), f"expected {count} processes, found " +
+                        ", ".join(command_line(pid) for pid in tree()))
 
     def assert_no_process_left(self):
         left = marked_pids(self.marker)
@@ -133,7 +173,11 @@ class Tree(unittest.TestCase):
             'echo pid $$; setsid sleep 1000 & setsid sh -c "sleep 1000 & exit 0"; wait', 6)
 
     def test_a_failing_rank_stops_the_whole_tree_of_the_others(self):
-        p, _ = self.start('echo pid $$; [ "$XEONRUN_RANK" = 1 ] && { sleep 0.5; exit 3; }; ' + TREE)
+        # Rank 1 fails when told, once rank 0's tree is whole: not after a delay that one busy CPU
+        # may spend before rank 0 started its children.
+        p, pids = self.start('[ "$XEONRUN_RANK" = 1 ] && trap "exit 3" USR1; ' + TREE)
+        self.wait_for_tree(p, 6)
+        os.kill(pids[1], signal.SIGUSR1)
         _, err = p.communicate(timeout=30)
         self.assertEqual(p.returncode, 3, err)
         self.assert_no_process_left()
@@ -158,31 +202,21 @@ class Suspend(unittest.TestCase):
     def test_sigtstp_stops_the_ranks_and_the_launcher_and_continuing_it_continues_them(self):
         # What Ctrl-Z and fg do: the terminal stops only its foreground group, the launcher's.
         with tempfile.TemporaryDirectory() as logs:
-            p = subprocess.Popen([SPAWN, "--library", "", "--ninstances", "2", "--log-path", logs,
-                                  "--no-python", "sh", "-c", "echo pid $$; sleep 1; echo finished"],
+            p = subprocess.Popen(launcher_argv(2, "echo pid $$; sleep 1; echo finished",
+                                               ("--log-path", logs)),
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                  env=clean_env(), preexec_fn=default_dispositions())
             self.addCleanup(lambda: p.poll() is None and p.kill())
-            pids = []
-
-            def started():
-                pids.clear()
-                for rank in range(2):
-                    try:
-                        with open(os.path.join(logs, f"run_rank{rank}.log")) as f:
-                            pids.append(int(f.read().split()[1]))
-                    except (FileNotFoundError, IndexError, ValueError):
-                        return False
-                return True
-
-            self.assertTrue(wait_for(started), "ranks did not start")
+            pids = [first_pid(text) for text in wait_for_rank_logs(self, p, logs, 2,
+                                                                    first_pid).values()]
             p.send_signal(signal.SIGTSTP)
             self.assertTrue(wait_for(lambda: process_state(p.pid) == "T"), "launcher not stopped")
             for pid in pids:
                 self.assertTrue(wait_for(lambda: process_state(pid) == "T"),
                                 f"rank {pid} not stopped: {process_state(pid)}")
             time.sleep(1.5)  # longer than the ranks' sleep: stopped, they must not finish
-            self.assertNotIn("finished", open(os.path.join(logs, "run_rank0.log")).read())
+            with open(os.path.join(logs, "run_rank0.log")) as f:
+                self.assertNotIn("finished", f.read())
             p.send_signal(signal.SIGCONT)
             out, err = p.communicate(timeout=30)
             self.assertEqual(p.returncode, 0, err)
@@ -194,24 +228,13 @@ class InheritedIgnoredSignal(unittest.TestCase):
         with tempfile.TemporaryDirectory() as logs:
             program = "echo started; sleep 1.5; echo finished"
             # A grace period shorter than the ranks' run: a forwarded hangup would end in SIGKILL.
-            p = subprocess.Popen([SPAWN, "--library", "", "--ninstances", "2", "--log-path", logs,
-                                  "--grace-period", "0.2", "--no-python", "sh", "-c", program],
+            p = subprocess.Popen(launcher_argv(2, program,
+                                               ("--log-path", logs, "--grace-period", "0.2")),
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                  env=clean_env(),
                                  preexec_fn=default_dispositions(ignored=(signal.SIGHUP,)))
             self.addCleanup(lambda: p.poll() is None and p.kill())
-
-            def started():
-                for rank in range(2):
-                    try:
-                        with open(os.path.join(logs, f"run_rank{rank}.log")) as f:
-                            if not f.read().startswith("started"):
-                                return False
-                    except FileNotFoundError:
-                        return False
-                return True
-
-            self.assertTrue(wait_for(started), "ranks did not start")
+            wait_for_rank_logs(self, p, logs, 2, lambda text: text.startswith("started\n"))
             p.send_signal(signal.SIGHUP)
             out, err = p.communicate(timeout=30)
             self.assertEqual(p.returncode, 0, err)
@@ -232,15 +255,15 @@ class Terminal(unittest.TestCase):
             os.setsid()
             fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
-        p = subprocess.Popen([SPAWN, "--library", "", "--ninstances", str(n), "--no-python", "sh",
-                              "-c", program], stdin=terminal, stdout=subprocess.PIPE,
+        p = subprocess.Popen(launcher_argv(n, program), stdin=terminal, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True, env=clean_env(),
                              preexec_fn=own_terminal)
         self.addCleanup(lambda: p.poll() is None and p.kill())
         return p, controller
 
     def test_stdin_that_is_not_a_terminal_still_reaches_the_rank(self):
-        r = subprocess.run([SPAWN, "--library", "", "--ninstances", "1", "--no-python", "cat"],
+        r = subprocess.run([SPAWN, "--library", "", *on_fixture(["--ninstances", "1"]),
+                            "--no-python", "cat"],
                            input="from stdin\n", capture_output=True, text=True, timeout=30,
                            env=clean_env())
         self.assertEqual(r.returncode, 0, r.stderr)

@@ -24,6 +24,9 @@ packages=(
   qemu-system-x86 linux-image-amd64 busybox-static cpio
   # the run_cpu being replaced, for the conformance test and the launch benchmark
   python3-torch
+  # thread pools other than OpenMP (issue #15): numpy on OpenBLAS, numexpr, and threadpoolctl to
+  # read their sizes
+  libopenblas0-pthread python3-numexpr python3-threadpoolctl
   # hardening (issue #8): clang 14 and its libFuzzer (in libclang-rt-14-dev) for tools/ci/fuzz.sh
   clang libclang-rt-14-dev
   # GNU time: peak RSS of each launcher in tools/bench/bench_spawn.py

@@ -63,6 +63,8 @@ constexpr Choice<Membind> kMembinds[] = {{"bind", Membind::Bind},
                                          {"none", Membind::None}};
 constexpr Choice<Pin> kPins[] = {
     {"process", Pin::Process}, {"thread", Pin::Thread}, {"none", Pin::None}};
+constexpr Choice<ThreadPools> kThreadPools[] = {{"all", ThreadPools::All},
+                                                {"openmp", ThreadPools::OpenMp}};
 constexpr Choice<LogLevel> kLogLevels[] = {{"debug", LogLevel::Debug},
                                            {"info", LogLevel::Info},
                                            {"warn", LogLevel::Warn},
@@ -383,6 +385,10 @@ std::vector<OptionSpec> make_table() {
       choice<&Config::pin>(
           "XEONRUN_PIN", kPins, "process",
           {"process: every thread on the rank's CPUs; thread: one CPU per new thread"}),
+      choice<&Config::thread_pools>(
+          "XEONRUN_THREAD_POOLS", kThreadPools, "all",
+          {"all: MKL, OpenBLAS, BLIS, numexpr, numba, TensorFlow and rayon pools get the rank's "
+           "thread count too; openmp: only OMP_*/KMP_*"}),
       choice<&Config::bind_policy>(
           "XEONRUN_BIND_POLICY", kBindPolicies, "auto",
           {"a rank its launcher already bound: respect plans inside that binding, replace over "
@@ -595,6 +601,7 @@ const char* to_string(Allocator value) { return name_of(value, kAllocators); }
 const char* to_string(OmpRuntime value) { return name_of(value, kOmpRuntimes); }
 const char* to_string(Membind value) { return name_of(value, kMembinds); }
 const char* to_string(Pin value) { return name_of(value, kPins); }
+const char* to_string(ThreadPools value) { return name_of(value, kThreadPools); }
 const char* to_string(LogLevel value) { return name_of(value, kLogLevels); }
 const char* to_string(OnError value) { return name_of(value, kOnErrors); }
 const char* to_string(BindPolicy value) { return name_of(value, kBindPolicies); }

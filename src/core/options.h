@@ -19,6 +19,9 @@ enum class Allocator { Auto, Tcmalloc, Jemalloc, Mimalloc, Default };
 enum class OmpRuntime { Intel, Default };
 enum class Membind { Bind, Preferred, Interleave, None };
 enum class Pin { Process, Thread, None };
+// Which thread pools get the rank's thread count (issue #15): every pool that reads a variable
+// (BLAS libraries, numexpr, numba, TensorFlow, rayon), or OpenMP's alone.
+enum class ThreadPools { All, OpenMp };
 enum class OnError { Abort, Warn };
 enum class LogLevel { Debug, Info, Warn, Error, Off };
 // What to do when the launcher already bound this rank to some CPUs (issue #6).
@@ -67,6 +70,7 @@ struct Config {
   OnError on_error{};
   bool disable{};
   BindPolicy bind_policy{};
+  ThreadPools thread_pools{};
   RankSource rank_source;
 };
 
@@ -176,5 +180,6 @@ const char* to_string(Pin);
 const char* to_string(LogLevel);
 const char* to_string(OnError);
 const char* to_string(BindPolicy);
+const char* to_string(ThreadPools);
 
 }  // namespace xeonplace

@@ -32,6 +32,11 @@ std::vector<EnvVar> planned_runtime_env(const RankPlacement& rank, const Config&
     env.push_back({"OMP_PROC_BIND", "close"});
     env.push_back({"OMP_PLACES", logical ? "threads" : "cores"});
   }
+  if (config.thread_pools == ThreadPools::All) {
+    for (const char* name : kThreadPoolVariables) {
+      env.push_back({name, std::to_string(rank.omp_threads)});
+    }
+  }
   return env;
 }
 

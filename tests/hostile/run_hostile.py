@@ -161,6 +161,7 @@ def bad_values(tmp):
         "XEONRUN_TOPOLOGY": (lambda: topology_garbage(tmp), {}),  # writes files: lazily
         "XEONRUN_ON_ERROR": (CHOICE_GARBAGE + ["ignore", "warning"], {}),
         "XEONRUN_BIND_POLICY": (CHOICE_GARBAGE + ["keep", "replaced"], {}),
+        "XEONRUN_THREAD_POOLS": (CHOICE_GARBAGE + ["mkl", "all,openmp", "0"], {}),
         # The placement xeonrun-spawn hands to a rank: malformed, or CPUs and nodes this process
         # may not use, is refused, never applied.
         "XEONRUN_PLACEMENT": (["", "v2", "v1", "bogus", "v1;rank=0", "\x01",

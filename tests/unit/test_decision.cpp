@@ -77,7 +77,9 @@ TEST(Decide, TopologyErrorIsReported) {
 }
 
 TEST(Decide, RankOfTwoGetsItsNodeAndReexecsToChainLoad) {
-  const EnvMap env = {{"XEONRUN_RANK", "1"}, {"XEONRUN_NINSTANCES", "2"}};
+  const EnvMap env = {{"XEONRUN_RANK", "1"},
+                      {"XEONRUN_NINSTANCES", "2"},
+                      {"XEONRUN_THREAD_POOLS", "openmp"}};
   Expected<Decision> d = decide(process_facts(env), env);
   ASSERT_TRUE(d.ok()) << d.error().message;
   EXPECT_EQ(d->action, Action::Place);

@@ -99,6 +99,7 @@ TEST(PlanFormat, JsonOfNinstancesTwoOnUpstreamFixtureIsRunCpusPlan) {
   ASSERT_TRUE(topology.ok()) << topology.error().message;
   Config config;
   config.nranks = 2;
+  config.thread_pools = ThreadPools::OpenMp;  // run_cpu sets OpenMP's variables only
   Expected<Plan> plan = xeonplace::plan(*topology, config);
   ASSERT_TRUE(plan.ok()) << plan.error().message;
   const std::string env =

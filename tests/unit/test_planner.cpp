@@ -351,6 +351,7 @@ TEST(Planner, CommaListGivesConsecutiveRanksOfThoseSizesOnUpstreamFixture) {
 
 TEST(Planner, IntelRuntimeEnvIsRunCpusOnUpstreamFixture) {
   Config c;
+  c.thread_pools = ThreadPools::OpenMp;  // run_cpu sets OpenMP's variables only
   c.nranks = 2;
   Plan p = planned(fixture(kUpstream), c);
   EXPECT_EQ(p.ranks[0].env, (std::vector<EnvVar>{{"OMP_NUM_THREADS", "4"},

@@ -20,6 +20,13 @@ RankPlacement rank_of(unsigned omp_threads) {
 
 using Env = std::vector<EnvVar>;
 
+// The OpenMP variables alone, as run_cpu sets them (the other pools are tested below).
+Config openmp_only() {
+  Config c;
+  c.thread_pools = ThreadPools::OpenMp;
+  return c;
+}
+
 bool has(const Env& env, const std::string& name) {
   for (const EnvVar& var : env) {
     if (var.name == name) return true;
@@ -28,7 +35,7 @@ bool has(const Env& env, const std::string& name) {
 }
 
 TEST(RuntimeEnv, IntelRuntimeGetsRunCpusKmpVariables) {
-  Config c;  // omp_runtime defaults to Intel, as run_cpu
+  Config c = openmp_only();  // omp_runtime defaults to Intel, as run_cpu
   EXPECT_EQ(planned_runtime_env(rank_of(4), c),
             (Env{{"OMP_NUM_THREADS", "4"},
                  {"KMP_AFFINITY", "granularity=fine,compact,1,0"},
@@ -36,7 +43,7 @@ TEST(RuntimeEnv, IntelRuntimeGetsRunCpusKmpVariables) {
 }
 
 TEST(RuntimeEnv, IntelRuntimeWithLogicalCoresOfEveryNodeLeavesKmpAffinityUnsetAsRunCpu) {
-  Config c;
+  Config c = openmp_only();
   c.use_logical_core = true;
   EXPECT_EQ(planned_runtime_env(rank_of(8), c),
             (Env{{"OMP_NUM_THREADS", "8"}, {"KMP_BLOCKTIME", "1"}}));
@@ -50,7 +57,7 @@ TEST(RuntimeEnv, IntelRuntimeWithLogicalCoresOfOneNodeSetsKmpAffinityAsRunCpu) {
 }
 
 TEST(RuntimeEnv, LatencyModeIgnoresLogicalCoresForBinding) {
-  Config c;
+  Config c = openmp_only();
   c.use_logical_core = true;
   c.mode = Mode::Latency;
   EXPECT_TRUE(has(planned_runtime_env(rank_of(4), c), "KMP_AFFINITY"));
@@ -60,18 +67,38 @@ TEST(RuntimeEnv, LatencyModeIgnoresLogicalCoresForBinding) {
 }
 
 TEST(RuntimeEnv, GnuRuntimeBindsOneThreadPerCore) {
-  Config c;
+  Config c = openmp_only();
   c.omp_runtime = OmpRuntime::Default;
   EXPECT_EQ(planned_runtime_env(rank_of(4), c),
             (Env{{"OMP_NUM_THREADS", "4"}, {"OMP_PROC_BIND", "close"}, {"OMP_PLACES", "cores"}}));
 }
 
 TEST(RuntimeEnv, GnuRuntimeWithLogicalCoresBindsOneThreadPerHardwareThread) {
-  Config c;
+  Config c = openmp_only();
   c.omp_runtime = OmpRuntime::Default;
   c.use_logical_core = true;
   EXPECT_EQ(planned_runtime_env(rank_of(8), c),
             (Env{{"OMP_NUM_THREADS", "8"}, {"OMP_PROC_BIND", "close"}, {"OMP_PLACES", "threads"}}));
+}
+
+TEST(RuntimeEnv, EveryThreadPoolGetsTheRanksThreadCountByDefault) {
+  const Env env = planned_runtime_env(rank_of(3), Config{});
+  for (const char* name : kThreadPoolVariables) {
+    bool found = false;
+    for (const EnvVar& var : env) found = found || (var.name == name && var.value == "3");
+    EXPECT_TRUE(found) << name;
+  }
+  EXPECT_FALSE(has(planned_runtime_env(rank_of(3), openmp_only()), "OPENBLAS_NUM_THREADS"));
+}
+
+TEST(RuntimeEnv, AThreadPoolTheUserSizedKeepsItsValue) {
+  std::vector<std::string> warnings;
+  const Env merged = merge_with_user_env(planned_runtime_env(rank_of(3), Config{}),
+                                         {{"MKL_NUM_THREADS", "1"}}, warnings);
+  EXPECT_FALSE(has(merged, "MKL_NUM_THREADS"));
+  EXPECT_TRUE(has(merged, "OPENBLAS_NUM_THREADS"));
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_EQ(warnings[0], "MKL_NUM_THREADS=1 kept from the environment; the plan wants 3");
 }
 
 TEST(RuntimeEnv, NeverPlansBothBindingFamilies) {

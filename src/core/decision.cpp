@@ -198,9 +198,11 @@ std::string consequence(const std::vector<std::string>& added, bool omp_stale) {
 
 // In-process only (facts.pid != 0): re-exec once when a library of the plan is not loaded, or an
 // OpenMP runtime already loaded read other values than the plan's (libgomp linked into the
-// executable). Never in a dry run, under secure execution, or under a debugger (gdb loses the
-// process it started: issue #12).
-void decide_reexec(Decision& d, const ChainLoad& chain, const Facts& facts, const EnvMap& env) {
+// executable). Never in a dry run, under secure execution, under a debugger (gdb loses the
+// process it started: issue #12), or when XEONRUN_REEXEC=never (constructors of the libraries
+// loaded before ours would run twice: docs/design.md §6).
+void decide_reexec(Decision& d, const ChainLoad& chain, const Facts& facts, const EnvMap& env,
+                   Reexec policy) {
   const bool omp_stale =
       openmp_runtime_loaded(facts.loaded) && runtime_env_differs(d.runtime, env);
   if (chain.added.empty() && !omp_stale) {
@@ -218,6 +220,11 @@ void decide_reexec(Decision& d, const ChainLoad& chain, const Facts& facts, cons
   }
   if (facts.traced) {
     d.warnings.push_back("chain-load: traced by a debugger, not re-executing; " +
+                         consequence(chain.added, omp_stale));
+    return;
+  }
+  if (policy == Reexec::Never) {
+    d.warnings.push_back("chain-load: XEONRUN_REEXEC=never, not re-executing; " +
                          consequence(chain.added, omp_stale));
     return;
   }
@@ -269,7 +276,7 @@ Decision decide_planned(const Facts& facts, const EnvMap& env, const Config& con
   d.handoff.insert(d.handoff.end(), chain.env.begin(), chain.env.end());
   d.handoff.push_back({kPlacementVariable, format_handed_placement(handed)});
   d.placed = placed_variables(handed, env);
-  if (facts.pid != 0) decide_reexec(d, chain, facts, env);
+  if (facts.pid != 0) decide_reexec(d, chain, facts, env, config.reexec);
   return d;
 }
 

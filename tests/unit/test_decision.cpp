@@ -53,6 +53,15 @@ std::string value_of(const std::vector<EnvVar>& vars, const std::string& name) {
   return "(unset)";
 }
 
+// The warnings of `d` that contain `word` (the made-up machine adds a planner warning of its own).
+std::vector<std::string> warnings_about(const Decision& d, const std::string& word) {
+  std::vector<std::string> out;
+  for (const std::string& w : d.warnings) {
+    if (w.find(word) != std::string::npos) out.push_back(w);
+  }
+  return out;
+}
+
 TEST(Decide, DisableSkipsWithoutLookingAtAnythingElse) {
   const EnvMap env = {{"XEONRUN_DISABLE", "1"}, {"XEONRUN_RANK", "nonsense"}};
   Expected<Decision> d = decide(Facts{}, env);
@@ -127,6 +136,28 @@ TEST(Decide, SecureExecutionAndDebuggersAreNeverReexecuted) {
     EXPECT_FALSE(d->reexec);
     ASSERT_FALSE(d->warnings.empty());
     EXPECT_NE(d->warnings.back().find(traced ? "debugger" : "AT_SECURE"), std::string::npos);
+  }
+}
+
+TEST(Decide, ReexecNeverPlacesWithoutReexecutingAndSaysWhatIsMissingOnce) {
+  const EnvMap env = {{"XEONRUN_NINSTANCES", "1"}, {"XEONRUN_REEXEC", "never"}};
+  Expected<Decision> d = decide(process_facts(env), env);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->action, Action::Place);
+  EXPECT_FALSE(d->reexec);
+  const std::vector<std::string> said = warnings_about(*d, "chain-load");
+  ASSERT_EQ(said.size(), 1u);
+  EXPECT_NE(said[0].find("XEONRUN_REEXEC=never"), std::string::npos);
+  EXPECT_NE(said[0].find(kTcmalloc), std::string::npos);
+  EXPECT_NE(said[0].find(kIomp), std::string::npos);
+}
+
+TEST(Decide, ReexecAutoIsTheDefault) {
+  for (const char* value : {"auto", "AUTO"}) {
+    const EnvMap env = {{"XEONRUN_NINSTANCES", "1"}, {"XEONRUN_REEXEC", value}};
+    Expected<Decision> d = decide(process_facts(env), env);
+    ASSERT_TRUE(d.ok());
+    EXPECT_TRUE(d->reexec);
   }
 }
 

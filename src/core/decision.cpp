@@ -166,13 +166,21 @@ Expected<Planned> plan_rank(const Topology& machine, Config config, const Facts&
 
 // ---- chain-loading (issue #4): which libraries, and whether a re-exec is needed ----
 
+// The libraries found on disk that this process may load. A program linked with a sanitizer
+// runtime that replaces malloc crashes before main when another allocator comes first (its
+// interceptors and the allocator fight over malloc): no allocator there; the OpenMP runtime may
+// still come.
 std::vector<FoundLibrary> found_libraries(const Facts& facts, std::vector<std::string>& warnings) {
   std::vector<FoundLibrary> found;
   for (const LibraryLookup& lookup : facts.libraries) {
-    if (lookup.path) {
-      found.push_back({lookup.request.role, *lookup.path, lookup.request.explicit_choice});
-    } else {
+    if (!lookup.path) {
       warnings.push_back(lookup.not_found);
+    } else if (!facts.sanitizer.empty() && lookup.request.role == LibraryRole::Allocator) {
+      warnings.push_back("chain-load: " + facts.sanitizer +
+                         " serves malloc in this program (a sanitizer runtime): not preloading " +
+                         *lookup.path);
+    } else {
+      found.push_back({lookup.request.role, *lookup.path, lookup.request.explicit_choice});
     }
   }
   return found;

@@ -161,6 +161,38 @@ TEST(Decide, ReexecAutoIsTheDefault) {
   }
 }
 
+TEST(Decide, ASanitizerRuntimeGetsNoAllocatorButStillTheOpenMpRuntime) {
+  for (const char* sanitizer : {"/usr/lib/x86_64-linux-gnu/libasan.so.8", "AddressSanitizer"}) {
+    const EnvMap env = {{"XEONRUN_NINSTANCES", "1"}, {"LD_PRELOAD", kSelf}};
+    Facts facts = process_facts(env);
+    facts.sanitizer = sanitizer;
+    Expected<Decision> d = decide(facts, env);
+    ASSERT_TRUE(d.ok());
+    EXPECT_TRUE(d->reexec);
+    EXPECT_EQ(d->added_libraries, std::vector<std::string>{kIomp});
+    EXPECT_EQ(value_of(d->handoff, "LD_PRELOAD"), std::string(kIomp) + ":" + kSelf);
+    const std::vector<std::string> said = warnings_about(*d, "chain-load");
+    ASSERT_EQ(said.size(), 1u);
+    EXPECT_NE(said[0].find(sanitizer), std::string::npos);
+    EXPECT_NE(said[0].find(kTcmalloc), std::string::npos);
+  }
+}
+
+TEST(Decide, ASanitizedImageAfterTheReexecDoesNotMissTheAllocator) {
+  const EnvMap first = {{"XEONRUN_NINSTANCES", "1"}, {"LD_PRELOAD", kSelf}};
+  Facts facts = process_facts(first);
+  facts.sanitizer = "AddressSanitizer";
+  Expected<Decision> d = decide(facts, first);
+  ASSERT_TRUE(d.ok());
+  EnvMap second = first;
+  for (const EnvVar& var : d->handoff) second[var.name] = var.value;
+  for (const EnvVar& var : guard_env(facts.pid, "app")) second[var.name] = var.value;
+  facts.loaded.push_back(kIomp);
+  Expected<Decision> after = decide(facts, second);
+  ASSERT_TRUE(after.ok());
+  EXPECT_TRUE(warnings_about(*after, "chain-load").empty());
+}
+
 TEST(Decide, DryRunAndFixturesChangeNothing) {
   for (const EnvMap& env : {EnvMap{{"XEONRUN_DRY_RUN", "1"}},
                             EnvMap{{"XEONRUN_TOPOLOGY", "lscpu:/some/where"}}}) {

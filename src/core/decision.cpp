@@ -238,6 +238,13 @@ void decide_reexec(Decision& d, const ChainLoad& chain, const Facts& facts, cons
   }
   d.reexec = true;
   d.added_libraries = chain.added;
+  // The new image gets exactly one LD_PRELOAD (compose_envp drops later duplicates of a name it
+  // sets): the chain-load's, else the one ld.so loaded this image with (the last of duplicates,
+  // sys/environment.h), never a duplicate the loader would pick over the library's choice.
+  bool has_preload = false;
+  for (const EnvVar& var : d.handoff) has_preload = has_preload || var.name == "LD_PRELOAD";
+  const auto preload = lookup(env, "LD_PRELOAD");
+  if (!has_preload && preload) d.handoff.push_back({"LD_PRELOAD", *preload});
 }
 
 // The image a re-exec started: the guard stops a loop, so what did not load will not load by

@@ -193,6 +193,21 @@ TEST(Decide, ASanitizedImageAfterTheReexecDoesNotMissTheAllocator) {
   EXPECT_TRUE(warnings_about(*after, "chain-load").empty());
 }
 
+TEST(Decide, AReexecWithoutNewLibrariesKeepsTheLoadedLdPreload) {
+  // libgomp read stale settings: a re-exec with the LD_PRELOAD this image was loaded with, set
+  // explicitly so that the new image's environment holds it once.
+  const EnvMap env = {{"XEONRUN_NINSTANCES", "1"},
+                      {"XEONRUN_ALLOCATOR", "default"},
+                      {"XEONRUN_OMP_RUNTIME", "default"},
+                      {"LD_PRELOAD", kSelf}};
+  Facts facts = process_facts(env);
+  facts.loaded.push_back("/lib/libgomp.so.1");
+  Expected<Decision> d = decide(facts, env);
+  ASSERT_TRUE(d.ok());
+  EXPECT_TRUE(d->reexec);
+  EXPECT_EQ(value_of(d->handoff, "LD_PRELOAD"), kSelf);
+}
+
 TEST(Decide, DryRunAndFixturesChangeNothing) {
   for (const EnvMap& env : {EnvMap{{"XEONRUN_DRY_RUN", "1"}},
                             EnvMap{{"XEONRUN_TOPOLOGY", "lscpu:/some/where"}}}) {

@@ -482,6 +482,55 @@ def expect_placed_on(r, rank, err=""):
     check(affinity == sorted(rank.cpus), f"runs on CPUs {affinity}, planned {rank.cpus_text}")
 
 
+def gdb_session(startup_with_shell):
+    """gdb runs the probe with the placement variables given to the inferior only, stops at a
+    breakpoint in main and continues: (gdb's output, the probe's report)."""
+    gdb = shutil.which("gdb")
+    if gdb is None:
+        raise Skip("gdb is not installed (tools/setup.sh installs it)")
+    commands = [f"set startup-with-shell {'on' if startup_with_shell else 'off'}",
+                f"set environment LD_PRELOAD={LIB}",
+                "set environment XEONRUN_NINSTANCES=1",
+                "break main", "run", "continue"]
+    argv = [gdb, "-nx", "-batch"]
+    for command in commands:
+        argv += ["-ex", command]
+    _, rc, out, err = run(argv + ["--args", PROBE_C, "under-gdb"], placement_free_env())
+    if "ptrace: Operation not permitted" in out + err:
+        raise Skip("ptrace is not permitted here")
+    both = out + err
+    check(rc == 0, f"gdb exited {rc}\n{both}")
+    check("Cannot insert breakpoint" not in both, f"gdb lost the process\n{both}")
+    check("Breakpoint 1, main" in both, f"the breakpoint in main was not hit\n{both}")
+    check("exited normally" in both, f"the program did not run to its end\n{both}")
+    values = {}
+    for line in out.splitlines():
+        if "=" in line and not line.startswith(("Breakpoint", "[")):
+            key, value = line.split("=", 1)
+            values.setdefault(key, value)
+    return both, values
+
+
+def expect_one_debugger_warning(both):
+    warnings = [l for l in both.splitlines() if "traced by a debugger" in l]
+    check(len(warnings) == 1, f"expected the debugger warning once:\n{both}")
+
+
+def case_gdb_breakpoint_in_main_is_hit_and_the_program_placed():
+    both, r = gdb_session(startup_with_shell=False)
+    expect_placed_on(r, WHOLE, both)
+    check(r["argv1"] == "under-gdb", f"argv {r}")
+    expect_one_debugger_warning(both)
+
+
+def case_gdb_startup_shell_is_traced_too():
+    # gdb starts `/bin/sh -c exec PROBE`: the shell is placed (not re-executed), the probe it
+    # becomes inherits the placement and says nothing more.
+    both, r = gdb_session(startup_with_shell=True)
+    expect_placed_on(r, WHOLE, both)
+    expect_one_debugger_warning(both)
+
+
 def constructor_lines(err, what="constructor"):
     return [l for l in err.splitlines() if l.startswith(f"cl_ctor: {what} ")]
 

@@ -535,30 +535,32 @@ def constructor_lines(err, what="constructor"):
     return [l for l in err.splitlines() if l.startswith(f"cl_ctor: {what} ")]
 
 
+def with_ctor_lib(preload, **extra):
+    """The C probe placed as one rank with LD_PRELOAD `preload`: (report, stderr)."""
+    env = clean_env(XEONRUN_NINSTANCES="1", **extra)
+    env["LD_PRELOAD"] = preload
+    _, r, err = placed([PROBE_C], env)
+    return r, err
+
+
 def case_constructor_of_a_library_initialised_first_runs_twice_by_default():
     # LD_PRELOAD objects are initialised last first: CTOR_LIB, after libxeonplace.so, runs its
     # constructor before ours, in the first image and again in the re-executed one (documented:
-    # README "What the re-exec changes", design.md §6); its destructor runs once.
-    env = clean_env(XEONRUN_NINSTANCES="1")
-    env["LD_PRELOAD"] = LIB + ":" + CTOR_LIB
-    pid, r, err = placed([PROBE_C], env)
+    # README "The re-exec, seen from your tools", design.md §6); its destructor runs once.
+    r, err = with_ctor_lib(LIB + ":" + CTOR_LIB)
     expect_allocator(r, "libtcmalloc", err)
     check(len(constructor_lines(err)) == 2, f"expected the constructor twice:\n{err}")
     check(len(constructor_lines(err, "destructor")) == 1, f"expected one destructor:\n{err}")
 
 
 def case_constructor_of_a_library_initialised_after_ours_runs_once():
-    env = clean_env(XEONRUN_NINSTANCES="1")
-    env["LD_PRELOAD"] = CTOR_LIB + ":" + LIB
-    pid, r, err = placed([PROBE_C], env)
+    r, err = with_ctor_lib(CTOR_LIB + ":" + LIB)
     expect_allocator(r, "libtcmalloc", err)
     check(len(constructor_lines(err)) == 1, f"expected the constructor once:\n{err}")
 
 
 def case_reexec_never_runs_constructors_once_and_still_places():
-    env = clean_env(XEONRUN_NINSTANCES="1", XEONRUN_REEXEC="never")
-    env["LD_PRELOAD"] = LIB + ":" + CTOR_LIB
-    pid, r, err = placed([PROBE_C], env)
+    r, err = with_ctor_lib(LIB + ":" + CTOR_LIB, XEONRUN_REEXEC="never")
     check(len(constructor_lines(err)) == 1, f"expected the constructor once:\n{err}")
     expect_glibc_malloc(r)
     expect_placed_on(r, WHOLE, err)

@@ -139,9 +139,9 @@ bool is_openmp_runtime(const std::string& path_or_name) {
 std::string malloc_sanitizer(const std::vector<std::string>& loaded) {
   for (const std::string& path : loaded) {
     const std::string stem = stem_of(path);
-    for (const char* runtime : {"libasan", "libtsan", "libmsan", "liblsan", "libhwasan",
-                                "libclang_rt.asan", "libclang_rt.tsan", "libclang_rt.msan",
-                                "libclang_rt.lsan", "libclang_rt.hwasan"}) {
+    for (const char* runtime :
+         {"libasan", "libtsan", "libmsan", "liblsan", "libhwasan", "libclang_rt.asan",
+          "libclang_rt.tsan", "libclang_rt.msan", "libclang_rt.lsan", "libclang_rt.hwasan"}) {
       if (starts_with(stem, runtime)) return path;
     }
   }

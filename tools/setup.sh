@@ -31,6 +31,8 @@ packages=(
   clang libclang-rt-14-dev
   # GNU time: peak RSS of each launcher in tools/bench/bench_spawn.py
   time
+  # the debugger the chainload suite runs placed programs under (issue #12)
+  gdb
   # the launchers of the launchers suite (torchrun comes with python3-torch, for /usr/bin/python3)
   openmpi-bin libopenmpi-dev mpich slurm-wlm
 )

@@ -166,13 +166,21 @@ Expected<Planned> plan_rank(const Topology& machine, Config config, const Facts&
 
 // ---- chain-loading (issue #4): which libraries, and whether a re-exec is needed ----
 
+// The libraries found on disk that this process may load. A program linked with a sanitizer
+// runtime that replaces malloc crashes before main when another allocator comes first (its
+// interceptors and the allocator fight over malloc): no allocator there; the OpenMP runtime may
+// still come.
 std::vector<FoundLibrary> found_libraries(const Facts& facts, std::vector<std::string>& warnings) {
   std::vector<FoundLibrary> found;
   for (const LibraryLookup& lookup : facts.libraries) {
-    if (lookup.path) {
-      found.push_back({lookup.request.role, *lookup.path, lookup.request.explicit_choice});
-    } else {
+    if (!lookup.path) {
       warnings.push_back(lookup.not_found);
+    } else if (!facts.sanitizer.empty() && lookup.request.role == LibraryRole::Allocator) {
+      warnings.push_back("chain-load: " + facts.sanitizer +
+                         " serves malloc in this program (a sanitizer runtime): not preloading " +
+                         *lookup.path);
+    } else {
+      found.push_back({lookup.request.role, *lookup.path, lookup.request.explicit_choice});
     }
   }
   return found;
@@ -198,9 +206,11 @@ std::string consequence(const std::vector<std::string>& added, bool omp_stale) {
 
 // In-process only (facts.pid != 0): re-exec once when a library of the plan is not loaded, or an
 // OpenMP runtime already loaded read other values than the plan's (libgomp linked into the
-// executable). Never in a dry run, under secure execution, or under a debugger (gdb loses the
-// process it started: issue #12).
-void decide_reexec(Decision& d, const ChainLoad& chain, const Facts& facts, const EnvMap& env) {
+// executable). Never in a dry run, under secure execution, under a debugger (gdb loses the
+// process it started: issue #12), or when XEONRUN_REEXEC=never (constructors of the libraries
+// loaded before ours would run twice: docs/design.md §6).
+void decide_reexec(Decision& d, const ChainLoad& chain, const Facts& facts, const EnvMap& env,
+                   Reexec policy) {
   const bool omp_stale =
       openmp_runtime_loaded(facts.loaded) && runtime_env_differs(d.runtime, env);
   if (chain.added.empty() && !omp_stale) {
@@ -221,8 +231,20 @@ void decide_reexec(Decision& d, const ChainLoad& chain, const Facts& facts, cons
                          consequence(chain.added, omp_stale));
     return;
   }
+  if (policy == Reexec::Never) {
+    d.warnings.push_back("chain-load: XEONRUN_REEXEC=never, not re-executing; " +
+                         consequence(chain.added, omp_stale));
+    return;
+  }
   d.reexec = true;
   d.added_libraries = chain.added;
+  // The new image gets exactly one LD_PRELOAD (compose_envp drops later duplicates of a name it
+  // sets): the chain-load's, else the one ld.so loaded this image with (the last of duplicates,
+  // sys/environment.h), never a duplicate the loader would pick over the library's choice.
+  bool has_preload = false;
+  for (const EnvVar& var : d.handoff) has_preload = has_preload || var.name == "LD_PRELOAD";
+  const auto preload = lookup(env, "LD_PRELOAD");
+  if (!has_preload && preload) d.handoff.push_back({"LD_PRELOAD", *preload});
 }
 
 // The image a re-exec started: the guard stops a loop, so what did not load will not load by
@@ -269,7 +291,7 @@ Decision decide_planned(const Facts& facts, const EnvMap& env, const Config& con
   d.handoff.insert(d.handoff.end(), chain.env.begin(), chain.env.end());
   d.handoff.push_back({kPlacementVariable, format_handed_placement(handed)});
   d.placed = placed_variables(handed, env);
-  if (facts.pid != 0) decide_reexec(d, chain, facts, env);
+  if (facts.pid != 0) decide_reexec(d, chain, facts, env, config.reexec);
   return d;
 }
 

@@ -55,6 +55,10 @@ struct Facts {
   long pid = 0;                           // 0: a process yet to start (the spawner's ranks)
   bool secure = false;                    // AT_SECURE: set-user-ID or file capabilities
   bool traced = false;                    // TracerPid is not 0: a debugger holds the process
+  // A sanitizer runtime that replaces malloc (ASan, TSan, MSan, HWASan, LSan), linked into the
+  // program or statically (its __asan_init & co. resolve): "" when none. No allocator is chained
+  // in front of it (issue #12).
+  std::string sanitizer;
 };
 
 // How to report, known even when the rest of the configuration is bad: each reporting variable

@@ -73,6 +73,7 @@ constexpr Choice<LogLevel> kLogLevels[] = {{"debug", LogLevel::Debug},
 constexpr Choice<OnError> kOnErrors[] = {{"abort", OnError::Abort}, {"warn", OnError::Warn}};
 constexpr Choice<BindPolicy> kBindPolicies[] = {
     {"auto", BindPolicy::Auto}, {"respect", BindPolicy::Respect}, {"replace", BindPolicy::Replace}};
+constexpr Choice<Reexec> kReexecs[] = {{"auto", Reexec::Auto}, {"never", Reexec::Never}};
 
 // ---- one parser per type: the value, checked against the row's parameters ----
 
@@ -393,6 +394,10 @@ std::vector<OptionSpec> make_table() {
           "XEONRUN_BIND_POLICY", kBindPolicies, "auto",
           {"a rank its launcher already bound: respect plans inside that binding, replace over "
            "the cgroup's CPUs, auto replaces only a launcher's default binding"}),
+      choice<&Config::reexec>(
+          "XEONRUN_REEXEC", kReexecs, "auto",
+          {"auto: re-execute the program once to chain-load the allocator and OpenMP runtime; "
+           "never: place without (constructors of libraries loaded first then run once)"}),
       choice<&Config::log_level>("XEONRUN_LOG_LEVEL", kLogLevels, "warn",
                                  {"info: one line per rank saying where it was placed"}),
       path<&Config::log_file>("XEONRUN_LOG_FILE", "file path",
@@ -604,6 +609,7 @@ const char* to_string(Pin value) { return name_of(value, kPins); }
 const char* to_string(ThreadPools value) { return name_of(value, kThreadPools); }
 const char* to_string(LogLevel value) { return name_of(value, kLogLevels); }
 const char* to_string(OnError value) { return name_of(value, kOnErrors); }
+const char* to_string(Reexec value) { return name_of(value, kReexecs); }
 const char* to_string(BindPolicy value) { return name_of(value, kBindPolicies); }
 
 }  // namespace xeonplace

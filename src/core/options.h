@@ -30,6 +30,11 @@ enum class LogLevel { Debug, Info, Warn, Error, Off };
 //   Respect: keep the inherited binding: plan inside it.
 //   Replace: always plan over the cgroup-allowed set.
 enum class BindPolicy { Auto, Respect, Replace };
+// Whether the library may re-execute the program to chain-load (docs/design.md §6).
+//   Auto:  when a library of the plan is missing or an OpenMP runtime read stale settings.
+//   Never: place in this image only; the allocator and the runtime are not chain-loaded, and the
+//          constructors of libraries loaded before ours run once instead of twice.
+enum class Reexec { Auto, Never };
 
 // Where the rank and the number of ranks came from, so logs can say it.
 struct RankSource {
@@ -71,6 +76,7 @@ struct Config {
   bool disable{};
   BindPolicy bind_policy{};
   ThreadPools thread_pools{};
+  Reexec reexec{};
   RankSource rank_source;
 };
 
@@ -181,5 +187,6 @@ const char* to_string(LogLevel);
 const char* to_string(OnError);
 const char* to_string(BindPolicy);
 const char* to_string(ThreadPools);
+const char* to_string(Reexec);
 
 }  // namespace xeonplace

@@ -136,6 +136,18 @@ bool is_openmp_runtime(const std::string& path_or_name) {
   return stem == "libgomp" || stem == "libiomp5" || stem == "libomp" || stem == "libomp5";
 }
 
+std::string malloc_sanitizer(const std::vector<std::string>& loaded) {
+  for (const std::string& path : loaded) {
+    const std::string stem = stem_of(path);
+    for (const char* runtime :
+         {"libasan", "libtsan", "libmsan", "liblsan", "libhwasan", "libclang_rt.asan",
+          "libclang_rt.tsan", "libclang_rt.msan", "libclang_rt.lsan", "libclang_rt.hwasan"}) {
+      if (starts_with(stem, runtime)) return path;
+    }
+  }
+  return "";
+}
+
 std::vector<std::string> split_ld_preload(const std::string& value) {
   std::vector<std::string> out;
   std::string current;

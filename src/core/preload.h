@@ -46,6 +46,11 @@ std::optional<LibraryRole> library_role(const std::string& path_or_name);
 // True for the GNU and LLVM/Intel OpenMP runtimes: they read OMP_* / KMP_* once, at load time.
 bool is_openmp_runtime(const std::string& path_or_name);
 
+// The sanitizer runtime among `loaded` that replaces malloc (ASan, TSan, MSan, HWASan, LSan, as
+// GCC's shared libasan.so.8 or clang's libclang_rt.asan-x86_64.so): its path, "" when none. UBSan
+// leaves malloc alone.
+std::string malloc_sanitizer(const std::vector<std::string>& loaded);
+
 // LD_PRELOAD entries, split as ld.so does (on ':' and blanks), empty entries dropped.
 std::vector<std::string> split_ld_preload(const std::string& value);
 

@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
 
 namespace xeonplace {
 
@@ -12,8 +13,13 @@ EnvMap snapshot_environment(char** envp) {
   for (char** entry = envp; *entry != nullptr; ++entry) {
     const char* equals = std::strchr(*entry, '=');
     if (equals == nullptr || equals == *entry) continue;
-    env.emplace(std::string(*entry, static_cast<std::size_t>(equals - *entry)),
-                std::string(equals + 1));
+    std::string name(*entry, static_cast<std::size_t>(equals - *entry));
+    const bool loader_variable = name.compare(0, 3, "LD_") == 0;
+    if (loader_variable) {
+      env[name] = std::string(equals + 1);
+    } else {
+      env.emplace(std::move(name), std::string(equals + 1));
+    }
   }
   return env;
 }

@@ -13,7 +13,10 @@
 namespace xeonplace {
 
 // `envp` as glibc passes it to constructors (NAME=VALUE entries, NULL-terminated); entries without
-// '=' are skipped, and the first of duplicate names wins, as getenv() does.
+// '=' are skipped. Of duplicate names the first wins, as getenv() does, except for the loader's
+// LD_* variables: ld.so reads its variables in one pass over the environment, each entry
+// overwriting the one before (process_envvars in glibc's elf/rtld.c), so the last LD_PRELOAD is
+// the one that was loaded, and the one the chain-load must start from (issue #12).
 EnvMap snapshot_environment(char** envp);
 
 // setenv() each variable, overwriting. An error names the first variable that could not be set.

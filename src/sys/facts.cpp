@@ -8,6 +8,7 @@
 #include "sys/environment.h"
 #include "sys/io.h"
 #include "sys/library_search.h"
+#include "sys/loaded_libraries.h"
 #include "sys/reexec.h"
 #include "sys/topology_source.h"
 
@@ -74,6 +75,8 @@ Facts gather_facts(const FactsWanted& wanted, const EnvMap& env, const std::stri
     facts.secure = secure_execution();
     facts.traced = status.traced;
     facts.loaded = loaded_objects();
+    facts.sanitizer = malloc_sanitizer(facts.loaded);
+    if (facts.sanitizer.empty()) facts.sanitizer = static_sanitizer();
     facts.process_name = process_name();
   }
   if (!wanted.libraries.empty()) {

@@ -11,4 +11,9 @@ namespace xeonplace {
 // for it.
 std::vector<std::string> loaded_openmp_runtimes();
 
+// The sanitizer linked statically into the executable (clang's default: the ASan runtime is part
+// of the program and exports __asan_init and its siblings dynamically): "AddressSanitizer" & co.,
+// "" when none. A shared runtime is seen among the loaded objects instead (core/preload.h).
+std::string static_sanitizer();
+
 }  // namespace xeonplace

@@ -11,6 +11,7 @@
 #endif
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,6 +111,26 @@ static inline void probe_report(int argc, char** argv, void* (*allocate)(size_t)
   for (i = 0; vars[i] != NULL; ++i) {
     const char* v = getenv(vars[i]);
     printf("env_%s=%s\n", vars[i], v != NULL ? v : "<unset>");
+  }
+  /* How many LD_PRELOAD entries environ holds (ld.so uses the last, getenv the first), and the
+   * CPUs the process runs on. */
+  {
+    int entries = 0;
+    cpu_set_t set;
+    char** e;
+    for (e = environ; e != NULL && *e != NULL; ++e) entries += strncmp(*e, "LD_PRELOAD=", 11) == 0;
+    printf("ld_preload_entries=%d\naffinity=", entries);
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) == 0) {
+      const char* separator = "";
+      for (i = 0; i < CPU_SETSIZE; ++i) {
+        if (CPU_ISSET(i, &set)) {
+          printf("%s%d", separator, i);
+          separator = ",";
+        }
+      }
+    }
+    putchar('\n');
   }
   /* fd 5 is passed by the driver when it checks that fds survive. */
   printf("fd5_open=%d\n", fcntl(5, F_GETFD) != -1);

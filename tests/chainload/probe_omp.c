@@ -52,6 +52,13 @@ int main(void) {
   }
   printf("gomp_parallel_object=%s\nlibomp_mapped=%d\nteam=%d\n", where, libomp_mapped, team);
   for (int t = 0; t < team && t < kMaxThreads; ++t) printf("thread%d_cpus=%s\n", t, cpus[t]);
+  {
+    int entries = 0;
+    for (char** e = environ; e != NULL && *e != NULL; ++e) {
+      entries += strncmp(*e, "LD_PRELOAD=", 11) == 0;
+    }
+    printf("ld_preload_entries=%d\n", entries);
+  }
   printf("env_OMP_NUM_THREADS=%s\n",
          getenv("OMP_NUM_THREADS") ? getenv("OMP_NUM_THREADS") : "<unset>");
   free(cpus);

@@ -27,6 +27,9 @@ PROBE_C = os.environ.get("XP_PROBE_C", "")
 PROBE_CPP = os.environ.get("XP_PROBE_CPP", "")
 PROBE_OMP = os.environ.get("XP_PROBE_OMP", "")
 PROBE_PY = os.environ.get("XP_PROBE_PY", "")
+CTOR_LIB = os.environ.get("XP_CTOR_LIB", "")
+PROBE_ASAN = os.environ.get("XP_PROBE_ASAN", "")
+PROBE_SOURCE = os.environ.get("XP_PROBE_SOURCE", "")
 MULTIARCH = "/usr/lib/x86_64-linux-gnu"
 JEMALLOC = MULTIARCH + "/libjemalloc.so.2"
 SIXTEEN_MIB = 16 * 1024 * 1024
@@ -469,11 +472,210 @@ def case_no_proc_warns_and_runs():
     check(err.count("warning") == 1, f"expected one warning:\n{err}")
 
 
+
+# ---------------------------------------------------------------- seen from the tools (issue #12)
+
+def expect_placed_on(r, rank, err=""):
+    check(r["env_XEONRUN_PLACED_CPUS"] == rank.cpus_text,
+          f"placed on {r['env_XEONRUN_PLACED_CPUS']}, planned {rank.cpus_text}\n{err}")
+    affinity = sorted(int(c) for c in r["affinity"].split(",") if c)
+    check(affinity == sorted(rank.cpus), f"runs on CPUs {affinity}, planned {rank.cpus_text}")
+
+
+def gdb_session(startup_with_shell):
+    """gdb runs the probe with the placement variables given to the inferior only, stops at a
+    breakpoint in main and continues: (gdb's output, the probe's report)."""
+    gdb = shutil.which("gdb")
+    if gdb is None:
+        raise Skip("gdb is not installed (tools/setup.sh installs it)")
+    commands = [f"set startup-with-shell {'on' if startup_with_shell else 'off'}",
+                f"set environment LD_PRELOAD={LIB}",
+                "set environment XEONRUN_NINSTANCES=1",
+                "break main", "run", "continue"]
+    argv = [gdb, "-nx", "-batch"]
+    for command in commands:
+        argv += ["-ex", command]
+    _, rc, out, err = run(argv + ["--args", PROBE_C, "under-gdb"], placement_free_env())
+    if "ptrace: Operation not permitted" in out + err:
+        raise Skip("ptrace is not permitted here")
+    both = out + err
+    check(rc == 0, f"gdb exited {rc}\n{both}")
+    check("Cannot insert breakpoint" not in both, f"gdb lost the process\n{both}")
+    check("Breakpoint 1, main" in both, f"the breakpoint in main was not hit\n{both}")
+    check("exited normally" in both, f"the program did not run to its end\n{both}")
+    values = {}
+    for line in out.splitlines():
+        if "=" in line and not line.startswith(("Breakpoint", "[")):
+            key, value = line.split("=", 1)
+            values.setdefault(key, value)
+    return both, values
+
+
+def expect_one_debugger_warning(both):
+    warnings = [l for l in both.splitlines() if "traced by a debugger" in l]
+    check(len(warnings) == 1, f"expected the debugger warning once:\n{both}")
+
+
+def case_gdb_breakpoint_in_main_is_hit_and_the_program_placed():
+    both, r = gdb_session(startup_with_shell=False)
+    expect_placed_on(r, WHOLE, both)
+    check(r["argv1"] == "under-gdb", f"argv {r}")
+    expect_one_debugger_warning(both)
+
+
+def case_gdb_startup_shell_is_traced_too():
+    # gdb starts `/bin/sh -c exec PROBE`: the shell is placed (not re-executed), the probe it
+    # becomes inherits the placement and says nothing more.
+    both, r = gdb_session(startup_with_shell=True)
+    expect_placed_on(r, WHOLE, both)
+    expect_one_debugger_warning(both)
+
+
+def constructor_lines(err, what="constructor"):
+    return [l for l in err.splitlines() if l.startswith(f"cl_ctor: {what} ")]
+
+
+def with_ctor_lib(preload, **extra):
+    """The C probe placed as one rank with LD_PRELOAD `preload`: (report, stderr)."""
+    env = clean_env(XEONRUN_NINSTANCES="1", **extra)
+    env["LD_PRELOAD"] = preload
+    _, r, err = placed([PROBE_C], env)
+    return r, err
+
+
+def case_constructor_of_a_library_initialised_first_runs_twice_by_default():
+    # LD_PRELOAD objects are initialised last first: CTOR_LIB, after libxeonplace.so, runs its
+    # constructor before ours, in the first image and again in the re-executed one (documented:
+    # README "The re-exec, seen from your tools", design.md §6); its destructor runs once.
+    r, err = with_ctor_lib(LIB + ":" + CTOR_LIB)
+    expect_allocator(r, "libtcmalloc", err)
+    check(len(constructor_lines(err)) == 2, f"expected the constructor twice:\n{err}")
+    check(len(constructor_lines(err, "destructor")) == 1, f"expected one destructor:\n{err}")
+
+
+def case_constructor_of_a_library_initialised_after_ours_runs_once():
+    r, err = with_ctor_lib(CTOR_LIB + ":" + LIB)
+    expect_allocator(r, "libtcmalloc", err)
+    check(len(constructor_lines(err)) == 1, f"expected the constructor once:\n{err}")
+
+
+def case_reexec_never_runs_constructors_once_and_still_places():
+    r, err = with_ctor_lib(LIB + ":" + CTOR_LIB, XEONRUN_REEXEC="never")
+    check(len(constructor_lines(err)) == 1, f"expected the constructor once:\n{err}")
+    expect_glibc_malloc(r)
+    expect_placed_on(r, WHOLE, err)
+    warnings = [l for l in err.splitlines() if "warning" in l]
+    check(len(warnings) == 1 and "XEONRUN_REEXEC=never" in warnings[0]
+          and "libtcmalloc" in warnings[0], f"expected one warning naming what is missing:\n{err}")
+
+
+def asan_runs(probe, env):
+    pid, rc, out, err = run([probe], env)
+    check(rc == 0, f"the sanitized program exited {rc}\nstdout:\n{out}\nstderr:\n{err}")
+    r = report(out)
+    check("libtcmalloc" not in r["malloc_object"] and "libjemalloc" not in r["malloc_object"],
+          f"an allocator was chained in front of the sanitizer: {r['malloc_object']}")
+    check(not any("malloc" in os.path.basename(e) for e in preload_entries(r)),
+          f"LD_PRELOAD {r['env_LD_PRELOAD']}")
+    check(any(os.path.basename(e) == "libiomp5.so" for e in preload_entries(r)),
+          f"the OpenMP runtime was not chained: LD_PRELOAD {r['env_LD_PRELOAD']}\n{err}")
+    expect_placed_on(r, WHOLE, err)
+    warnings = [l for l in err.splitlines() if "sanitizer" in l]
+    check(len(warnings) == 1 and err.count("warning") == 1,
+          f"expected one warning about the sanitizer:\n{err}")
+
+
+def asan_runtime_of(probe):
+    out = subprocess.run(["ldd", probe], capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        if "libasan" in line and "=>" in line:
+            return line.split("=>")[1].split()[0]
+    raise Failure(f"{probe} is not linked with a shared libasan:\n{out}")
+
+
+def case_gcc_asan_program_gets_no_allocator_but_the_openmp_runtime():
+    if not PROBE_ASAN:
+        raise Skip("the compiler has no AddressSanitizer runtime")
+    # GCC links libasan.so dynamically, and ASan insists on being first: preloaded first, as its
+    # own message asks, or with its link-order check off.
+    # The probe keeps its 16 MiB on purpose: no leak report.
+    env = clean_env(XEONRUN_NINSTANCES="1", XEONRUN_ALLOCATOR="jemalloc",
+                    ASAN_OPTIONS="detect_leaks=0")
+    env["LD_PRELOAD"] = asan_runtime_of(PROBE_ASAN) + ":" + LIB
+    asan_runs(PROBE_ASAN, env)
+    # Without the fix this one dies of SIGSEGV before main: tcmalloc in front of libasan.
+    asan_runs(PROBE_ASAN, clean_env(XEONRUN_NINSTANCES="1",
+                                    ASAN_OPTIONS="detect_leaks=0:verify_asan_link_order=0"))
+
+
+def case_clang_static_asan_program_gets_no_allocator():
+    clang = shutil.which("clang")
+    if clang is None:
+        raise Skip("clang is not installed")
+    with tempfile.TemporaryDirectory() as tmp:
+        probe = os.path.join(tmp, "probe_clang_asan")
+        built = subprocess.run([clang, "-fsanitize=address", "-o", probe, PROBE_SOURCE, "-ldl"],
+                               capture_output=True, text=True)
+        if built.returncode != 0:
+            raise Skip(f"clang cannot build with -fsanitize=address: {built.stderr.strip()}")
+        asan_runs(probe, clean_env(XEONRUN_NINSTANCES="1", ASAN_OPTIONS="detect_leaks=0"))
+
+
+# Starts argv with exactly `entries` as its environment (duplicates kept: Python's own exec
+# functions take a mapping). Run by a clean python3, so nothing is preloaded into it.
+EXEC_WITH_ENTRIES = """
+import ctypes, json, sys
+argv, entries = json.loads(sys.argv[1])
+libc = ctypes.CDLL(None, use_errno=True)
+def array(items):
+    a = (ctypes.c_char_p * (len(items) + 1))(*[i.encode() for i in items])
+    a[len(items)] = None
+    return a
+libc.execve(argv[0].encode(), array(argv), array(entries))
+sys.exit(f"execve: {ctypes.get_errno()}")
+"""
+
+
+def run_with_entries(argv, entries):
+    import json
+    pid, rc, out, err = run([sys.executable, "-c", EXEC_WITH_ENTRIES, json.dumps([argv, entries])],
+                            placement_free_env())
+    check(rc == 0, f"exit {rc}\nstdout:\n{out}\nstderr:\n{err}")
+    return report(out), err
+
+
+def case_duplicate_ld_preload_the_loaders_entry_is_the_one_chained():
+    # ld.so loads the last LD_PRELOAD (glibc's elf/rtld.c reads every entry, each overwriting the
+    # one before); getenv() sees the first. The library must chain from what was loaded, and the
+    # program must end up with exactly one LD_PRELOAD.
+    tcmalloc = glob.glob(os.path.join(MULTIARCH, "libtcmalloc.so.4"))[0]
+    base = [f"{k}={v}" for k, v in placement_free_env().items() if k != "LD_PRELOAD"]
+    entries = base + [f"LD_PRELOAD={tcmalloc}", "XEONRUN_NINSTANCES=1",
+                      "XEONRUN_ALLOCATOR=jemalloc", f"LD_PRELOAD={LIB}"]
+    r, err = run_with_entries([PROBE_C], entries)
+    expect_allocator(r, "libjemalloc", err)
+    check(r["ld_preload_entries"] == "1", f"{r['ld_preload_entries']} LD_PRELOAD entries")
+    check("already serves" not in err, f"the library read the entry ld.so did not use:\n{err}")
+    expect_placed_on(r, WHOLE, err)
+
+
+def case_duplicate_ld_preload_without_new_libraries_leaves_one_entry():
+    # A re-exec that adds nothing (libgomp read stale settings) still leaves one LD_PRELOAD.
+    base = [f"{k}={v}" for k, v in placement_free_env().items() if k != "LD_PRELOAD"]
+    entries = base + ["LD_PRELOAD=/nonexistent/first.so", "XEONRUN_NINSTANCES=1",
+                      "XEONRUN_ALLOCATOR=default", "XEONRUN_OMP_RUNTIME=default",
+                      f"LD_PRELOAD={LIB}"]
+    r, err = run_with_entries([PROBE_OMP], entries)
+    check(r["ld_preload_entries"] == "1", f"{r['ld_preload_entries']} LD_PRELOAD entries\n{err}")
+    check(r.get("env_LD_PRELOAD", LIB) == LIB, f"LD_PRELOAD {r.get('env_LD_PRELOAD')}")
+    check(r["team"] == str(WHOLE.threads), f"libgomp ran {r['team']} threads\n{err}")
+
+
 CASES = cases_in(globals())
 
 
 def require_test_inputs():
-    for path in (LIB, PROBE_C, PROBE_CPP, PROBE_OMP, PROBE_PY):
+    for path in (LIB, PROBE_C, PROBE_CPP, PROBE_OMP, PROBE_PY, CTOR_LIB, PROBE_SOURCE):
         check(path and os.path.exists(path), f"missing test input {path!r}: run through meson test")
     for soname in ("libjemalloc.so.2", "libtcmalloc.so.4", "libiomp5.so"):
         check(glob.glob(os.path.join(MULTIARCH, soname)),

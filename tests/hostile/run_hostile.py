@@ -156,6 +156,7 @@ def bad_values(tmp):
                                 {"XEONRUN_ALLOCATOR": "default"}),
         "XEONRUN_MEMBIND": (CHOICE_GARBAGE + ["numactl", "bind,interleave"], {}),
         "XEONRUN_PIN": (CHOICE_GARBAGE + ["threads", "core"], {}),
+        "XEONRUN_REEXEC": (CHOICE_GARBAGE + ["always", "no", "0", "never,auto"], {}),
         "XEONRUN_LOG_LEVEL": (CHOICE_GARBAGE + ["verbose", "5"], {}),
         "XEONRUN_LOG_FILE": (["/tmp/x\ny", "\x1b[31m", "/tmp/\x01"], {}),
         "XEONRUN_TOPOLOGY": (lambda: topology_garbage(tmp), {}),  # writes files: lazily

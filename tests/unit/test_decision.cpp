@@ -53,6 +53,15 @@ std::string value_of(const std::vector<EnvVar>& vars, const std::string& name) {
   return "(unset)";
 }
 
+// The warnings of `d` that contain `word` (the made-up machine adds a planner warning of its own).
+std::vector<std::string> warnings_about(const Decision& d, const std::string& word) {
+  std::vector<std::string> out;
+  for (const std::string& w : d.warnings) {
+    if (w.find(word) != std::string::npos) out.push_back(w);
+  }
+  return out;
+}
+
 TEST(Decide, DisableSkipsWithoutLookingAtAnythingElse) {
   const EnvMap env = {{"XEONRUN_DISABLE", "1"}, {"XEONRUN_RANK", "nonsense"}};
   Expected<Decision> d = decide(Facts{}, env);
@@ -130,6 +139,75 @@ TEST(Decide, SecureExecutionAndDebuggersAreNeverReexecuted) {
     ASSERT_FALSE(d->warnings.empty());
     EXPECT_NE(d->warnings.back().find(traced ? "debugger" : "AT_SECURE"), std::string::npos);
   }
+}
+
+TEST(Decide, ReexecNeverPlacesWithoutReexecutingAndSaysWhatIsMissingOnce) {
+  const EnvMap env = {{"XEONRUN_NINSTANCES", "1"}, {"XEONRUN_REEXEC", "never"}};
+  Expected<Decision> d = decide(process_facts(env), env);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->action, Action::Place);
+  EXPECT_FALSE(d->reexec);
+  const std::vector<std::string> said = warnings_about(*d, "chain-load");
+  ASSERT_EQ(said.size(), 1u);
+  EXPECT_NE(said[0].find("XEONRUN_REEXEC=never"), std::string::npos);
+  EXPECT_NE(said[0].find(kTcmalloc), std::string::npos);
+  EXPECT_NE(said[0].find(kIomp), std::string::npos);
+}
+
+TEST(Decide, ReexecAutoIsTheDefault) {
+  for (const char* value : {"auto", "AUTO"}) {
+    const EnvMap env = {{"XEONRUN_NINSTANCES", "1"}, {"XEONRUN_REEXEC", value}};
+    Expected<Decision> d = decide(process_facts(env), env);
+    ASSERT_TRUE(d.ok());
+    EXPECT_TRUE(d->reexec);
+  }
+}
+
+TEST(Decide, ASanitizerRuntimeGetsNoAllocatorButStillTheOpenMpRuntime) {
+  for (const char* sanitizer : {"/usr/lib/x86_64-linux-gnu/libasan.so.8", "AddressSanitizer"}) {
+    const EnvMap env = {{"XEONRUN_NINSTANCES", "1"}, {"LD_PRELOAD", kSelf}};
+    Facts facts = process_facts(env);
+    facts.sanitizer = sanitizer;
+    Expected<Decision> d = decide(facts, env);
+    ASSERT_TRUE(d.ok());
+    EXPECT_TRUE(d->reexec);
+    EXPECT_EQ(d->added_libraries, std::vector<std::string>{kIomp});
+    EXPECT_EQ(value_of(d->handoff, "LD_PRELOAD"), std::string(kIomp) + ":" + kSelf);
+    const std::vector<std::string> said = warnings_about(*d, "chain-load");
+    ASSERT_EQ(said.size(), 1u);
+    EXPECT_NE(said[0].find(sanitizer), std::string::npos);
+    EXPECT_NE(said[0].find(kTcmalloc), std::string::npos);
+  }
+}
+
+TEST(Decide, ASanitizedImageAfterTheReexecDoesNotMissTheAllocator) {
+  const EnvMap first = {{"XEONRUN_NINSTANCES", "1"}, {"LD_PRELOAD", kSelf}};
+  Facts facts = process_facts(first);
+  facts.sanitizer = "AddressSanitizer";
+  Expected<Decision> d = decide(facts, first);
+  ASSERT_TRUE(d.ok());
+  EnvMap second = first;
+  for (const EnvVar& var : d->handoff) second[var.name] = var.value;
+  for (const EnvVar& var : guard_env(facts.pid, "app")) second[var.name] = var.value;
+  facts.loaded.push_back(kIomp);
+  Expected<Decision> after = decide(facts, second);
+  ASSERT_TRUE(after.ok());
+  EXPECT_TRUE(warnings_about(*after, "chain-load").empty());
+}
+
+TEST(Decide, AReexecWithoutNewLibrariesKeepsTheLoadedLdPreload) {
+  // libgomp read stale settings: a re-exec with the LD_PRELOAD this image was loaded with, set
+  // explicitly so that the new image's environment holds it once.
+  const EnvMap env = {{"XEONRUN_NINSTANCES", "1"},
+                      {"XEONRUN_ALLOCATOR", "default"},
+                      {"XEONRUN_OMP_RUNTIME", "default"},
+                      {"LD_PRELOAD", kSelf}};
+  Facts facts = process_facts(env);
+  facts.loaded.push_back("/lib/libgomp.so.1");
+  Expected<Decision> d = decide(facts, env);
+  ASSERT_TRUE(d.ok());
+  EXPECT_TRUE(d->reexec);
+  EXPECT_EQ(value_of(d->handoff, "LD_PRELOAD"), kSelf);
 }
 
 TEST(Decide, DryRunAndFixturesChangeNothing) {

@@ -114,6 +114,8 @@ std::vector<GoodValue> good_values() {
        [](const Config& c) { return c.bind_policy == BindPolicy::Respect; }},
       {"XEONRUN_BIND_POLICY", "replace",
        [](const Config& c) { return c.bind_policy == BindPolicy::Replace; }},
+      {"XEONRUN_REEXEC", "never", [](const Config& c) { return c.reexec == Reexec::Never; }},
+      {"XEONRUN_REEXEC", "auto", [](const Config& c) { return c.reexec == Reexec::Auto; }},
       {"XEONRUN_LOG_LEVEL", "debug",
        [](const Config& c) { return c.log_level == LogLevel::Debug; }},
       {"XEONRUN_LOG_LEVEL", "off", [](const Config& c) { return c.log_level == LogLevel::Off; }},
@@ -191,6 +193,7 @@ std::vector<BadValue> bad_values() {
       {"XEONRUN_PIN", "threads", "unknown value"},
       {"XEONRUN_BIND_POLICY", "keep", "unknown value"},
       {"XEONRUN_THREAD_POOLS", "mkl", "unknown value"},
+      {"XEONRUN_REEXEC", "always", "unknown value"},
       {"XEONRUN_LOG_LEVEL", "verbose", "unknown value"},
       {"XEONRUN_LOG_FILE", "/var/log/", "a directory"},
       {"XEONRUN_TOPOLOGY", "machine.xml", "unknown topology source"},
@@ -399,6 +402,9 @@ TEST(Options, ChoicesRoundTripThroughToString) {
   }
   for (BindPolicy b : {BindPolicy::Auto, BindPolicy::Respect, BindPolicy::Replace}) {
     EXPECT_EQ(parse_ok({{"XEONRUN_BIND_POLICY", to_string(b)}}).bind_policy, b);
+  }
+  for (Reexec r : {Reexec::Auto, Reexec::Never}) {
+    EXPECT_EQ(parse_ok({{"XEONRUN_REEXEC", to_string(r)}}).reexec, r);
   }
 }
 
@@ -677,7 +683,7 @@ TEST(Options, MarkdownTableHasOneRowPerVariable) {
     std::string line = table.substr(start, end - start);
     start = end + 1;
     if (line.rfind("| `XEONRUN_", 0) != 0 || line.find("PLACED") != std::string::npos ||
-        line.find("REEXEC") != std::string::npos || is_output_variable(line.substr(3, line.find('`', 3) - 3))) {
+        line.find("REEXEC_") != std::string::npos || is_output_variable(line.substr(3, line.find('`', 3) - 3))) {
       continue;
     }
     ++rows;

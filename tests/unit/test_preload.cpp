@@ -188,6 +188,17 @@ TEST(ComposeChainLoad, JemallocChosenByAutoGetsNoMallocConf) {
   EXPECT_EQ(value_of(compose_chain_load(in).env, "MALLOC_CONF"), "<unset>");
 }
 
+TEST(MallocSanitizer, FindsTheRuntimesThatReplaceMallocOnly) {
+  EXPECT_EQ(malloc_sanitizer({"/lib/libc.so.6", "/usr/lib/x86_64-linux-gnu/libasan.so.8"}),
+            "/usr/lib/x86_64-linux-gnu/libasan.so.8");
+  EXPECT_EQ(malloc_sanitizer({"/x/libclang_rt.asan-x86_64.so"}), "/x/libclang_rt.asan-x86_64.so");
+  for (const char* name : {"libtsan.so.2", "libhwasan.so.0", "liblsan.so.0"}) {
+    EXPECT_EQ(malloc_sanitizer({name}), name);
+  }
+  EXPECT_EQ(malloc_sanitizer({"/lib/libubsan.so.1", "/lib/libc.so.6"}), "");
+  EXPECT_EQ(malloc_sanitizer({}), "");
+}
+
 TEST(LibrariesNotLoaded, ALibraryLdSoRefusedIsReportedAndAServedRoleIsNot) {
   std::vector<FoundLibrary> found = {{LibraryRole::Allocator, "/tmp/x/libjemalloc.so.2", true},
                                      {LibraryRole::OmpRuntime, "/usr/lib/libiomp5.so", false}};

@@ -146,6 +146,15 @@ TEST(Environment, SnapshotSkipsMalformedEntriesAndKeepsTheFirstOfDuplicates) {
   EXPECT_TRUE(snapshot_environment(nullptr).empty());
 }
 
+TEST(Environment, SnapshotKeepsTheLastLoaderVariableAsLdSoDoes) {
+  // ld.so loads the last LD_PRELOAD of the environment (glibc's elf/rtld.c, process_envvars);
+  // getenv() returns the first. The chain-load must start from what was loaded (issue #12).
+  char a[] = "LD_PRELOAD=/first.so", b[] = "X=1", c[] = "LD_PRELOAD=/last.so", d[] = "X=2";
+  char* envp[] = {a, b, c, d, nullptr};
+  const EnvMap env = snapshot_environment(envp);
+  EXPECT_EQ(env, (EnvMap{{"LD_PRELOAD", "/last.so"}, {"X", "1"}}));
+}
+
 TEST(Environment, ScopedVariableRestoresThePreviousValueOrItsAbsence) {
   ::unsetenv("XEONPLACE_TEST_SCOPED");
   {

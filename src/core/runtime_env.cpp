@@ -13,6 +13,13 @@ bool is_omp_binding(const std::string& name) {
   return name == "OMP_PROC_BIND" || name == "OMP_PLACES";
 }
 
+bool is_thread_pool(const std::string& name) {
+  for (const char* pool : kThreadPoolVariables) {
+    if (name == pool) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::vector<EnvVar> planned_runtime_env(const RankPlacement& rank, const Config& config) {
@@ -52,8 +59,12 @@ std::vector<EnvVar> merge_with_user_env(const std::vector<EnvVar>& planned, cons
     (is_kmp_binding(name) ? user_has_kmp : user_has_omp) = true;
   }
 
+  // A thread count the user gave OpenMP is the user's count for every pool: PyTorch, for one, lets
+  // MKL_NUM_THREADS override OMP_NUM_THREADS, so a planned pool size would undo the user's choice.
+  const auto user_threads = current.find("OMP_NUM_THREADS");
   std::vector<EnvVar> result;
-  for (const EnvVar& var : planned) {
+  for (EnvVar var : planned) {
+    if (user_threads != current.end() && is_thread_pool(var.name)) var.value = user_threads->second;
     auto it = current.find(var.name);
     if (it != current.end()) {
       if (it->second != var.value) {

@@ -101,6 +101,16 @@ TEST(RuntimeEnv, AThreadPoolTheUserSizedKeepsItsValue) {
   EXPECT_EQ(warnings[0], "MKL_NUM_THREADS=1 kept from the environment; the plan wants 3");
 }
 
+TEST(RuntimeEnv, TheUsersOpenMpThreadCountSizesEveryPool) {
+  std::vector<std::string> warnings;
+  const Env merged = merge_with_user_env(planned_runtime_env(rank_of(3), Config{}),
+                                         {{"OMP_NUM_THREADS", "2"}}, warnings);
+  EXPECT_FALSE(has(merged, "OMP_NUM_THREADS"));
+  for (const EnvVar& var : merged) {
+    if (var.name.find("_THREADS") != std::string::npos) EXPECT_EQ(var.value, "2") << var.name;
+  }
+}
+
 TEST(RuntimeEnv, NeverPlansBothBindingFamilies) {
   for (OmpRuntime runtime : {OmpRuntime::Intel, OmpRuntime::Default}) {
     for (bool logical : {false, true}) {

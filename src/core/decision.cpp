@@ -94,6 +94,7 @@ void fill_from(Decision& d, const HandedPlacement& p) {
 struct Planned {
   RankPlacement placement;
   unsigned nranks = 0;
+  CpuSet scope;  // the CPUs planned over (XEONRUN_PLACED_SCOPE)
   std::vector<std::string> warnings;
   std::vector<std::string> debug;
 };
@@ -135,6 +136,7 @@ Expected<Planned> plan_rank(const Topology& machine, Config config, const Facts&
   bool rank_owns_binding = false;
   const Topology topology =
       planning_machine(machine, config, facts, env, out, rank_owns_binding);
+  out.scope = topology.allowed_cpus;
   const unsigned launcher_rank = config.rank.value_or(0);
   const unsigned launcher_nranks = config.ninstances.value_or(1);
   // The launcher bound each rank on its own and the binding is kept: this rank is the only one
@@ -313,6 +315,9 @@ Expected<Decision> decide_handed(const Facts& facts, const EnvMap& env, const Co
                       facts.allowed_mems.format() + ")");
   }
   d.placed = placed_variables(*handed, env);
+  if (const auto scope = lookup(env, kPlacedScopeVariable)) {
+    d.placed.push_back({kPlacedScopeVariable, *scope});
+  }
   d.debug.push_back(std::string("placement handed over in ") + kPlacementVariable +
                     (reexecuted ? " by the image that re-executed this one" : ""));
   if (reexecuted) check_reexecuted_image(d, facts);
@@ -387,17 +392,18 @@ Expected<Decision> decide_inputs(const Facts& startup_facts, const EnvMap& start
   if (!startup_facts.topology) return make_error("internal error: the topology was not gathered");
   if (!*startup_facts.topology) return startup_facts.topology->error();
   // A child asking for its own rank under a placed parent: the parent's slice is ours, not the
-  // user's binding; the child is planned over the machine's allowed CPUs.
+  // user's binding; the child is planned over what the parent planned over.
   Facts facts = startup_facts;
-  if (affinity_is_parents_placement(facts.inherited_affinity, startup_env)) {
-    facts.inherited_affinity = CpuSet{};
-  }
+  facts.inherited_affinity = planning_affinity(facts.inherited_affinity, startup_env);
   Expected<Planned> planned = plan_rank(**facts.topology, *config, facts, env);
   if (!planned) return planned.error();
   Decision d = decide_planned(facts, env, *config, planned->placement, planned->nranks,
                               config->rank_source.name);
   d.warnings.insert(d.warnings.begin(), planned->warnings.begin(), planned->warnings.end());
   d.debug.insert(d.debug.begin(), planned->debug.begin(), planned->debug.end());
+  // Exported, and handed to a re-executed image, which exports it again (decide_handed).
+  d.placed.push_back({kPlacedScopeVariable, planned->scope.format()});
+  d.handoff.push_back({kPlacedScopeVariable, planned->scope.format()});
   if (reexecuted) {
     // A re-exec always hands its placement over; reaching here means the guard is stale.
     d.reexec = false;
@@ -607,11 +613,14 @@ std::string placement_inputs_fingerprint(const EnvMap& env) {
   return text;
 }
 
-bool affinity_is_parents_placement(const CpuSet& affinity, const EnvMap& env) {
-  if (affinity.empty() || !env.count(kPlacedRank)) return false;
+CpuSet planning_affinity(const CpuSet& affinity, const EnvMap& env) {
+  if (affinity.empty() || !env.count(kPlacedRank)) return affinity;
   const Expected<CpuSet> placed =
       CpuSet::parse(lookup(env, kPlacedCpus).value_or(""), kPlacedCpus);
-  return placed && *placed == affinity;
+  if (!placed || *placed != affinity) return affinity;
+  const Expected<CpuSet> scope =
+      CpuSet::parse(lookup(env, kPlacedScopeVariable).value_or(""), kPlacedScopeVariable);
+  return scope ? *scope : CpuSet{};
 }
 
 const char* to_string(Action action) {

@@ -158,10 +158,13 @@ void record_what_was_applied(Decision& d, bool cpus_applied, const CpuSet& cpus_
 inline constexpr const char* kPlacedInputsVariable = "XEONRUN_PLACED_INPUTS";
 std::string placement_inputs_fingerprint(const EnvMap& env);
 
-// The affinity is exactly the placed parent's XEONRUN_PLACED_CPUS: our placement, not a binding
-// the user chose, so a new plan (a child asking for its own rank, xeonrun-spawn under a placed
-// parent) spans the machine's allowed CPUs instead of the parent's slice.
-bool affinity_is_parents_placement(const CpuSet& affinity, const EnvMap& env);
+// The affinity a new plan (a child asking for its own rank, xeonrun-spawn under a placed parent)
+// starts from. When it is exactly the placed parent's XEONRUN_PLACED_CPUS it is our placement, not
+// a binding the user chose: the plan starts from the CPUs the parent planned over
+// (XEONRUN_PLACED_SCOPE: the cgroup's CPUs within the affinity the parent inherited), or from the
+// cgroup's CPUs (empty) when the parent did not say. Otherwise it is `affinity` itself.
+inline constexpr const char* kPlacedScopeVariable = "XEONRUN_PLACED_SCOPE";
+CpuSet planning_affinity(const CpuSet& affinity, const EnvMap& env);
 
 const char* to_string(Action action);
 

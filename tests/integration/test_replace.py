@@ -3,9 +3,10 @@
 built library, expectations derived from the affinity this test runs under (tests/support).
 
 - A child that asks for its own rank (a container's shell entrypoint starting XEONRUN_RANK=0 app &
-  XEONRUN_RANK=1 app) is placed as asked, over the machine's allowed CPUs, not its parent's slice.
-- xeonrun-spawn under a placed parent plans over the machine's allowed CPUs and gives each rank
-  its own OMP_NUM_THREADS, not the parent's plan's.
+  XEONRUN_RANK=1 app) is placed as asked, over what its parent planned over (the allowed CPUs
+  within the affinity this test runs under), not inside its parent's slice.
+- xeonrun-spawn under a placed parent does the same and gives each rank its own OMP_NUM_THREADS,
+  not the parent's plan's.
 - A wrapper between the library and the program (taskset -c, numactl -C, chrt, nice, env, time):
   what the program is told (XEONRUN_PLACED_CPUS, OMP_NUM_THREADS) is what it has.
 - A refused set_mempolicy or sched_setaffinity (a seccomp filter, as Docker's default profile
@@ -75,9 +76,9 @@ class Replace(unittest.TestCase):
         self.assertEqual(len(lines), n + 1, r.stdout)
         # The shell is placed first, as rank 0 of its own plan.
         self.assertEqual(cpu_ids(lines[0]["placed"]), this_machine().plan(n)[0].cpus, r.stdout)
-        # Each app is the rank it asked for, of the plan over the machine's allowed CPUs.
+        # Each app is the rank it asked for, of the plan over the CPUs the shell planned over.
         self.assertEqual(sorted(int(tell["rank"]) for tell in lines[1:]), list(range(n)), r.stdout)
-        plan = cgroup_machine().plan(n)
+        plan = this_machine().plan(n)
         for tell in lines[1:]:
             rank = int(tell["rank"])
             self.assertEqual(cpu_ids(tell["affinity"]), plan[rank].cpus, f"rank {rank}: {tell}")
@@ -91,7 +92,7 @@ class Replace(unittest.TestCase):
         lines = tells(r)
         self.assertEqual(len(lines), n, r.stdout + r.stderr)
         self.assertEqual(sorted(int(tell["rank"]) for tell in lines), list(range(n)), r.stdout)
-        plan = cgroup_machine().plan(n)
+        plan = this_machine().plan(n)
         for tell in lines:
             rank = int(tell["rank"])
             self.assertEqual(cpu_ids(tell["affinity"]), plan[rank].cpus, f"rank {rank}: {tell}")

@@ -310,12 +310,49 @@ TEST(Decide, AChildWithItsParentsInputsInsideTheSlicesSubsetIsToldWhatItHas) {
   EXPECT_EQ(d->action, Action::Skip);
 }
 
+TEST(Decide, AChildUnderAPlacedParentIsPlannedOverWhatTheParentPlannedOver) {
+  // The shell ran under taskset -c 0-1: rank 0 of 2 got CPU 0. Its child asking for rank 1 gets
+  // CPU 1, inside the user's taskset, not the other package.
+  EnvMap env = placed_parent({{"XEONRUN_NINSTANCES", "2"}}, *CpuSet::parse("0-1", "test"));
+  ASSERT_EQ(env["XEONRUN_PLACED_CPUS"], "0");
+  ASSERT_EQ(env["XEONRUN_PLACED_SCOPE"], "0-1");
+  // The image a re-exec starts is handed the scope and exports it again.
+  {
+    EnvMap first = {{"XEONRUN_NINSTANCES", "2"}};
+    Facts at_start = process_facts(first);
+    at_start.inherited_affinity = *CpuSet::parse("0-1", "test");
+    Expected<Decision> d = decide(at_start, first);
+    ASSERT_TRUE(d.ok() && d->reexec);
+    for (const EnvVar& var : d->handoff) first[var.name] = var.value;
+    Facts reexecuted = process_facts(first);
+    reexecuted.inherited_affinity = *CpuSet::parse("0", "test");
+    Expected<Decision> image = decide(reexecuted, first);
+    ASSERT_TRUE(image.ok()) << image.error().message;
+    EXPECT_EQ(value_of(image->placed, "XEONRUN_PLACED_SCOPE"), "0-1");
+  }
+  env["XEONRUN_RANK"] = "1";
+  Facts facts = process_facts(env);
+  facts.inherited_affinity = *CpuSet::parse("0", "test");
+  Expected<Decision> d = decide(facts, env);
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ(d->cpus.format(), "1");
+  // A parent that did not say what it planned over: the cgroup's CPUs.
+  env.erase("XEONRUN_PLACED_SCOPE");
+  d = decide(facts, env);
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ(d->cpus.format(), "2-3");
+}
+
 TEST(Decide, TheParentsPlacementIsOursOnlyWhenTheAffinityIsExactlyIt) {
-  const EnvMap env = {{"XEONRUN_PLACED_RANK", "0"}, {"XEONRUN_PLACED_CPUS", "0-1"}};
-  EXPECT_TRUE(affinity_is_parents_placement(*CpuSet::parse("0-1", "test"), env));
-  EXPECT_FALSE(affinity_is_parents_placement(*CpuSet::parse("1", "test"), env));
-  EXPECT_FALSE(affinity_is_parents_placement(*CpuSet::parse("0-1", "test"),
-                                             {{"XEONRUN_PLACED_CPUS", "0-1"}}));
+  const EnvMap env = {{"XEONRUN_PLACED_RANK", "0"},
+                      {"XEONRUN_PLACED_CPUS", "0-1"},
+                      {"XEONRUN_PLACED_SCOPE", "0-3"}};
+  EXPECT_EQ(planning_affinity(*CpuSet::parse("0-1", "test"), env).format(), "0-3");
+  EXPECT_EQ(planning_affinity(*CpuSet::parse("1", "test"), env).format(), "1");
+  EXPECT_EQ(planning_affinity(*CpuSet::parse("0-1", "test"),
+                              {{"XEONRUN_PLACED_CPUS", "0-1"}, {"XEONRUN_PLACED_SCOPE", "0-3"}})
+                .format(),
+            "0-1");
   EXPECT_EQ(parents_planned_variables({{"XEONRUN_PLACED_ENV", "OMP_NUM_THREADS"}}).size(), 0u);
   EXPECT_EQ(parents_planned_variables({{"XEONRUN_PLACED_RANK", "0"},
                                        {"XEONRUN_PLACED_ENV", "OMP_NUM_THREADS,KMP_BLOCKTIME"}})

@@ -94,9 +94,7 @@ int run(const std::vector<std::string>& args) {
       library ? *library : options->library.value_or(default_library_path());
   Facts facts = gather_facts(facts_wanted(planning), planning, preload, FactsFor::NewProcess);
   // Under a placed parent the spawner runs on the parent's slice: ours, not the user's binding.
-  if (affinity_is_parents_placement(facts.inherited_affinity, environment)) {
-    facts.inherited_affinity = CpuSet{};
-  }
+  facts.inherited_affinity = planning_affinity(facts.inherited_affinity, environment);
   auto decisions = decide_ranks(facts, planning);
   if (!decisions) return fail(kUsageError, with_flag_names(decisions.error().message, *options));
 

@@ -39,6 +39,11 @@ std::string join(const std::vector<std::string>& items, const char* separator) {
   return out;
 }
 
+// The placed parent's XEONRUN_PLACED_CPUS.
+Expected<CpuSet> parents_cpus(const EnvMap& env) {
+  return CpuSet::parse(lookup(env, kPlacedCpus).value_or(""), kPlacedCpus);
+}
+
 // The environment as placement inputs. A process that inherited a placement and still reached
 // the engine was started by a launcher that placed itself first (the front checks the launcher
 // context): the inherited outputs, the handed placement and the runtime variables the parent's
@@ -357,8 +362,7 @@ unsigned cores_of(const CpuSet& cpus, const Facts& facts) {
 // narrowed the affinity: the program keeps the narrowed binding (it was asked for) and is told
 // what it has: its CPUs, and OMP_NUM_THREADS when it holds the plan's value (XEONRUN_PLACED_ENV).
 Decision decide_inherited(const Facts& facts, const EnvMap& env) {
-  const Expected<CpuSet> placed =
-      CpuSet::parse(lookup(env, kPlacedCpus).value_or(""), kPlacedCpus);
+  const Expected<CpuSet> placed = parents_cpus(env);
   const CpuSet& now = facts.inherited_affinity;
   if (!placed || now.empty() || now == *placed || !now.is_subset_of(*placed)) {
     return skip("inherited its parent's placement");
@@ -615,8 +619,7 @@ std::string placement_inputs_fingerprint(const EnvMap& env) {
 
 CpuSet planning_affinity(const CpuSet& affinity, const EnvMap& env) {
   if (affinity.empty() || !env.count(kPlacedRank)) return affinity;
-  const Expected<CpuSet> placed =
-      CpuSet::parse(lookup(env, kPlacedCpus).value_or(""), kPlacedCpus);
+  const Expected<CpuSet> placed = parents_cpus(env);
   if (!placed || *placed != affinity) return affinity;
   const Expected<CpuSet> scope =
       CpuSet::parse(lookup(env, kPlacedScopeVariable).value_or(""), kPlacedScopeVariable);

@@ -144,10 +144,10 @@ std::string launcher_context(const EnvMap& env);
 std::vector<std::string> parents_planned_variables(const EnvMap& env);
 
 // What was really applied, when the kernel refused part of a decision (sched_setaffinity, or
-// set_mempolicy under Docker's default seccomp profile): the exports (XEONRUN_PLACED_CPUS, _MEMBIND)
-// and the placement handed to a re-executed image say what is in force, not what was planned.
-// `cpus_in_force` is consulted only when `cpus_applied` is false and the decision pins (empty:
-// unknown, left as planned).
+// set_mempolicy under Docker's default seccomp profile): the exports (XEONRUN_PLACED_CPUS,
+// _MEMBIND) and the placement handed to a re-executed image say what is in force, not what was
+// planned. `cpus_in_force` is consulted only when `cpus_applied` is false and the decision pins
+// (empty: unknown, left as planned).
 void record_what_was_applied(Decision& d, bool cpus_applied, const CpuSet& cpus_in_force,
                              bool memory_applied);
 

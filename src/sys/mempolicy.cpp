@@ -28,9 +28,10 @@ Error policy_error(const char* what, const CpuSet& nodes, int error) {
   std::string message = std::string("set_mempolicy(") + what + ", nodes " + nodes.format() +
                         ") failed: " + std::strerror(error);
   if (error == EPERM) {
-    message += "; refused by a seccomp filter or a missing capability (Docker's default profile "
-               "refuses it without CAP_SYS_NICE: run the container with --cap-add SYS_NICE, or a "
-               "seccomp profile that allows set_mempolicy and mbind); memory is not bound";
+    message +=
+        "; refused by a seccomp filter or a missing capability (Docker's default profile "
+        "refuses it without CAP_SYS_NICE: run the container with --cap-add SYS_NICE, or a "
+        "seccomp profile that allows set_mempolicy and mbind); memory is not bound";
   }
   return make_error(message);
 }

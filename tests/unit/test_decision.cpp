@@ -174,17 +174,18 @@ TEST(Decide, InheritedAffinityIsRespectedUnlessALauncherDefaultBindingIsReplaced
 TEST(Decide, ARankStartedByAPlacedLauncherSetsTheLaunchersPlacementAside) {
   // torchrun was placed over the whole machine (OMP_NUM_THREADS=4 is its plan's); its rank 1
   // must get its own plan, not keep the launcher's value as if the user had set it.
-  const EnvMap env = {{"LOCAL_RANK", "1"},
-                      {"LOCAL_WORLD_SIZE", "2"},
-                      {"OMP_NUM_THREADS", "4"},
-                      {"XEONRUN_NINSTANCES", "2"},
-                      {"XEONRUN_PLACED_RANK", "0"},
-                      {"XEONRUN_PLACED_ENV", "OMP_NUM_THREADS"},
-                      // torchrun's inputs had no LOCAL_RANK: the rank's differ.
-                      {"XEONRUN_PLACED_INPUTS",
-                       placement_inputs_fingerprint({{"XEONRUN_NINSTANCES", "2"}})},
-                      {"XEONRUN_PLACEMENT", "v1;rank=0;nranks=1;cpus=0-3;mems=0-1;membind=bind;"
-                                            "pin=process;source=;env=OMP_NUM_THREADS"}};
+  const EnvMap env = {
+      {"LOCAL_RANK", "1"},
+      {"LOCAL_WORLD_SIZE", "2"},
+      {"OMP_NUM_THREADS", "4"},
+      {"XEONRUN_NINSTANCES", "2"},
+      {"XEONRUN_PLACED_RANK", "0"},
+      {"XEONRUN_PLACED_ENV", "OMP_NUM_THREADS"},
+      // torchrun's inputs had no LOCAL_RANK: the rank's differ.
+      {"XEONRUN_PLACED_INPUTS", placement_inputs_fingerprint({{"XEONRUN_NINSTANCES", "2"}})},
+      {"XEONRUN_PLACEMENT",
+       "v1;rank=0;nranks=1;cpus=0-3;mems=0-1;membind=bind;"
+       "pin=process;source=;env=OMP_NUM_THREADS"}};
   Expected<Decision> d = decide(process_facts(env), env);
   ASSERT_TRUE(d.ok()) << d.error().message;
   EXPECT_EQ(d->cpus.format(), "2-3");

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include "core/options.h"
 #include "core/decision.h"
+#include "core/options.h"
 
 namespace xeonplace::spawn {
 

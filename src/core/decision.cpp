@@ -1,10 +1,12 @@
 #include "core/decision.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "core/bind_policy.h"
 #include "core/launcher.h"
 #include "core/option_values.h"
+#include "core/placement_inputs.h"
 #include "core/planner.h"
 #include "core/runtime_env.h"
 
@@ -13,6 +15,7 @@ namespace {
 
 constexpr const char* kPlacedRank = "XEONRUN_PLACED_RANK";
 constexpr const char* kPlacedEnv = "XEONRUN_PLACED_ENV";
+constexpr const char* kPlacedCpus = "XEONRUN_PLACED_CPUS";
 
 bool starts_with(const std::string& text, const std::string& prefix) {
   return text.compare(0, prefix.size(), prefix) == 0;
@@ -36,6 +39,11 @@ std::string join(const std::vector<std::string>& items, const char* separator) {
   return out;
 }
 
+// The placed parent's XEONRUN_PLACED_CPUS.
+Expected<CpuSet> parents_cpus(const EnvMap& env) {
+  return CpuSet::parse(lookup(env, kPlacedCpus).value_or(""), kPlacedCpus);
+}
+
 // The environment as placement inputs. A process that inherited a placement and still reached
 // the engine was started by a launcher that placed itself first (the front checks the launcher
 // context): the inherited outputs, the handed placement and the runtime variables the parent's
@@ -43,12 +51,12 @@ std::string join(const std::vector<std::string>& items, const char* separator) {
 EnvMap placement_inputs(const EnvMap& env) {
   if (!env.count(kPlacedRank)) return env;
   EnvMap inputs;
-  const std::vector<std::string> planned = split(lookup(env, kPlacedEnv).value_or(""), ',');
+  const std::vector<std::string> planned = parents_planned_variables(env);
   for (const auto& [name, value] : env) {
     if (starts_with(name, "XEONRUN_PLACED_") || name == kPlacementVariable) continue;
-    bool listed = false;
-    for (const std::string& p : planned) listed = listed || (!p.empty() && p == name);
-    if (!listed) inputs.emplace(name, value);
+    if (std::find(planned.begin(), planned.end(), name) == planned.end()) {
+      inputs.emplace(name, value);
+    }
   }
   return inputs;
 }
@@ -68,7 +76,7 @@ std::vector<EnvVar> placed_variables(const HandedPlacement& p, const EnvMap& env
   return {
       {"XEONRUN_PLACED_RANK", std::to_string(p.rank)},
       {"XEONRUN_PLACED_NRANKS", std::to_string(p.nranks)},
-      {"XEONRUN_PLACED_CPUS", p.cpus.format()},
+      {kPlacedCpus, p.cpus.format()},
       {"XEONRUN_PLACED_MEMS", p.mems.format()},
       {"XEONRUN_PLACED_MEMBIND", to_string(p.membind)},
       {kPlacedEnv, join(p.env, ",")},
@@ -91,6 +99,7 @@ void fill_from(Decision& d, const HandedPlacement& p) {
 struct Planned {
   RankPlacement placement;
   unsigned nranks = 0;
+  CpuSet scope;  // the CPUs planned over (XEONRUN_PLACED_SCOPE)
   std::vector<std::string> warnings;
   std::vector<std::string> debug;
 };
@@ -132,6 +141,7 @@ Expected<Planned> plan_rank(const Topology& machine, Config config, const Facts&
   bool rank_owns_binding = false;
   const Topology topology =
       planning_machine(machine, config, facts, env, out, rank_owns_binding);
+  out.scope = topology.allowed_cpus;
   const unsigned launcher_rank = config.rank.value_or(0);
   const unsigned launcher_nranks = config.nranks.value_or(1);
   // The launcher bound each rank on its own and the binding is kept: this rank is the only one
@@ -332,6 +342,9 @@ Expected<Decision> decide_handed(const Facts& facts, const EnvMap& env, const Co
                       facts.allowed_mems.format() + ")");
   }
   d.placed = placed_variables(*handed, env);
+  if (const auto scope = lookup(env, kPlacedScopeVariable)) {
+    d.placed.push_back({kPlacedScopeVariable, *scope});
+  }
   d.debug.push_back(std::string("placement handed over in ") + kPlacementVariable +
                     (reexecuted ? " by the image that re-executed this one" : ""));
   if (reexecuted) check_reexecuted_image(d, facts);
@@ -342,6 +355,86 @@ Decision skip(std::string why) {
   Decision d;
   d.action = Action::Skip;
   d.why = std::move(why);
+  return d;
+}
+
+// ---- a child of a placed process (docs/design.md §5) ----
+
+// Inherited: a parent was placed, with the inputs this process has (or a parent that did not say
+// which, as before XEONRUN_PLACED_INPUTS existed).
+bool inherits_its_parents_placement(const EnvMap& env) {
+  if (!env.count(kPlacedRank)) return false;
+  const auto parents = lookup(env, kPlacedInputsVariable);
+  return !parents || *parents == placement_inputs_fingerprint(env);
+}
+
+// The cores of `cpus`, counted as the planner counts a slice's threads: one per core.
+unsigned cores_of(const CpuSet& cpus, const Facts& facts) {
+  if (!facts.topology || !*facts.topology) return static_cast<unsigned>(cpus.count());
+  std::vector<unsigned> cores;
+  for (const Pu& pu : (*facts.topology)->pus) {
+    if (cpus.contains(pu.cpu) && std::find(cores.begin(), cores.end(), pu.core) == cores.end()) {
+      cores.push_back(pu.core);
+    }
+  }
+  return static_cast<unsigned>(cores.size());
+}
+
+// A wrapper between the library and the program (taskset -c, numactl -C) was placed, then
+// narrowed the affinity: the program keeps the narrowed binding (it was asked for) and is told
+// what it has: its CPUs, and OMP_NUM_THREADS when it holds the plan's value (XEONRUN_PLACED_ENV).
+Decision decide_inherited(const Facts& facts, const EnvMap& env) {
+  const Expected<CpuSet> placed = parents_cpus(env);
+  const CpuSet& now = facts.inherited_affinity;
+  if (!placed || now.empty() || now == *placed || !now.is_subset_of(*placed)) {
+    return skip("inherited its parent's placement");
+  }
+  Decision d;
+  d.action = Action::Correct;
+  d.cpus = now;
+  d.omp_threads = cores_of(now, facts);
+  const std::vector<std::string> planned = parents_planned_variables(env);
+  if (std::find(planned.begin(), planned.end(), "OMP_NUM_THREADS") != planned.end()) {
+    d.runtime.push_back({"OMP_NUM_THREADS", std::to_string(d.omp_threads)});
+  }
+  d.placed.push_back({kPlacedCpus, now.format()});
+  d.debug.push_back("the inherited affinity " + now.format() + " is narrower than the placement " +
+                    placed->format() + " (a wrapper such as taskset): kept, and reported");
+  return d;
+}
+
+Expected<Decision> decide_inputs(const Facts& startup_facts, const EnvMap& startup_env) {
+  const EnvMap env = placement_inputs(startup_env);
+  const Expected<Config> config = parse_config(env);
+  if (!config) return config.error();
+  if (config->disable) return skip("XEONRUN_DISABLE is set");
+  if (inherits_its_parents_placement(startup_env)) {
+    return decide_inherited(startup_facts, startup_env);
+  }
+  const bool reexecuted = guard_state(env, startup_facts.pid) == GuardState::ThisImage;
+  if (const auto handed = lookup(env, kPlacementVariable)) {
+    return decide_handed(startup_facts, env, *config, reexecuted, *handed);
+  }
+  if (!startup_facts.topology) return make_error("internal error: the topology was not gathered");
+  if (!*startup_facts.topology) return startup_facts.topology->error();
+  // A child asking for its own rank under a placed parent: the parent's slice is ours, not the
+  // user's binding; the child is planned over what the parent planned over.
+  Facts facts = startup_facts;
+  facts.inherited_affinity = planning_affinity(facts.inherited_affinity, startup_env);
+  Expected<Planned> planned = plan_rank(**facts.topology, *config, facts, env);
+  if (!planned) return planned.error();
+  Decision d = decide_planned(facts, env, *config, planned->placement, planned->nranks,
+                              config->rank_source.name);
+  d.warnings.insert(d.warnings.begin(), planned->warnings.begin(), planned->warnings.end());
+  d.debug.insert(d.debug.begin(), planned->debug.begin(), planned->debug.end());
+  // Exported, and handed to a re-executed image, which exports it again (decide_handed).
+  d.placed.push_back({kPlacedScopeVariable, planned->scope.format()});
+  d.handoff.push_back({kPlacedScopeVariable, planned->scope.format()});
+  if (reexecuted) {
+    // A re-exec always hands its placement over; reaching here means the guard is stale.
+    d.reexec = false;
+    check_reexecuted_image(d, facts);
+  }
   return d;
 }
 
@@ -377,26 +470,10 @@ Reporting reporting(const EnvMap& env) {
 }
 
 Expected<Decision> decide(const Facts& facts, const EnvMap& startup_env) {
-  const EnvMap env = placement_inputs(startup_env);
-  const Expected<Config> config = parse_config(env);
-  if (!config) return config.error();
-  if (config->disable) return skip("XEONRUN_DISABLE is set");
-  const bool reexecuted = guard_state(env, facts.pid) == GuardState::ThisImage;
-  if (const auto handed = lookup(env, kPlacementVariable)) {
-    return decide_handed(facts, env, *config, reexecuted, *handed);
-  }
-  if (!facts.topology) return make_error("internal error: the topology was not gathered");
-  if (!*facts.topology) return facts.topology->error();
-  Expected<Planned> planned = plan_rank(**facts.topology, *config, facts, env);
-  if (!planned) return planned.error();
-  Decision d = decide_planned(facts, env, *config, planned->placement, planned->nranks,
-                              config->rank_source.name);
-  d.warnings.insert(d.warnings.begin(), planned->warnings.begin(), planned->warnings.end());
-  d.debug.insert(d.debug.begin(), planned->debug.begin(), planned->debug.end());
-  if (reexecuted) {
-    // A re-exec always hands its placement over; reaching here means the guard is stale.
-    d.reexec = false;
-    check_reexecuted_image(d, facts);
+  Expected<Decision> d = decide_inputs(facts, startup_env);
+  // What children compare: the inputs they inherit, as this process started with them.
+  if (d && !d->placed.empty()) {
+    d->placed.push_back({kPlacedInputsVariable, placement_inputs_fingerprint(startup_env)});
   }
   return d;
 }
@@ -518,6 +595,59 @@ std::string launcher_context(const EnvMap& env) {
   return context;
 }
 
+void record_what_was_applied(Decision& d, bool cpus_applied, const CpuSet& cpus_in_force,
+                             bool memory_applied) {
+  // XEONRUN_PIN=none leaves the affinity alone on purpose: the plan's CPUs are still reported,
+  // for the program to use.
+  const bool cpus_refused = !cpus_applied && d.pin != Pin::None && !cpus_in_force.empty();
+  for (EnvVar& var : d.placed) {
+    if (var.name == "XEONRUN_PLACED_MEMBIND" && !memory_applied) var.value = "none";
+    if (var.name == kPlacedCpus && cpus_refused) var.value = cpus_in_force.format();
+  }
+  for (EnvVar& var : d.handoff) {
+    if (var.name != kPlacementVariable) continue;
+    Expected<HandedPlacement> handed = parse_handed_placement(var.value);
+    if (!handed) continue;
+    if (!memory_applied) handed->membind = Membind::None;
+    if (cpus_refused) handed->cpus = cpus_in_force;
+    var.value = format_handed_placement(*handed);
+  }
+}
+
+std::vector<std::string> parents_planned_variables(const EnvMap& env) {
+  std::vector<std::string> names;
+  if (!env.count(kPlacedRank)) return names;
+  for (const std::string& name : split(lookup(env, kPlacedEnv).value_or(""), ',')) {
+    if (!name.empty()) names.push_back(name);
+  }
+  return names;
+}
+
+std::string placement_inputs_fingerprint(const EnvMap& env) {
+  std::vector<std::string> entries;
+  for (const auto& [name, value] : env) entries.push_back(name + "=" + value);
+  std::vector<const char*> pointers;
+  for (const std::string& entry : entries) pointers.push_back(entry.c_str());
+  pointers.push_back(nullptr);
+  std::vector<std::string> context;
+  for (const char* name : kLauncherContextVariables) context.push_back(std::string(name) + "=");
+  std::vector<const char*> prefixes;
+  for (const std::string& prefix : context) prefixes.push_back(prefix.c_str());
+  char text[XEONPLACE_FINGERPRINT_SIZE];
+  xeonplace_format_fingerprint(
+      xeonplace_inputs_fingerprint(pointers.data(), prefixes.data(), prefixes.size()), text);
+  return text;
+}
+
+CpuSet planning_affinity(const CpuSet& affinity, const EnvMap& env) {
+  if (affinity.empty() || !env.count(kPlacedRank)) return affinity;
+  const Expected<CpuSet> placed = parents_cpus(env);
+  if (!placed || *placed != affinity) return affinity;
+  const Expected<CpuSet> scope =
+      CpuSet::parse(lookup(env, kPlacedScopeVariable).value_or(""), kPlacedScopeVariable);
+  return scope ? *scope : CpuSet{};
+}
+
 const char* to_string(Action action) {
   switch (action) {
     case Action::Skip:
@@ -526,6 +656,8 @@ const char* to_string(Action action) {
       return "dry run";
     case Action::Place:
       return "place";
+    case Action::Correct:
+      return "correct";
   }
   return "?";
 }

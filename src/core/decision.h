@@ -74,6 +74,10 @@ enum class Action {
   Skip,    // nothing to do (XEONRUN_DISABLE)
   DryRun,  // show the plan, change nothing (XEONRUN_DRY_RUN, or a fixture's plan)
   Place,   // apply
+  // A child of a placed process, with its parent's inputs, whose affinity a wrapper (taskset,
+  // numactl -C) narrowed inside the placement: nothing is applied, what the process is told
+  // (XEONRUN_PLACED_CPUS, the plan's thread counts) is corrected to what it has.
+  Correct,
 };
 
 struct Decision {
@@ -138,6 +142,33 @@ Expected<HandedPlacement> parse_handed_placement(const std::string& text);
 // variables and Slurm's step, "NAME=value;" each, in a fixed order. The front compares it, byte
 // for byte, with the one it computes the same way (src/shim/front.c).
 std::string launcher_context(const EnvMap& env);
+
+// The runtime variables a placed parent's plan set (XEONRUN_PLACED_ENV); empty when no parent was
+// placed. Their values are the parent's plan, not the user's: a new plan sets them aside.
+std::vector<std::string> parents_planned_variables(const EnvMap& env);
+
+// What was really applied, when the kernel refused part of a decision (sched_setaffinity, or
+// set_mempolicy under Docker's default seccomp profile): the exports (XEONRUN_PLACED_CPUS,
+// _MEMBIND) and the placement handed to a re-executed image say what is in force, not what was
+// planned. `cpus_in_force` is consulted only when `cpus_applied` is false and the decision pins
+// (empty: unknown, left as planned).
+void record_what_was_applied(Decision& d, bool cpus_applied, const CpuSet& cpus_in_force,
+                             bool memory_applied);
+
+// XEONRUN_PLACED_INPUTS: the fingerprint of the placement inputs in `env` (the XEONRUN_* inputs
+// without the reporting variables, and the launcher context), computed by the one implementation
+// the front uses too (core/placement_inputs.h). A child whose fingerprint equals its placed
+// parent's inherited what it asks for; the front skips it (docs/design.md §5).
+inline constexpr const char* kPlacedInputsVariable = "XEONRUN_PLACED_INPUTS";
+std::string placement_inputs_fingerprint(const EnvMap& env);
+
+// The affinity a new plan (a child asking for its own rank, xeonrun-spawn under a placed parent)
+// starts from. When it is exactly the placed parent's XEONRUN_PLACED_CPUS it is our placement, not
+// a binding the user chose: the plan starts from the CPUs the parent planned over
+// (XEONRUN_PLACED_SCOPE: the cgroup's CPUs within the affinity the parent inherited), or from the
+// cgroup's CPUs (empty) when the parent did not say. Otherwise it is `affinity` itself.
+inline constexpr const char* kPlacedScopeVariable = "XEONRUN_PLACED_SCOPE";
+CpuSet planning_affinity(const CpuSet& affinity, const EnvMap& env);
 
 const char* to_string(Action action);
 

@@ -13,6 +13,7 @@
 
 #include "core/decision.h"
 #include "shim/engine_abi.h"
+#include "sys/affinity.h"
 #include "sys/apply.h"
 #include "sys/environment.h"
 #include "sys/facts.h"
@@ -64,13 +65,20 @@ void pin_new_threads(const Decision& d, const xeonplace_front& front, Log& log) 
 }
 
 // What the program, xeonplace.h and child processes read: only what was applied.
-void export_placement(const Decision& d, const Applied& applied, Log& log) {
-  std::vector<EnvVar> placed = d.placed;
-  for (EnvVar& var : placed) {
-    if (var.name == "XEONRUN_PLACED_MEMBIND" && !applied.memory_set) var.value = "none";
-  }
-  const Status exported = export_variables(placed);
+void export_placement(const Decision& d, Log& log) {
+  const Status exported = export_variables(d.placed);
   if (!exported) log.warn(exported.error().message);
+}
+
+// A wrapper narrowed an inherited placement (core/decision.h, Action::Correct): nothing to apply,
+// the exports and the plan's thread count follow the narrowed affinity.
+int tell_what_it_has(const Decision& d, Log& log) {
+  std::vector<EnvVar> told = d.runtime;
+  told.insert(told.end(), d.placed.begin(), d.placed.end());
+  const Status exported = export_variables(told);
+  if (!exported) log.warn(exported.error().message);
+  log.info("inherited placement narrowed to CPUs " + d.cpus.format() + ": reported as such");
+  return XEONPLACE_ENGINE_CONTINUE;
 }
 
 // ---- the story ----
@@ -97,15 +105,21 @@ int place(const xeonplace_front& front) {
     log.info("dry run, nothing changed: " + summary(*decision, to_string(decision->membind)));
     return XEONPLACE_ENGINE_CONTINUE;
   }
+  if (decision->action == Action::Correct) return tell_what_it_has(*decision, log);
   if (guard_state(env, facts.pid) == GuardState::ThisImage) finish_reexecuted_image(env);
   const Applied applied = apply_placement(*decision);
   report(log, applied.warnings, applied.debug);
   pin_new_threads(*decision, front, log);
+  // A refused call: the exports and the re-executed image's handed placement say what is in
+  // force, so the new image neither claims it nor meets the refusal (and warns) a second time.
+  Decision done = *decision;
+  const Expected<CpuSet> in_force = applied.cpus ? Expected<CpuSet>(CpuSet{}) : current_affinity();
+  record_what_was_applied(done, applied.cpus, in_force ? *in_force : CpuSet{}, applied.memory_set);
   // After apply (affinity and memory policy survive execve), before export (the new image must
   // not see XEONRUN_PLACED_* and skip its own engine run).
-  if (decision->reexec) log.warn(reexec_with(*decision, facts));
-  export_placement(*decision, applied, log);
-  log.info(summary(*decision, applied.memory));
+  if (done.reexec) log.warn(reexec_with(done, facts));
+  export_placement(done, log);
+  log.info(summary(done, applied.memory));
   return XEONPLACE_ENGINE_CONTINUE;
 }
 

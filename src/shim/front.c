@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/placement_inputs.h"
 #include "launcher_variables.h"
 #include "shim/engine_abi.h"
 #include "xeonplace/xeonplace.h"
@@ -28,7 +29,7 @@
 /* ---- small helpers (no allocation, no stdio: they run before main and in any thread) ---- */
 
 static int starts_with(const char* text, const char* prefix) {
-  return strncmp(text, prefix, strlen(prefix)) == 0;
+  return xeonplace_has_prefix(text, prefix);
 }
 
 static void write_all(int fd, const char* text) {
@@ -63,56 +64,66 @@ static int is_true(const char* value) {
  * in src/core/launcher.h (launcher_variables_gen.cpp). */
 static const char* const launcher_rank_variables[] = {XEONPLACE_LAUNCHER_RANK_VARIABLES};
 
-/* ---- placed already, or started as a rank by a launcher that was placed? ---- */
+/* ---- placed already, or asked for another placement than its parent's? ---- */
 
-/* The launcher context of a process, formatted as launcher_context() in core/decision.h formats
- * it for XEONRUN_PLACED_LAUNCHER (kLauncherContextVariables in core/launcher.h; a test compares
- * the lists). A child that inherits a placement shares its parent's context; a rank that a placed
- * mpirun, srun or torchrun agent started does not (issue #6, docs/launchers.md). */
+/* The launcher context (the local-rank variables and Slurm's step), generated from
+ * kLauncherContextVariables in core/launcher.h: part of the placement inputs. */
 static const char* const context_variables[] = {XEONPLACE_LAUNCHER_CONTEXT_VARIABLES};
-enum { kContextMax = 256 };
 
-/* "LOCAL_RANK=1;SLURM_STEP_ID=0;" in the order above, "" when none is set; cut at `size`. */
-static void launcher_context(char** envp, char* out, size_t size) {
-  size_t used = 0;
-  out[0] = '\0';
-  for (size_t v = 0; v < sizeof context_variables / sizeof *context_variables; ++v) {
-    for (char** entry = envp; *entry != NULL; ++entry) {
-      if (!starts_with(*entry, context_variables[v])) continue;
-      size_t n = strlen(*entry);
-      if (used + n + 2 > size) return;
-      memcpy(out + used, *entry, n);
-      used += n;
-      out[used++] = ';';
-      out[used] = '\0';
-      break;
-    }
-  }
+static int expand_list(const char* text, int* out, int max);
+
+/* XEONRUN_PLACED_INPUTS is the fingerprint of the inputs the parent was placed with
+ * (core/placement_inputs.h, the one implementation). A child with other inputs (its own
+ * XEONRUN_RANK, a rank a placed mpirun, srun or torchrun agent started) must be placed as it asks;
+ * a parent that did not say is trusted. */
+static int same_inputs_as_parent(char** envp, const char* parents) {
+  if (parents == NULL) return 1;
+  char mine[XEONPLACE_FINGERPRINT_SIZE];
+  xeonplace_format_fingerprint(
+      xeonplace_inputs_fingerprint((const char* const*)envp, context_variables,
+                                   sizeof context_variables / sizeof *context_variables),
+      mine);
+  return strcmp(mine, parents) == 0;
 }
 
-/* XEONRUN_PLACED_LAUNCHER, written after placing, is the context the placement was made in. */
-static int started_by_another_launcher(char** envp, const char* placed_context) {
-  if (placed_context == NULL) return 0;
-  char context[kContextMax];
-  launcher_context(envp, context, sizeof context);
-  return context[0] != '\0' && strcmp(context, placed_context) != 0;
+/* A wrapper (taskset -c, numactl -C) narrowed the inherited placement to a strict subset of
+ * XEONRUN_PLACED_CPUS: the engine corrects what the process is told (core/decision.h,
+ * Action::Correct). Lists beyond CPU_SETSIZE are not checked. */
+static int narrowed_inside(const char* placed_cpus) {
+  enum { kMaxIds = 1024 };
+  int ids[kMaxIds];
+  cpu_set_t now;
+  cpu_set_t placed;
+  if (placed_cpus == NULL || sched_getaffinity(0, sizeof now, &now) != 0) return 0;
+  int count = expand_list(placed_cpus, ids, kMaxIds);
+  if (count <= 0 || count > kMaxIds) return 0;
+  CPU_ZERO(&placed);
+  for (int i = 0; i < count; ++i) {
+    if (ids[i] >= CPU_SETSIZE) return 0;
+    CPU_SET(ids[i], &placed);
+  }
+  cpu_set_t both;
+  CPU_AND(&both, &now, &placed);
+  return CPU_EQUAL(&both, &now) && !CPU_EQUAL(&now, &placed);
 }
 
 /* One pass over the environment. Placement is wanted when there is an XEONRUN_* input or a
  * launcher's local rank, unless XEONRUN_DISABLE is true or XEONRUN_PLACED_RANK says a parent was
- * placed already (this process inherited its affinity and memory policy) in this same launcher
- * context. */
+ * placed already with the same inputs (this process inherited its affinity and memory policy)
+ * and no wrapper narrowed that affinity since. */
 static int placement_wanted(char** envp) {
   int wanted = 0;
   int placed = 0;
-  const char* placed_context = NULL;
+  const char* parents_inputs = NULL;
+  const char* placed_cpus = NULL;
   if (envp == NULL) return 0;
   for (char** entry = envp; *entry != NULL; ++entry) {
     const char* e = *entry;
     if (e[0] == 'X' && starts_with(e, "XEONRUN_")) {
       const char* name = e + strlen("XEONRUN_");
       if (starts_with(name, "PLACED_RANK=")) placed = 1;
-      if (starts_with(name, "PLACED_LAUNCHER=")) placed_context = name + strlen("PLACED_LAUNCHER=");
+      if (starts_with(name, "PLACED_INPUTS=")) parents_inputs = name + strlen("PLACED_INPUTS=");
+      if (starts_with(name, "PLACED_CPUS=")) placed_cpus = name + strlen("PLACED_CPUS=");
       if (starts_with(name, "DISABLE=") && is_true(name + strlen("DISABLE="))) return 0;
       /* Outputs of the library (PLACED_*) and of the re-exec (REEXEC_*) are not inputs. */
       if (!starts_with(name, "PLACED_") && !starts_with(name, "REEXEC_")) wanted = 1;
@@ -122,7 +133,10 @@ static int placement_wanted(char** envp) {
       if (starts_with(e, launcher_rank_variables[i])) wanted = 1;
     }
   }
-  if (placed && !started_by_another_launcher(envp, placed_context)) return 0;
+  if (!wanted) return 0;
+  if (placed && same_inputs_as_parent(envp, parents_inputs) && !narrowed_inside(placed_cpus)) {
+    return 0;
+  }
   return wanted;
 }
 
@@ -276,8 +290,8 @@ __attribute__((constructor)) static void xeonplace_front_init(int argc, char** a
     return;
   }
   resolve_pthread_create();
-  /* A placed environment that reaches here belongs to a rank a placed launcher started: the
-   * engine's decision sets the inherited placement aside (core/decision.cpp). */
+  /* A placed environment that reaches here asks for another placement (the engine's decision sets
+   * the inherited one aside) or was narrowed by a wrapper (core/decision.cpp). */
   struct xeonplace_front self = {
       .abi_version = XEONPLACE_ENGINE_ABI_VERSION,
       .argc = argc,

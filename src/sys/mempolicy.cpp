@@ -22,9 +22,18 @@ long set_policy(int mode, const std::vector<unsigned long>& mask) {
   return ::set_mempolicy(mode, mask.data(), mask.size() * kBitsPerWord + 1);
 }
 
+// EPERM is a policy, not a bad request: Docker's default seccomp profile refuses the memory-policy
+// calls to a container without CAP_SYS_NICE. The warning says so, and what lifts it.
 Error policy_error(const char* what, const CpuSet& nodes, int error) {
-  return make_error(std::string("set_mempolicy(") + what + ", nodes " + nodes.format() +
-                    ") failed: " + std::strerror(error));
+  std::string message = std::string("set_mempolicy(") + what + ", nodes " + nodes.format() +
+                        ") failed: " + std::strerror(error);
+  if (error == EPERM) {
+    message +=
+        "; refused by a seccomp filter or a missing capability (Docker's default profile "
+        "refuses it without CAP_SYS_NICE: run the container with --cap-add SYS_NICE, or a "
+        "seccomp profile that allows set_mempolicy and mbind); memory is not bound";
+  }
+  return make_error(message);
 }
 
 }  // namespace

@@ -145,6 +145,19 @@ TEST(RankEnv, PlacementOutputsAreDroppedAndFlagsOverrideTheEnvironment) {
   EXPECT_EQ(planning, (EnvMap{{"HOME", "/root"}, {"XEONRUN_MODE", "latency"}}));
 }
 
+TEST(PlanningEnv, APlacedParentsPlannedValuesAreSetAsideAndTheUsersKept) {
+  // xeonrun-spawn under a placed shell: OMP_NUM_THREADS is the shell's plan, KMP_BLOCKTIME the
+  // user's (not listed in XEONRUN_PLACED_ENV).
+  const EnvMap base = {{"XEONRUN_PLACED_RANK", "0"},
+                       {"XEONRUN_PLACED_ENV", "OMP_NUM_THREADS"},
+                       {"OMP_NUM_THREADS", "2"},
+                       {"KMP_BLOCKTIME", "5"}};
+  EXPECT_EQ(planning_env(base, {}), (EnvMap{{"KMP_BLOCKTIME", "5"}}));
+  // Without a placed parent the same names are the user's.
+  EXPECT_EQ(planning_env({{"XEONRUN_PLACED_ENV", "OMP_NUM_THREADS"}, {"OMP_NUM_THREADS", "2"}}, {}),
+            (EnvMap{{"OMP_NUM_THREADS", "2"}}));
+}
+
 TEST(RankEnv, HandoffOverridesThePlanningEnvironment) {
   EnvMap env = rank_env({{"LD_PRELOAD", "/a.so"}, {"HOME", "/root"}},
                         {{"XEONRUN_RANK", "2"}, {"LD_PRELOAD", "/lib/x.so:/a.so"}});

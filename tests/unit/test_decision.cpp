@@ -6,6 +6,7 @@
 
 #include "core/decision.h"
 #include "core/lscpu.h"
+#include "core/placement_inputs.h"
 
 namespace xeonplace {
 namespace {
@@ -253,19 +254,191 @@ TEST(Decide, InheritedAffinityIsRespectedUnlessALauncherDefaultBindingIsReplaced
 TEST(Decide, ARankStartedByAPlacedLauncherSetsTheLaunchersPlacementAside) {
   // torchrun was placed over the whole machine (OMP_NUM_THREADS=4 is its plan's); its rank 1
   // must get its own plan, not keep the launcher's value as if the user had set it.
-  const EnvMap env = {{"LOCAL_RANK", "1"},
-                      {"LOCAL_WORLD_SIZE", "2"},
-                      {"OMP_NUM_THREADS", "4"},
-                      {"XEONRUN_NINSTANCES", "2"},
-                      {"XEONRUN_PLACED_RANK", "0"},
-                      {"XEONRUN_PLACED_ENV", "OMP_NUM_THREADS"},
-                      {"XEONRUN_PLACEMENT", "v1;rank=0;nranks=1;cpus=0-3;mems=0-1;membind=bind;"
-                                            "pin=process;source=;env=OMP_NUM_THREADS"}};
+  const EnvMap env = {
+      {"LOCAL_RANK", "1"},
+      {"LOCAL_WORLD_SIZE", "2"},
+      {"OMP_NUM_THREADS", "4"},
+      {"XEONRUN_NINSTANCES", "2"},
+      {"XEONRUN_PLACED_RANK", "0"},
+      {"XEONRUN_PLACED_ENV", "OMP_NUM_THREADS"},
+      // torchrun's inputs had no LOCAL_RANK: the rank's differ.
+      {"XEONRUN_PLACED_INPUTS", placement_inputs_fingerprint({{"XEONRUN_NINSTANCES", "2"}})},
+      {"XEONRUN_PLACEMENT",
+       "v1;rank=0;nranks=1;cpus=0-3;mems=0-1;membind=bind;"
+       "pin=process;source=;env=OMP_NUM_THREADS"}};
   Expected<Decision> d = decide(process_facts(env), env);
   ASSERT_TRUE(d.ok()) << d.error().message;
   EXPECT_EQ(d->cpus.format(), "2-3");
   EXPECT_EQ(value_of(d->runtime, "OMP_NUM_THREADS"), "2");
   EXPECT_EQ(value_of(d->placed, "XEONRUN_PLACED_LAUNCHER"), "LOCAL_RANK=1;");
+}
+
+TEST(Decide, WhatIsExportedAndHandedToTheReexecIsWhatTheKernelAccepted) {
+  const EnvMap env = {{"XEONRUN_NINSTANCES", "2"}, {"XEONRUN_RANK", "1"}};
+  Expected<Decision> d = decide(process_facts(env), env);
+  ASSERT_TRUE(d.ok());
+  ASSERT_TRUE(d->reexec);
+  // set_mempolicy refused (a container without CAP_SYS_NICE), sched_setaffinity refused too.
+  record_what_was_applied(*d, false, *CpuSet::parse("0-3", "test"), false);
+  EXPECT_EQ(value_of(d->placed, "XEONRUN_PLACED_MEMBIND"), "none");
+  EXPECT_EQ(value_of(d->placed, "XEONRUN_PLACED_CPUS"), "0-3");
+  Expected<HandedPlacement> handed =
+      parse_handed_placement(value_of(d->handoff, "XEONRUN_PLACEMENT"));
+  ASSERT_TRUE(handed.ok());
+  EXPECT_EQ(handed->membind, Membind::None);
+  EXPECT_EQ(handed->cpus.format(), "0-3");
+  // Everything accepted: nothing changes.
+  Expected<Decision> ok = decide(process_facts(env), env);
+  ASSERT_TRUE(ok.ok());
+  record_what_was_applied(*ok, true, CpuSet{}, true);
+  EXPECT_EQ(value_of(ok->placed, "XEONRUN_PLACED_MEMBIND"), "bind");
+  EXPECT_EQ(value_of(ok->placed, "XEONRUN_PLACED_CPUS"), "2-3");
+  // XEONRUN_PIN=none left the affinity alone on purpose: the plan's CPUs are reported.
+  Expected<Decision> unpinned = decide(process_facts(env), env);
+  ASSERT_TRUE(unpinned.ok());
+  unpinned->pin = Pin::None;
+  record_what_was_applied(*unpinned, false, *CpuSet::parse("0-3", "test"), true);
+  EXPECT_EQ(value_of(unpinned->placed, "XEONRUN_PLACED_CPUS"), "2-3");
+}
+
+// ---- a child of a placed process (docs/design.md §5) ----
+
+// What a process placed with `inputs` exports (decide()'s XEONRUN_PLACED_*), on top of `inputs`
+// and the runtime variables it set: the environment its children start with.
+EnvMap placed_parent(const EnvMap& inputs, const CpuSet& affinity) {
+  Facts facts = process_facts(inputs);
+  facts.inherited_affinity = affinity;
+  Expected<Decision> parent = decide(facts, inputs);
+  EXPECT_TRUE(parent.ok()) << parent.error().message;
+  EnvMap env = inputs;
+  for (const EnvVar& var : parent->runtime) env[var.name] = var.value;
+  for (const EnvVar& var : parent->placed) env[var.name] = var.value;
+  return env;
+}
+
+TEST(PlacementInputs, TheFingerprintIgnoresOrderOutputsAndReportingButNotInputs) {
+  const EnvMap inputs = {{"XEONRUN_NINSTANCES", "2"}, {"LOCAL_RANK", "1"}, {"HOME", "/root"}};
+  const std::string base = placement_inputs_fingerprint(inputs);
+  EXPECT_EQ(base.size(), 16u);
+  EnvMap same = inputs;
+  same["XEONRUN_PLACED_RANK"] = "0";
+  same["XEONRUN_REEXEC_GUARD"] = "12";
+  same["XEONRUN_LOG_LEVEL"] = "debug";
+  same["XEONRUN_LOG_FILE"] = "/tmp/log";
+  same["OMP_NUM_THREADS"] = "3";
+  EXPECT_EQ(placement_inputs_fingerprint(same), base);
+  EnvMap rank = inputs;
+  rank["XEONRUN_RANK"] = "1";
+  EXPECT_NE(placement_inputs_fingerprint(rank), base);
+  EnvMap launcher = inputs;
+  launcher["LOCAL_RANK"] = "0";
+  EXPECT_NE(placement_inputs_fingerprint(launcher), base);
+  // The front's C entry point over "NAME=value" entries in another order gives the same value.
+  const char* const entries[] = {"HOME=/root", "LOCAL_RANK=1", "XEONRUN_PLACED_CPUS=0-1",
+                                 "XEONRUN_NINSTANCES=2", nullptr};
+  const char* const context[] = {"LOCAL_RANK="};
+  char text[XEONPLACE_FINGERPRINT_SIZE];
+  xeonplace_format_fingerprint(xeonplace_inputs_fingerprint(entries, context, 1), text);
+  EXPECT_EQ(std::string(text), base);
+}
+
+TEST(Decide, APlacedProcessExportsTheFingerprintOfItsInputs) {
+  const EnvMap env = {{"XEONRUN_NINSTANCES", "2"}, {"XEONRUN_RANK", "1"}};
+  Expected<Decision> d = decide(process_facts(env), env);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(value_of(d->placed, "XEONRUN_PLACED_INPUTS"), placement_inputs_fingerprint(env));
+}
+
+TEST(Decide, AChildAskingForItsOwnRankIsPlacedOverTheMachineNotItsParentsSlice) {
+  // A shell entrypoint placed as rank 0 of 2 (CPUs 0-1) starts XEONRUN_RANK=1 app: the app
+  // inherits the shell's slice, which is ours, not a binding the user chose.
+  EnvMap env = placed_parent({{"XEONRUN_NINSTANCES", "2"}}, *CpuSet::parse("0-3", "test"));
+  ASSERT_EQ(env["XEONRUN_PLACED_CPUS"], "0-1");
+  env["XEONRUN_RANK"] = "1";
+  Facts facts = process_facts(env);
+  facts.inherited_affinity = *CpuSet::parse("0-1", "test");
+  Expected<Decision> d = decide(facts, env);
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ(d->action, Action::Place);
+  EXPECT_EQ(d->cpus.format(), "2-3");
+  EXPECT_EQ(d->rank, 1u);
+  EXPECT_EQ(value_of(d->runtime, "OMP_NUM_THREADS"), "2");
+  EXPECT_NE(value_of(d->placed, "XEONRUN_PLACED_INPUTS"), env["XEONRUN_PLACED_INPUTS"]);
+}
+
+TEST(Decide, AChildWithItsParentsInputsInsideTheSlicesSubsetIsToldWhatItHas) {
+  // LD_PRELOAD=... XEONRUN_NINSTANCES=1 taskset -c 1 prog: taskset was placed on 0-3 with
+  // OMP_NUM_THREADS=4, then narrowed prog to CPU 1.
+  const EnvMap env = placed_parent({{"XEONRUN_NINSTANCES", "1"}}, *CpuSet::parse("0-3", "test"));
+  Facts facts = process_facts(env);
+  facts.inherited_affinity = *CpuSet::parse("1", "test");
+  Expected<Decision> d = decide(facts, env);
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ(d->action, Action::Correct);
+  EXPECT_EQ(value_of(d->placed, "XEONRUN_PLACED_CPUS"), "1");
+  EXPECT_EQ(value_of(d->runtime, "OMP_NUM_THREADS"), "1");
+  // A user's OMP_NUM_THREADS (not listed in XEONRUN_PLACED_ENV) is theirs: left alone.
+  EnvMap user = placed_parent({{"XEONRUN_NINSTANCES", "1"}, {"OMP_NUM_THREADS", "8"}},
+                              *CpuSet::parse("0-3", "test"));
+  d = decide(facts, user);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->action, Action::Correct);
+  EXPECT_EQ(value_of(d->runtime, "OMP_NUM_THREADS"), "(unset)");
+  // The whole slice, inherited as it was: nothing to do.
+  facts.inherited_affinity = *CpuSet::parse("0-3", "test");
+  d = decide(facts, env);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->action, Action::Skip);
+}
+
+TEST(Decide, AChildUnderAPlacedParentIsPlannedOverWhatTheParentPlannedOver) {
+  // The shell ran under taskset -c 0-1: rank 0 of 2 got CPU 0. Its child asking for rank 1 gets
+  // CPU 1, inside the user's taskset, not the other package.
+  EnvMap env = placed_parent({{"XEONRUN_NINSTANCES", "2"}}, *CpuSet::parse("0-1", "test"));
+  ASSERT_EQ(env["XEONRUN_PLACED_CPUS"], "0");
+  ASSERT_EQ(env["XEONRUN_PLACED_SCOPE"], "0-1");
+  // The image a re-exec starts is handed the scope and exports it again.
+  {
+    EnvMap first = {{"XEONRUN_NINSTANCES", "2"}};
+    Facts at_start = process_facts(first);
+    at_start.inherited_affinity = *CpuSet::parse("0-1", "test");
+    Expected<Decision> d = decide(at_start, first);
+    ASSERT_TRUE(d.ok() && d->reexec);
+    for (const EnvVar& var : d->handoff) first[var.name] = var.value;
+    Facts reexecuted = process_facts(first);
+    reexecuted.inherited_affinity = *CpuSet::parse("0", "test");
+    Expected<Decision> image = decide(reexecuted, first);
+    ASSERT_TRUE(image.ok()) << image.error().message;
+    EXPECT_EQ(value_of(image->placed, "XEONRUN_PLACED_SCOPE"), "0-1");
+  }
+  env["XEONRUN_RANK"] = "1";
+  Facts facts = process_facts(env);
+  facts.inherited_affinity = *CpuSet::parse("0", "test");
+  Expected<Decision> d = decide(facts, env);
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ(d->cpus.format(), "1");
+  // A parent that did not say what it planned over: the cgroup's CPUs.
+  env.erase("XEONRUN_PLACED_SCOPE");
+  d = decide(facts, env);
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ(d->cpus.format(), "2-3");
+}
+
+TEST(Decide, TheParentsPlacementIsOursOnlyWhenTheAffinityIsExactlyIt) {
+  const EnvMap env = {{"XEONRUN_PLACED_RANK", "0"},
+                      {"XEONRUN_PLACED_CPUS", "0-1"},
+                      {"XEONRUN_PLACED_SCOPE", "0-3"}};
+  EXPECT_EQ(planning_affinity(*CpuSet::parse("0-1", "test"), env).format(), "0-3");
+  EXPECT_EQ(planning_affinity(*CpuSet::parse("1", "test"), env).format(), "1");
+  EXPECT_EQ(planning_affinity(*CpuSet::parse("0-1", "test"),
+                              {{"XEONRUN_PLACED_CPUS", "0-1"}, {"XEONRUN_PLACED_SCOPE", "0-3"}})
+                .format(),
+            "0-1");
+  EXPECT_EQ(parents_planned_variables({{"XEONRUN_PLACED_ENV", "OMP_NUM_THREADS"}}).size(), 0u);
+  EXPECT_EQ(parents_planned_variables({{"XEONRUN_PLACED_RANK", "0"},
+                                       {"XEONRUN_PLACED_ENV", "OMP_NUM_THREADS,KMP_BLOCKTIME"}})
+                .size(),
+            2u);
 }
 
 // ---- handed placements ----

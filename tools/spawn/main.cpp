@@ -92,8 +92,9 @@ int run(const std::vector<std::string>& args) {
   if (!library && !options->dry_run) return fail(kUsageError, library.error().message);
   const std::string preload =
       library ? *library : options->library.value_or(default_library_path());
-  const Facts facts =
-      gather_facts(facts_wanted(planning), planning, preload, FactsFor::NewProcess);
+  Facts facts = gather_facts(facts_wanted(planning), planning, preload, FactsFor::NewProcess);
+  // Under a placed parent the spawner runs on the parent's slice: ours, not the user's binding.
+  facts.inherited_affinity = planning_affinity(facts.inherited_affinity, environment);
   auto decisions = decide_ranks(facts, planning);
   if (!decisions) return fail(kUsageError, with_flag_names(decisions.error().message, *options));
 

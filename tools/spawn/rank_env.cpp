@@ -1,5 +1,8 @@
 #include "tools/spawn/rank_env.h"
 
+#include <algorithm>
+
+#include "core/decision.h"
 #include "core/options.h"
 
 namespace xeonplace::spawn {
@@ -19,8 +22,10 @@ bool is_placement_output(const std::string& name) { return is_output_variable(na
 
 EnvMap planning_env(const EnvMap& base, const EnvMap& flag_env) {
   EnvMap env;
+  const std::vector<std::string> planned = parents_planned_variables(base);
   for (const auto& [name, value] : base) {
-    if (!is_placement_output(name)) env.emplace(name, value);
+    const bool parents_plan = std::find(planned.begin(), planned.end(), name) != planned.end();
+    if (!is_placement_output(name) && !parents_plan) env.emplace(name, value);
   }
   for (const auto& [name, value] : flag_env) env[name] = value;
   return env;

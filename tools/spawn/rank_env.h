@@ -18,7 +18,9 @@ EnvMap env_from_strings(char** envp);
 // launcher started from a placed process must not hand them on, or its ranks would skip placement.
 bool is_placement_output(const std::string& name);
 
-// What parse_config sees in the launcher: `base` minus placement outputs, overridden by the flags.
+// What parse_config sees in the launcher: `base` minus placement outputs and minus the runtime
+// variables a placed parent's plan set (XEONRUN_PLACED_ENV: the plan's values, not the user's, as
+// the library sets them aside in core/decision.cpp), overridden by the flags.
 EnvMap planning_env(const EnvMap& base, const EnvMap& flag_env);
 
 // What a rank starts with: the planning environment with the decision's handoff applied

@@ -92,7 +92,8 @@ class ManPages(unittest.TestCase):
         names = re.findall(r"^\| `([A-Z_]+\*?)` \|", table, re.M)
         launchers = re.findall(r"^\| ([^`|][^|]*?) \| `", table, re.M)
         self.assertGreater(len(names), 20)
-        self.assertEqual([n for n in names if n not in text], [])
+        listed = set(re.findall(r"XEONRUN_[A-Z_]*\*?", text))
+        self.assertEqual([n for n in names if n not in listed], [])
         self.assertEqual([l for l in launchers if l not in text], [])
         self.assertIn("status 2 (XEONPLACE_EXIT_CONFIG_ERROR)", text)
 

@@ -81,7 +81,8 @@ class ManPages(unittest.TestCase):
         text = rendered(MAN1)
         flags, _ = help_flags()
         self.assertGreater(len(flags), 20)
-        missing = [f for f in sorted(flags) if not re.search(r"(^|[\s,])" + re.escape(f) + r"\b", text)]
+        missing = [f for f in sorted(flags)
+                   if not re.search(r"(^|[\s,])" + re.escape(f) + r"\b", text)]
         self.assertEqual(missing, [])
         self.assertIn("EXIT STATUS", text)
         self.assertIn("127 when the program is not found", text)

@@ -35,6 +35,8 @@ packages=(
   gdb
   # the launchers of the launchers suite (torchrun comes with python3-torch, for /usr/bin/python3)
   openmpi-bin libopenmpi-dev mpich slurm-wlm
+  # the generated man pages are checked with groff -ww and man -l (tests/install, suite docs)
+  groff-base man-db
 )
 
 missing=()

@@ -4,12 +4,17 @@
 //   --help-text         the --help block (flags, then variables)
 //   --check README.md   exit 1 when the text between the variables markers is not --markdown
 //   --update README.md  rewrite the text between the markers
+//   --man1              xeonrun-spawn(1), roff (man.h)
+//   --man7              xeonplace(7), roff
+//   --bash-completion   xeonrun-spawn's bash completion (completion.h)
 #include <cstdio>
 #include <sstream>
 #include <string>
 
 #include "core/options.h"
 #include "sys/io.h"
+#include "tools/docgen/completion.h"
+#include "tools/docgen/man.h"
 
 namespace {
 
@@ -43,7 +48,8 @@ std::string first_difference(const std::string& have, const std::string& want) {
 
 int usage(std::FILE* out, int status) {
   std::fputs(
-      "usage: xeonplace-docgen --markdown | --help-text | --check README.md | --update README.md\n",
+      "usage: xeonplace-docgen --markdown | --help-text | --check README.md | --update README.md\n"
+      "                        | --man1 | --man7 | --bash-completion\n",
       out);
   return status;
 }
@@ -93,6 +99,18 @@ int main(int argc, char** argv) {
     std::fputs(xeonplace::flags_help_text().c_str(), stdout);
     std::fputs("\n", stdout);
     std::fputs(xeonplace::variables_help_text().c_str(), stdout);
+    return 0;
+  }
+  if (argc == 2 && std::string(argv[1]) == "--man1") {
+    std::fputs(xeonplace::docgen::man_page_spawn().c_str(), stdout);
+    return 0;
+  }
+  if (argc == 2 && std::string(argv[1]) == "--man7") {
+    std::fputs(xeonplace::docgen::man_page_xeonplace().c_str(), stdout);
+    return 0;
+  }
+  if (argc == 2 && std::string(argv[1]) == "--bash-completion") {
+    std::fputs(xeonplace::docgen::bash_completion().c_str(), stdout);
     return 0;
   }
   if (argc == 3 && (std::string(argv[1]) == "--check" || std::string(argv[1]) == "--update")) {

@@ -1,0 +1,13 @@
+// The manual pages, in roff (man(7) macros), generated like --help and the README's table:
+//   xeonrun-spawn(1)  from xeonrun-spawn's --help (its flags, both tables)
+//   xeonplace(7)      from the variable, output and launcher tables, plus the exit status
+#pragma once
+
+#include <string>
+
+namespace xeonplace::docgen {
+
+std::string man_page_spawn();      // xeonrun-spawn.1
+std::string man_page_xeonplace();  // xeonplace.7
+
+}  // namespace xeonplace::docgen

@@ -9,6 +9,7 @@
 #include "core/placement_inputs.h"
 #include "core/planner.h"
 #include "core/runtime_env.h"
+#include "core/text.h"
 
 namespace xeonplace {
 namespace {
@@ -17,27 +18,6 @@ constexpr const char* kPlacedRank = "XEONRUN_PLACED_RANK";
 constexpr const char* kPlacedEnv = "XEONRUN_PLACED_ENV";
 constexpr const char* kPlacedCpus = "XEONRUN_PLACED_CPUS";
 
-bool starts_with(const std::string& text, const std::string& prefix) {
-  return text.compare(0, prefix.size(), prefix) == 0;
-}
-
-std::vector<std::string> split(const std::string& text, char separator) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    const std::size_t end = text.find(separator, start);
-    out.push_back(text.substr(start, end == std::string::npos ? std::string::npos : end - start));
-    if (end == std::string::npos) break;
-    start = end + 1;
-  }
-  return out;
-}
-
-std::string join(const std::vector<std::string>& items, const char* separator) {
-  std::string out;
-  for (const std::string& item : items) out += (out.empty() ? "" : separator) + item;
-  return out;
-}
 
 // The placed parent's XEONRUN_PLACED_CPUS.
 Expected<CpuSet> parents_cpus(const EnvMap& env) {
@@ -548,7 +528,8 @@ Error handed_error(const std::string& text, const std::string& reason) {
 }  // namespace
 
 Expected<HandedPlacement> parse_handed_placement(const std::string& text) {
-  const std::vector<std::string> fields = split(text, ';');
+  const std::vector<std::string_view> pieces = split(text, ';');
+  const std::vector<std::string> fields(pieces.begin(), pieces.end());
   static const char* const kKeys[] = {"rank", "nranks", "cpus", "mems",
                                       "membind", "pin", "source", "env"};
   constexpr std::size_t kFields = sizeof kKeys / sizeof *kKeys;
@@ -581,8 +562,8 @@ Expected<HandedPlacement> parse_handed_placement(const std::string& text) {
     return handed_error(text, "unknown pin");
   }
   p.source = values[6];
-  for (const std::string& name : split(values[7], ',')) {
-    if (!name.empty()) p.env.push_back(name);
+  for (const std::string_view name : split(values[7], ',')) {
+    if (!name.empty()) p.env.emplace_back(name);
   }
   return p;
 }
@@ -617,8 +598,9 @@ void record_what_was_applied(Decision& d, bool cpus_applied, const CpuSet& cpus_
 std::vector<std::string> parents_planned_variables(const EnvMap& env) {
   std::vector<std::string> names;
   if (!env.count(kPlacedRank)) return names;
-  for (const std::string& name : split(lookup(env, kPlacedEnv).value_or(""), ',')) {
-    if (!name.empty()) names.push_back(name);
+  const std::string listed = lookup(env, kPlacedEnv).value_or("");
+  for (const std::string_view name : split(listed, ',')) {
+    if (!name.empty()) names.emplace_back(name);
   }
   return names;
 }

@@ -1,5 +1,7 @@
 #include "core/lscpu.h"
 
+#include "core/text.h"
+
 #include <algorithm>
 #include <cctype>
 #include <map>
@@ -14,19 +16,6 @@ namespace {
 constexpr const char* kAccepted =
     "accepted: the output of lscpu --parse=CPU,Core,Socket,Node (optionally with ,Online)";
 
-std::vector<std::string_view> split(std::string_view text, char separator) {
-  std::vector<std::string_view> parts;
-  std::size_t start = 0;
-  while (true) {
-    const std::size_t end = text.find(separator, start);
-    if (end == std::string_view::npos) {
-      parts.push_back(text.substr(start));
-      return parts;
-    }
-    parts.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-}
 
 std::string_view trim(std::string_view text) {
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) {

@@ -28,6 +28,10 @@ std::optional<std::size_t> closest(std::string_view word,
 // `items` joined by `separator`.
 std::string join(const std::vector<std::string>& items, std::string_view separator);
 
+// `text` cut at every `separator`, as views into `text`; empty pieces kept ("a,,b" gives "a", "",
+// "b"; "" gives one empty piece).
+std::vector<std::string_view> split(std::string_view text, char separator);
+
 // A long flag in its two spellings: "--ncores_per_instance" <-> "--ncores-per-instance". Only the
 // name after the leading "--" changes; anything else comes back as it was.
 std::string dash_spelling(std::string_view flag);

@@ -435,15 +435,17 @@ static void follow_tree(void) {
   tree_followed = 1;
 }
 
-/* The real definition of an interposed function, looked up once (lazily: another library's
- * constructor may call it before ours runs). */
-static void* next_symbol(_Atomic(void*)* cache, const char* name) {
+/* The real definition of an interposed function into *fn, looked up once (lazily: another
+ * library's constructor may call it before ours runs); 0 and errno ENOSYS when there is none. */
+static int next_function(_Atomic(void*)* cache, const char* name, void* fn, size_t size) {
   void* symbol = atomic_load_explicit(cache, memory_order_acquire);
   if (symbol == NULL) {
     symbol = dlsym(RTLD_NEXT, name);
     atomic_store_explicit(cache, symbol, memory_order_release);
   }
-  return symbol;
+  memcpy(fn, &symbol, size); /* ISO C has no object-to-function pointer conversion */
+  if (symbol == NULL) errno = ENOSYS;
+  return symbol != NULL;
 }
 
 /* Widens the calling thread to the tree's CPUs when its mask is a strict subset of them; returns
@@ -461,12 +463,7 @@ typedef pid_t (*fork_fn)(void);
 EXPORT pid_t fork(void) {
   static _Atomic(void*) next;
   fork_fn real;
-  void* symbol = next_symbol(&next, "fork");
-  memcpy(&real, &symbol, sizeof real);
-  if (real == NULL) {
-    errno = ENOSYS;
-    return -1;
-  }
+  if (!next_function(&next, "fork", &real, sizeof real)) return -1;
   kmp_set_defaults_fn llvm_openmp = tree_followed ? llvm_openmp_defaults() : NULL;
   pid_t pid = real();
   if (pid == 0 && tree_followed) {
@@ -490,12 +487,7 @@ typedef int (*execve_fn)(const char*, char* const[], char* const[]);
 EXPORT int execve(const char* path, char* const argv[], char* const envp[]) {
   static _Atomic(void*) next;
   execve_fn real;
-  void* symbol = next_symbol(&next, "execve");
-  memcpy(&real, &symbol, sizeof real);
-  if (real == NULL) {
-    errno = ENOSYS;
-    return -1;
-  }
+  if (!next_function(&next, "execve", &real, sizeof real)) return -1;
   cpu_set_t saved[kTreeSetBytes / sizeof(cpu_set_t)];
   int widened = tree_followed && getpid() != tree_pid && widen_this_thread(saved);
   int rc = real(path, argv, envp);
@@ -516,9 +508,8 @@ static int spawn_widened(const char* name, pid_t* pid, const char* path,
                          char* const argv[], char* const envp[]) {
   static _Atomic(void*) next_spawn, next_spawnp;
   posix_spawn_fn real;
-  void* symbol = next_symbol(name[strlen(name) - 1] == 'p' ? &next_spawnp : &next_spawn, name);
-  memcpy(&real, &symbol, sizeof real);
-  if (real == NULL) return ENOSYS;
+  _Atomic(void*)* next = name[strlen(name) - 1] == 'p' ? &next_spawnp : &next_spawn;
+  if (!next_function(next, name, &real, sizeof real)) return ENOSYS;
   cpu_set_t saved[kTreeSetBytes / sizeof(cpu_set_t)];
   int widened = widen_this_thread(saved);
   int rc = real(pid, path, actions, attr, argv, envp);

@@ -26,9 +26,9 @@ import sys
 import time
 
 BATCH = 16
-BATCHES = 24  # timed, after WARMUP batches
-WARMUP = 3
-IMAGE = 64
+BATCHES = 16  # timed, after WARMUP batches
+WARMUP = 2
+IMAGE = 128
 
 
 def workload():
@@ -44,7 +44,7 @@ def workload():
         def __getitem__(self, index):
             g = torch.Generator().manual_seed(index)
             x = torch.rand(3, IMAGE, IMAGE, generator=g)
-            for _ in range(8):
+            for _ in range(16):
                 x = torch.nn.functional.avg_pool2d(x.unsqueeze(0), 3, 1, 1).squeeze(0)
                 x = (x - x.mean()) / (x.std() + 1e-6)
                 x = x @ torch.eye(IMAGE)

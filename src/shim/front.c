@@ -345,17 +345,15 @@ static int is_strict_subset(const cpu_set_t* part, const cpu_set_t* whole) {
          !CPU_EQUAL_S(kTreeSetBytes, part, whole);
 }
 
-/* The plan's KMP_AFFINITY (compact) binds the rank's main thread to the slice's first CPU, and a
- * child's LLVM OpenMP would bind the child's main thread there too. A child of the rank is not
- * the rank: its threads run over the tree's CPUs. Only while the variable holds the plan's value
- * (XEONRUN_PLACED_ENV lists it); a value the user set is theirs.
- *
- * - An exec'd child reads its environment afresh: KMP_AFFINITY=none, set by follow_tree().
- * - A forked child does not: measured with Debian's libomp 14, its fork handler gives the child
- *   the full mask and marks the runtime uninitialised, and the child's next OpenMP call (torch
- *   calls one in every forked child, torch.get_num_threads) binds it to the first CPU again with
- *   the parent's parsed KMP_AFFINITY; a changed environment is not read. libomp's documented
- *   kmp_set_defaults() is what it reads: the child calls it, when the runtime is loaded. */
+/* The plan's KMP_AFFINITY (compact) binds the rank's main thread to the slice's first CPU. A
+ * forked copy of a thread that LLVM OpenMP bound (a DataLoader worker) would be bound there again:
+ * measured with Debian's libomp 14, its fork handler gives the child the full mask and marks the
+ * runtime uninitialised, and the child's next OpenMP call (torch makes one in every forked child,
+ * torch.get_num_threads) binds it to the first CPU with the parent's parsed KMP_AFFINITY; a
+ * changed environment is not read. libomp's documented kmp_set_defaults() is: such a child calls
+ * it with "none", when the runtime is loaded and the variable holds the plan's value
+ * (XEONRUN_PLACED_ENV lists it; a value the user set is theirs). An exec'd child keeps the
+ * variable: it may be the rank's work itself (a shell entrypoint starting the application). */
 static int plan_binds_children; /* written once, in the constructor */
 
 static int plan_binds(void) {
@@ -430,7 +428,7 @@ static void follow_tree(void) {
     if (is_strict_subset(mine, tree_cpus)) sched_setaffinity(0, kTreeSetBytes, tree_cpus);
     record_tree();
   }
-  if (plan_binds()) setenv("KMP_AFFINITY", "none", 1); /* a child of the rank: see above */
+  plan_binds_children = plan_binds();
   tree_pid = getpid();
   tree_followed = 1;
 }
@@ -464,10 +462,14 @@ EXPORT pid_t fork(void) {
   static _Atomic(void*) next;
   fork_fn real;
   if (!next_function(&next, "fork", &real, sizeof real)) return -1;
-  kmp_set_defaults_fn llvm_openmp = tree_followed ? llvm_openmp_defaults() : NULL;
+  /* A forking thread narrower than the tree was bound by its OpenMP runtime (or narrowed
+   * itself): its child is a helper of the rank, not the rank's work. */
+  cpu_set_t mine[kTreeSetBytes / sizeof(cpu_set_t)];
+  int bound = tree_followed && sched_getaffinity(0, kTreeSetBytes, mine) == 0 &&
+              is_strict_subset(mine, tree_cpus);
+  kmp_set_defaults_fn llvm_openmp = bound ? llvm_openmp_defaults() : NULL;
   pid_t pid = real();
-  if (pid == 0 && tree_followed) {
-    cpu_set_t mine[kTreeSetBytes / sizeof(cpu_set_t)];
+  if (pid == 0 && bound) {
     int saved = errno;
     widen_this_thread(mine);
     errno = saved;

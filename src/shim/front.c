@@ -1,18 +1,20 @@
 /* The front of libxeonplace.so: what every process that preloads the library pays for.
  *
  * It is plain C linked only against libc, so that a process that is not asked to be placed loads
- * nothing more than this file (design.md §6-§7: a library linking hwloc, libnuma and libstdc++ costs
- * ~0.7 ms and 1.75 MB even when it does nothing). The constructor looks at the environment once;
- * only when placement is asked for does it dlopen() the engine that lives next to it.
+ * nothing more than this file (design.md §6-§7: a library linking hwloc, libnuma and libstdc++
+ * costs ~0.7 ms and 1.75 MB even when it does nothing). The constructor looks at the environment
+ * once; only when placement is asked for does it dlopen() the engine that lives next to it.
  *
  * It also holds the public C API (xeonplace.h), which reads the exported XEONRUN_PLACED_*
- * variables, and the pthread_create interposer used by XEONRUN_PIN=thread. */
+ * variables, the pthread_create interposer used by XEONRUN_PIN=thread, and what keeps a rank's
+ * child processes on the rank's CPUs (fork, execve, execv, posix_spawn; design.md §5). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
 #include <sched.h>
+#include <spawn.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -56,6 +58,41 @@ static int equals_ignoring_case(const char* a, const char* b) {
 static int is_true(const char* value) {
   return equals_ignoring_case(value, "1") || equals_ignoring_case(value, "true") ||
          equals_ignoring_case(value, "yes") || equals_ignoring_case(value, "on");
+}
+
+/* Parses a decimal number at *p (no sign), advancing *p; -1 if there is none or it is too big. */
+static long parse_number(const char** p) {
+  long value = 0;
+  if (**p < '0' || **p > '9') return -1;
+  while (**p >= '0' && **p <= '9') {
+    value = value * 10 + (**p - '0');
+    if (value > INT_MAX) return -1;
+    ++*p;
+  }
+  return value;
+}
+
+/* Calls add(first, last, ctx) for each range of a list like "0-3,8" (the format of
+ * XEONRUN_PLACED_CPUS); returns the number of ids, or -1 if the list is malformed or add fails. */
+typedef int (*range_fn)(long first, long last, void* ctx);
+static int walk_list(const char* text, range_fn add, void* ctx) {
+  int count = 0;
+  const char* p = text;
+  if (*p == '\0') return 0;
+  for (;;) {
+    long first = parse_number(&p);
+    long last = first;
+    if (first < 0) return -1;
+    if (*p == '-') {
+      ++p;
+      last = parse_number(&p);
+      if (last < first) return -1;
+    }
+    if (last - first >= (long)INT_MAX - count || add(first, last, ctx) != 0) return -1;
+    count += (int)(last - first + 1);
+    if (*p == '\0') return count;
+    if (*p++ != ',') return -1;
+  }
 }
 
 /* ---- the do-nothing decision ---- */
@@ -107,24 +144,24 @@ static int narrowed_inside(const char* placed_cpus) {
   return CPU_EQUAL(&both, &now) && !CPU_EQUAL(&now, &placed);
 }
 
+enum front_action { kNothing, kPlace, kInherited };
+
 /* One pass over the environment. Placement is wanted when there is an XEONRUN_* input or a
  * launcher's local rank, unless XEONRUN_DISABLE is true or XEONRUN_PLACED_RANK says a parent was
- * placed already with the same inputs (this process inherited its affinity and memory policy)
- * and no wrapper narrowed that affinity since. */
-static int placement_wanted(char** envp) {
+ * placed already with the same inputs (this process inherited its affinity and memory policy):
+ * then it only follows its rank's process tree (below). */
+static enum front_action placement_wanted(char** envp) {
   int wanted = 0;
   int placed = 0;
   const char* parents_inputs = NULL;
-  const char* placed_cpus = NULL;
-  if (envp == NULL) return 0;
+  if (envp == NULL) return kNothing;
   for (char** entry = envp; *entry != NULL; ++entry) {
     const char* e = *entry;
     if (e[0] == 'X' && starts_with(e, "XEONRUN_")) {
       const char* name = e + strlen("XEONRUN_");
       if (starts_with(name, "PLACED_RANK=")) placed = 1;
       if (starts_with(name, "PLACED_INPUTS=")) parents_inputs = name + strlen("PLACED_INPUTS=");
-      if (starts_with(name, "PLACED_CPUS=")) placed_cpus = name + strlen("PLACED_CPUS=");
-      if (starts_with(name, "DISABLE=") && is_true(name + strlen("DISABLE="))) return 0;
+      if (starts_with(name, "DISABLE=") && is_true(name + strlen("DISABLE="))) return kNothing;
       /* Outputs of the library (PLACED_*) and of the re-exec (REEXEC_*) are not inputs. */
       if (!starts_with(name, "PLACED_") && !starts_with(name, "REEXEC_")) wanted = 1;
       continue;
@@ -133,11 +170,8 @@ static int placement_wanted(char** envp) {
       if (starts_with(e, launcher_rank_variables[i])) wanted = 1;
     }
   }
-  if (!wanted) return 0;
-  if (placed && same_inputs_as_parent(envp, parents_inputs) && !narrowed_inside(placed_cpus)) {
-    return 0;
-  }
-  return wanted;
+  if (!wanted) return kNothing;
+  return placed && same_inputs_as_parent(envp, parents_inputs) ? kInherited : kPlace;
 }
 
 /* ---- XEONRUN_PIN=thread: the pthread_create interposer ---- */
@@ -241,6 +275,269 @@ EXPORT int pthread_create(pthread_t* thread, const pthread_attr_t* attr, void* (
   return rc;
 }
 
+/* ---- the rank's process tree: children run on the rank's CPUs (design.md §5) ---- */
+
+/* An OpenMP runtime following the plan (KMP_AFFINITY, OMP_PROC_BIND) binds the rank's initial
+ * thread to one CPU at its first parallel region, and every process forked or spawned after that
+ * inherits that one CPU. So a process of the tree whose thread mask is a strict subset of the
+ * tree's CPUs runs on the tree's CPUs again. The tree's CPUs are the rank's slice, or the mask a
+ * wrapper (taskset -c, numactl -C) gave the program it executes: a process that started on the
+ * tree's CPUs and changed its own affinity before an execve chose them. XEONRUN_PLACED_TREE=
+ * "<pid>:<cpus>" names the tree's CPUs and the last process that started on them; only the pid
+ * tells "narrowed in this process before the exec" (a wrapper) from "inherited across fork"
+ * (a thread of the parent was narrower). */
+enum { kTreeSetBytes = 1024, kTreeTextMax = 8192 }; /* masks of up to 8192 CPUs */
+static cpu_set_t tree_cpus[kTreeSetBytes / sizeof(cpu_set_t)];
+static int tree_followed; /* written once, in the constructor */
+static pid_t tree_pid;    /* the process that ran the constructor: its fork children differ */
+
+static int add_cpus(long first, long last, void* set) {
+  if (last >= kTreeSetBytes * 8) return -1;
+  for (long cpu = first; cpu <= last; ++cpu) CPU_SET_S((size_t)cpu, kTreeSetBytes, (cpu_set_t*)set);
+  return 0;
+}
+
+static int set_from_list(const char* text, cpu_set_t* set) {
+  CPU_ZERO_S(kTreeSetBytes, set);
+  return walk_list(text, add_cpus, set) > 0 ? 0 : -1;
+}
+
+/* Appends "<separator><first>[-<last>]" at out[*used]; -1 when it does not fit in size. */
+static int append_range(char* out, size_t size, size_t* used, const char* separator, long first,
+                        long last) {
+  char text[64];
+  size_t n = 0;
+  long values[2] = {last, first};
+  for (int i = (first == last) ? 1 : 0; i < 2; ++i) {
+    if (i == 1 && first != last) text[n++] = '-';
+    long value = values[i];
+    do text[n++] = (char)('0' + value % 10); /* reversed, turned round below */
+    while ((value /= 10) > 0);
+  }
+  size_t sep = strlen(separator);
+  if (*used + sep + n + 1 > size) return -1;
+  memcpy(out + *used, separator, sep);
+  *used += sep;
+  while (n > 0) out[(*used)++] = text[--n];
+  out[*used] = '\0';
+  return 0;
+}
+
+/* "<pid>:0-3,8" into out; -1 when it does not fit. */
+static int format_tree(long pid, const cpu_set_t* set, char* out, size_t size) {
+  size_t used = 0;
+  if (append_range(out, size, &used, "", pid, pid) != 0) return -1;
+  const char* separator = ":";
+  for (long cpu = 0; cpu < kTreeSetBytes * 8; ++cpu) {
+    if (!CPU_ISSET_S((size_t)cpu, kTreeSetBytes, set)) continue;
+    long last = cpu;
+    while (last + 1 < kTreeSetBytes * 8 && CPU_ISSET_S((size_t)last + 1, kTreeSetBytes, set))
+      ++last;
+    if (append_range(out, size, &used, separator, cpu, last) != 0) return -1;
+    separator = ",";
+    cpu = last;
+  }
+  return 0;
+}
+
+static void record_tree(void) {
+  static char text[kTreeTextMax];
+  if (format_tree((long)getpid(), tree_cpus, text, sizeof text) == 0) {
+    setenv("XEONRUN_PLACED_TREE", text, 1);
+  }
+}
+
+static int is_strict_subset(const cpu_set_t* part, const cpu_set_t* whole) {
+  cpu_set_t both[kTreeSetBytes / sizeof(cpu_set_t)];
+  CPU_AND_S(kTreeSetBytes, both, part, whole);
+  return CPU_COUNT_S(kTreeSetBytes, part) > 0 && CPU_EQUAL_S(kTreeSetBytes, both, part) &&
+         !CPU_EQUAL_S(kTreeSetBytes, part, whole);
+}
+
+/* The plan's KMP_AFFINITY (compact) binds the rank's main thread to the slice's first CPU. A
+ * forked copy of a thread that LLVM OpenMP bound (a DataLoader worker) would be bound there again:
+ * measured with Debian's libomp 14, its fork handler gives the child the full mask and marks the
+ * runtime uninitialised, and the child's next OpenMP call (torch makes one in every forked child,
+ * torch.get_num_threads) binds it to the first CPU with the parent's parsed KMP_AFFINITY; a
+ * changed environment is not read. libomp's documented kmp_set_defaults() is: such a child calls
+ * it with "none", when the runtime is loaded and the variable holds the plan's value
+ * (XEONRUN_PLACED_ENV lists it; a value the user set is theirs). An exec'd child keeps the
+ * variable: it may be the rank's work itself (a shell entrypoint starting the application). */
+static int plan_binds_children; /* written once, in the constructor */
+
+static int plan_binds(void) {
+  const char* names = getenv("XEONRUN_PLACED_ENV");
+  const size_t n = strlen("KMP_AFFINITY");
+  for (const char* p = names; p != NULL; p = strchr(p, ',')) {
+    if (*p == ',') ++p;
+    if (strncmp(p, "KMP_AFFINITY", n) == 0 && (p[n] == ',' || p[n] == '\0')) return 1;
+  }
+  return 0;
+}
+
+typedef void (*kmp_set_defaults_fn)(const char*);
+
+/* Looked up in the parent before each fork until found (torch may dlopen the runtime late). */
+static kmp_set_defaults_fn llvm_openmp_defaults(void) {
+  static _Atomic(kmp_set_defaults_fn) found;
+  kmp_set_defaults_fn fn = atomic_load_explicit(&found, memory_order_acquire);
+  if (fn == NULL && plan_binds_children) {
+    void* symbol = dlsym(RTLD_DEFAULT, "kmp_set_defaults");
+    memcpy(&fn, &symbol, sizeof fn);
+    atomic_store_explicit(&found, fn, memory_order_release);
+  }
+  return fn;
+}
+
+/* XEONRUN_PIN=none (run_cpu's --disable-taskset) leaves affinity alone: children too. */
+static int tree_pinned(void) {
+  const char* pin = getenv("XEONRUN_PIN");
+  const char* handed = getenv("XEONRUN_PLACEMENT");
+  return !(pin != NULL && strcmp(pin, "none") == 0) &&
+         !(handed != NULL && strstr(handed, ";pin=none") != NULL);
+}
+
+/* After this process was placed: it starts the tree on the rank's slice. */
+static void start_tree(void) {
+  const char* cpus = getenv("XEONRUN_PLACED_CPUS");
+  if (cpus == NULL || !tree_pinned() || set_from_list(cpus, tree_cpus) != 0) return;
+  record_tree();
+  plan_binds_children = plan_binds();
+  tree_pid = getpid();
+  tree_followed = 1;
+}
+
+/* In a process that inherited a placement (the do-nothing path: no engine; a few getenv, two
+ * system calls, one or two setenv). */
+static void follow_tree(void) {
+  const char* cpus = getenv("XEONRUN_PLACED_CPUS");
+  const char* tree = getenv("XEONRUN_PLACED_TREE");
+  long started = -1;
+  if (tree != NULL) {
+    const char* p = tree;
+    started = parse_number(&p);
+    if (started >= 0 && *p == ':')
+      cpus = p + 1;
+    else
+      started = -1;
+  }
+  cpu_set_t mine[kTreeSetBytes / sizeof(cpu_set_t)];
+  if (cpus == NULL || !tree_pinned() || set_from_list(cpus, tree_cpus) != 0 ||
+      sched_getaffinity(0, kTreeSetBytes, mine) != 0) {
+    return;
+  }
+  if (started == (long)getpid()) {
+    /* The image before the exec started on the tree's CPUs: its own change (a wrapper's) is the
+     * user's choice, for this program and its children. */
+    if (!CPU_EQUAL_S(kTreeSetBytes, mine, tree_cpus)) {
+      memcpy(tree_cpus, mine, kTreeSetBytes);
+      record_tree();
+    }
+  } else {
+    if (is_strict_subset(mine, tree_cpus)) sched_setaffinity(0, kTreeSetBytes, tree_cpus);
+    record_tree();
+  }
+  plan_binds_children = plan_binds();
+  tree_pid = getpid();
+  tree_followed = 1;
+}
+
+/* The real definition of an interposed function into *fn, looked up once (lazily: another
+ * library's constructor may call it before ours runs); 0 and errno ENOSYS when there is none. */
+static int next_function(_Atomic(void*)* cache, const char* name, void* fn, size_t size) {
+  void* symbol = atomic_load_explicit(cache, memory_order_acquire);
+  if (symbol == NULL) {
+    symbol = dlsym(RTLD_NEXT, name);
+    atomic_store_explicit(cache, symbol, memory_order_release);
+  }
+  memcpy(fn, &symbol, size); /* ISO C has no object-to-function pointer conversion */
+  if (symbol == NULL) errno = ENOSYS;
+  return symbol != NULL;
+}
+
+/* Widens the calling thread to the tree's CPUs when its mask is a strict subset of them; returns
+ * 1 and the old mask in `saved` when it did. System calls only (it runs in vfork children). */
+static int widen_this_thread(cpu_set_t* saved) {
+  if (!tree_followed || sched_getaffinity(0, kTreeSetBytes, saved) != 0) return 0;
+  return is_strict_subset(saved, tree_cpus) && sched_setaffinity(0, kTreeSetBytes, tree_cpus) == 0;
+}
+
+/* fork() is interposed rather than served by a pthread_atfork handler: the child handlers run in
+ * the order they were registered, and LLVM OpenMP registers its own at its first parallel region
+ * (after our constructor). This runs after every handler. */
+typedef pid_t (*fork_fn)(void);
+
+EXPORT pid_t fork(void) {
+  static _Atomic(void*) next;
+  fork_fn real;
+  if (!next_function(&next, "fork", &real, sizeof real)) return -1;
+  /* A forking thread narrower than the tree was bound by its OpenMP runtime (or narrowed
+   * itself): its child is a helper of the rank, not the rank's work. */
+  cpu_set_t mine[kTreeSetBytes / sizeof(cpu_set_t)];
+  int bound = tree_followed && sched_getaffinity(0, kTreeSetBytes, mine) == 0 &&
+              is_strict_subset(mine, tree_cpus);
+  kmp_set_defaults_fn llvm_openmp = bound ? llvm_openmp_defaults() : NULL;
+  pid_t pid = real();
+  if (pid == 0 && bound) {
+    int saved = errno;
+    widen_this_thread(mine);
+    errno = saved;
+    if (llvm_openmp != NULL) llvm_openmp("KMP_AFFINITY=none");
+  }
+  return pid;
+}
+
+/* A program's libraries may read the affinity in their constructors, before ours widens it
+ * (libnuma: numactl -C refuses a CPU outside it; libgomp: its places). So a child that did not
+ * come through fork() is widened before its execve: a vfork child (python's subprocess) in
+ * execve/execv, and glibc's posix_spawn, which runs no fork handler and calls execve internally,
+ * by widening the calling thread for the duration of the call. Not in the process that ran the
+ * constructor: an execve there follows its own choice (a wrapper's, see follow_tree). */
+typedef int (*execve_fn)(const char*, char* const[], char* const[]);
+
+EXPORT int execve(const char* path, char* const argv[], char* const envp[]) {
+  static _Atomic(void*) next;
+  execve_fn real;
+  if (!next_function(&next, "execve", &real, sizeof real)) return -1;
+  cpu_set_t saved[kTreeSetBytes / sizeof(cpu_set_t)];
+  int widened = tree_followed && getpid() != tree_pid && widen_this_thread(saved);
+  int rc = real(path, argv, envp);
+  if (widened) sched_setaffinity(0, kTreeSetBytes, saved); /* the exec failed */
+  return rc;
+}
+
+EXPORT int execv(const char* path, char* const argv[]) {
+  extern char** environ;
+  return execve(path, argv, environ);
+}
+
+typedef int (*posix_spawn_fn)(pid_t*, const char*, const posix_spawn_file_actions_t*,
+                              const posix_spawnattr_t*, char* const[], char* const[]);
+
+static int spawn_widened(const char* name, pid_t* pid, const char* path,
+                         const posix_spawn_file_actions_t* actions, const posix_spawnattr_t* attr,
+                         char* const argv[], char* const envp[]) {
+  static _Atomic(void*) next_spawn, next_spawnp;
+  posix_spawn_fn real;
+  _Atomic(void*)* next = name[strlen(name) - 1] == 'p' ? &next_spawnp : &next_spawn;
+  if (!next_function(next, name, &real, sizeof real)) return ENOSYS;
+  cpu_set_t saved[kTreeSetBytes / sizeof(cpu_set_t)];
+  int widened = widen_this_thread(saved);
+  int rc = real(pid, path, actions, attr, argv, envp);
+  if (widened) sched_setaffinity(0, kTreeSetBytes, saved);
+  return rc;
+}
+
+EXPORT int posix_spawn(pid_t* pid, const char* path, const posix_spawn_file_actions_t* actions,
+                       const posix_spawnattr_t* attr, char* const argv[], char* const envp[]) {
+  return spawn_widened("posix_spawn", pid, path, actions, attr, argv, envp);
+}
+
+EXPORT int posix_spawnp(pid_t* pid, const char* file, const posix_spawn_file_actions_t* actions,
+                        const posix_spawnattr_t* attr, char* const argv[], char* const envp[]) {
+  return spawn_widened("posix_spawnp", pid, file, actions, attr, argv, envp);
+}
+
 /* ---- loading the engine ---- */
 
 /* The engine is found next to the front, by the front's own absolute path: never through a
@@ -266,7 +563,15 @@ static void warn_engine(const char* path, const char* why) {
 }
 
 __attribute__((constructor)) static void xeonplace_front_init(int argc, char** argv, char** envp) {
-  if (!placement_wanted(envp)) return;
+  enum front_action action = placement_wanted(envp);
+  if (action == kInherited) {
+    /* First the tree: a mask an OpenMP runtime narrowed in the parent is widened back. What is
+     * still narrower than the placement then is a wrapper's choice (taskset -c, numactl -C): the
+     * engine corrects what the process is told (Action::Correct, core/decision.cpp). */
+    follow_tree();
+    if (narrowed_inside(getenv("XEONRUN_PLACED_CPUS"))) action = kPlace;
+  }
+  if (action != kPlace) return;
 
   static char front[PATH_MAX];
   char path[PATH_MAX];
@@ -306,44 +611,29 @@ __attribute__((constructor)) static void xeonplace_front_init(int argc, char** a
    * static destructors, and keeps it mapped by itself if anything still pins it (a thread-local
    * destructor, a unique symbol). */
   dlclose(engine);
+  start_tree();
 }
 
 /* ---- the public C API: reads what the engine exported ---- */
 
-/* Parses a decimal number at *p (no sign), advancing *p; -1 if there is none or it is too big. */
-static long parse_number(const char** p) {
-  long value = 0;
-  if (**p < '0' || **p > '9') return -1;
-  while (**p >= '0' && **p <= '9') {
-    value = value * 10 + (**p - '0');
-    if (value > INT_MAX) return -1;
-    ++*p;
+struct id_array {
+  int* out;
+  int max;
+  int count;
+};
+
+static int add_ids(long first, long last, void* ctx) {
+  struct id_array* ids = ctx;
+  for (long id = first; id <= last; ++id, ++ids->count) {
+    if (ids->out != NULL && ids->count < ids->max) ids->out[ids->count] = (int)id;
   }
-  return value;
+  return 0;
 }
 
 /* Expands a list like "0-3,8" into out[0..max); returns the number of ids, or -1 if malformed. */
 static int expand_list(const char* text, int* out, int max) {
-  int count = 0;
-  const char* p = text;
-  if (*p == '\0') return 0;
-  for (;;) {
-    long first = parse_number(&p);
-    long last = first;
-    if (first < 0) return -1;
-    if (*p == '-') {
-      ++p;
-      last = parse_number(&p);
-      if (last < first) return -1;
-    }
-    for (long id = first; id <= last; ++id) {
-      if (count == INT_MAX) return -1;
-      if (out != NULL && count < max) out[count] = (int)id;
-      ++count;
-    }
-    if (*p == '\0') return count;
-    if (*p++ != ',') return -1;
-  }
+  struct id_array ids = {out, max, 0};
+  return walk_list(text, add_ids, &ids);
 }
 
 static int placed_number(const char* name) {

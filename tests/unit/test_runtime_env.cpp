@@ -107,7 +107,9 @@ TEST(RuntimeEnv, TheUsersOpenMpThreadCountSizesEveryPool) {
                                          {{"OMP_NUM_THREADS", "2"}}, warnings);
   EXPECT_FALSE(has(merged, "OMP_NUM_THREADS"));
   for (const EnvVar& var : merged) {
-    if (var.name.find("_THREADS") != std::string::npos) EXPECT_EQ(var.value, "2") << var.name;
+    if (var.name.find("_THREADS") != std::string::npos) {
+      EXPECT_EQ(var.value, "2") << var.name;
+    }
   }
 }
 

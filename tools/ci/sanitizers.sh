@@ -28,7 +28,8 @@ meson test -C "$build" --print-errorlogs --num-processes 2 --suite unit
 meson test -C "$build" --print-errorlogs spawn-units
 # Leak checking off in placed programs: see the hostile run below.
 ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0" \
-  meson test -C "$build" --print-errorlogs --num-processes 2 --suite integration
+  meson test -C "$build" --print-errorlogs --num-processes 2 --suite integration \
+    --no-suite integration-plain
 
 # In uninstrumented programs: the runtime goes first, and ASan must not insist on being linked
 # into the executable. Leak checking is off there: the front dlclose()s the engine after placing,

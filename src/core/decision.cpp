@@ -18,27 +18,9 @@ constexpr const char* kPlacedRank = "XEONRUN_PLACED_RANK";
 constexpr const char* kPlacedEnv = "XEONRUN_PLACED_ENV";
 constexpr const char* kPlacedCpus = "XEONRUN_PLACED_CPUS";
 
-
 // The placed parent's XEONRUN_PLACED_CPUS.
 Expected<CpuSet> parents_cpus(const EnvMap& env) {
   return CpuSet::parse(lookup(env, kPlacedCpus).value_or(""), kPlacedCpus);
-}
-
-// The environment as placement inputs. A process that inherited a placement and still reached
-// the engine was started by a launcher that placed itself first (the front checks the launcher
-// context): the inherited outputs, the handed placement and the runtime variables the parent's
-// plan set (XEONRUN_PLACED_ENV) are the launcher's, not this rank's user's.
-EnvMap placement_inputs(const EnvMap& env) {
-  if (!env.count(kPlacedRank)) return env;
-  EnvMap inputs;
-  const std::vector<std::string> planned = parents_planned_variables(env);
-  for (const auto& [name, value] : env) {
-    if (starts_with(name, "XEONRUN_PLACED_") || name == kPlacementVariable) continue;
-    if (std::find(planned.begin(), planned.end(), name) == planned.end()) {
-      inputs.emplace(name, value);
-    }
-  }
-  return inputs;
 }
 
 // The runtime variables that hold the plan's value (a user's value equal to the plan's counts
@@ -50,6 +32,10 @@ std::vector<std::string> names_with_planned_values(const std::vector<EnvVar>& pl
     if (lookup(env, var.name).value_or(var.value) == var.value) names.push_back(var.name);
   }
   return names;
+}
+
+bool sets(const std::vector<EnvVar>& vars, const std::string& name) {
+  return std::any_of(vars.begin(), vars.end(), [&](const EnvVar& var) { return var.name == name; });
 }
 
 std::vector<EnvVar> placed_variables(const HandedPlacement& p, const EnvMap& env) {
@@ -119,8 +105,7 @@ Expected<Planned> plan_rank(const Topology& machine, Config config, const Facts&
                             const EnvMap& env) {
   Planned out;
   bool rank_owns_binding = false;
-  const Topology topology =
-      planning_machine(machine, config, facts, env, out, rank_owns_binding);
+  const Topology topology = planning_machine(machine, config, facts, env, out, rank_owns_binding);
   out.scope = topology.allowed_cpus;
   const unsigned launcher_rank = config.rank.value_or(0);
   const unsigned launcher_nranks = config.nranks.value_or(1);
@@ -201,8 +186,7 @@ std::string consequence(const std::vector<std::string>& added, bool omp_stale) {
 // loaded before ours would run twice: docs/design.md §6).
 void decide_reexec(Decision& d, const ChainLoad& chain, const Facts& facts, const EnvMap& env,
                    Reexec policy) {
-  const bool omp_stale =
-      openmp_runtime_loaded(facts.loaded) && runtime_env_differs(d.runtime, env);
+  const bool omp_stale = openmp_runtime_loaded(facts.loaded) && runtime_env_differs(d.runtime, env);
   if (chain.added.empty() && !omp_stale) {
     d.debug.push_back("chain-load: nothing to load, no re-exec");
     return;
@@ -231,10 +215,8 @@ void decide_reexec(Decision& d, const ChainLoad& chain, const Facts& facts, cons
   // The new image gets exactly one LD_PRELOAD (compose_envp drops later duplicates of a name it
   // sets): the chain-load's, else the one ld.so loaded this image with (the last of duplicates,
   // sys/environment.h), never a duplicate the loader would pick over the library's choice.
-  bool has_preload = false;
-  for (const EnvVar& var : d.handoff) has_preload = has_preload || var.name == "LD_PRELOAD";
   const auto preload = lookup(env, "LD_PRELOAD");
-  if (!has_preload && preload) d.handoff.push_back({"LD_PRELOAD", *preload});
+  if (!sets(d.handoff, "LD_PRELOAD") && preload) d.handoff.push_back({"LD_PRELOAD", *preload});
 }
 
 // The image a re-exec started: the guard stops a loop, so what did not load will not load by
@@ -309,17 +291,17 @@ Expected<Decision> decide_handed(const Facts& facts, const EnvMap& env, const Co
   const CpuSet& current = facts.inherited_affinity;
   d.pin_existing_threads = !reexecuted && (current.empty() || !current.is_subset_of(handed->cpus));
   const bool offline = !facts.online_cpus.empty() && !handed->cpus.is_subset_of(facts.online_cpus);
-  if (offline || (d.pin_existing_threads && !current.empty() &&
-                  !handed->cpus.is_subset_of(current))) {
+  if (offline ||
+      (d.pin_existing_threads && !current.empty() && !handed->cpus.is_subset_of(current))) {
     return make_error(std::string(kPlacementVariable) + ": CPUs " + handed->cpus.format() +
                       " are not all allowed to this process (allowed: " +
                       facts.inherited_affinity.format() + ")");
   }
   if (handed->membind != Membind::None && !facts.allowed_mems.empty() &&
       !handed->mems.is_subset_of(facts.allowed_mems)) {
-    return make_error(std::string(kPlacementVariable) + ": memory nodes " +
-                      handed->mems.format() + " are not all allowed to this process (allowed: " +
-                      facts.allowed_mems.format() + ")");
+    return make_error(
+        std::string(kPlacementVariable) + ": memory nodes " + handed->mems.format() +
+        " are not all allowed to this process (allowed: " + facts.allowed_mems.format() + ")");
   }
   d.placed = placed_variables(*handed, env);
   if (const auto scope = lookup(env, kPlacedScopeVariable)) {
@@ -420,6 +402,19 @@ Expected<Decision> decide_inputs(const Facts& startup_facts, const EnvMap& start
 
 }  // namespace
 
+EnvMap placement_inputs(const EnvMap& env) {
+  if (!env.count(kPlacedRank)) return env;
+  EnvMap inputs;
+  const std::vector<std::string> planned = parents_planned_variables(env);
+  for (const auto& [name, value] : env) {
+    if (starts_with(name, "XEONRUN_PLACED_") || name == kPlacementVariable) continue;
+    if (std::find(planned.begin(), planned.end(), name) == planned.end()) {
+      inputs.emplace(name, value);
+    }
+  }
+  return inputs;
+}
+
 FactsWanted facts_wanted(const EnvMap& env) {
   FactsWanted wanted;
   const EnvMap inputs = placement_inputs(env);
@@ -483,13 +478,11 @@ Expected<RankDecisions> decide_ranks(const Facts& facts, const EnvMap& startup_e
   out.nranks = planned->nranks;
   out.warnings = planned->warnings;
   for (const RankPlacement& rank : planned->ranks) {
-    Decision d = decide_planned(facts, rank_inputs, *config, rank, planned->nranks,
-                                "xeonrun-spawn");
+    Decision d =
+        decide_planned(facts, rank_inputs, *config, rank, planned->nranks, "xeonrun-spawn");
     d.warnings.insert(d.warnings.begin(), rank.warnings.begin(), rank.warnings.end());
     std::vector<EnvVar> handoff = {{"XEONRUN_RANK", std::to_string(rank.rank)}};
-    bool has_preload = false;
-    for (const EnvVar& var : d.handoff) has_preload = has_preload || var.name == "LD_PRELOAD";
-    if (!has_preload && !facts.self_path.empty()) {
+    if (!sets(d.handoff, "LD_PRELOAD") && !facts.self_path.empty()) {
       handoff.push_back({"LD_PRELOAD", rank_inputs["LD_PRELOAD"]});
     }
     handoff.insert(handoff.end(), d.handoff.begin(), d.handoff.end());
@@ -530,8 +523,8 @@ Error handed_error(const std::string& text, const std::string& reason) {
 Expected<HandedPlacement> parse_handed_placement(const std::string& text) {
   const std::vector<std::string_view> pieces = split(text, ';');
   const std::vector<std::string> fields(pieces.begin(), pieces.end());
-  static const char* const kKeys[] = {"rank", "nranks", "cpus", "mems",
-                                      "membind", "pin", "source", "env"};
+  static const char* const kKeys[] = {"rank",    "nranks", "cpus",   "mems",
+                                      "membind", "pin",    "source", "env"};
   constexpr std::size_t kFields = sizeof kKeys / sizeof *kKeys;
   if (fields.empty() || fields[0] != "v1") return handed_error(text, "not version v1");
   if (fields.size() != kFields + 1) return handed_error(text, "wrong number of fields");
@@ -542,7 +535,8 @@ Expected<HandedPlacement> parse_handed_placement(const std::string& text) {
     values[i] = fields[i + 1].substr(key.size());
   }
   HandedPlacement p;
-  const Expected<unsigned> rank = parse_decimal(kPlacementVariable, values[0], 0, 65534, "0..65534");
+  const Expected<unsigned> rank =
+      parse_decimal(kPlacementVariable, values[0], 0, 65534, "0..65534");
   const Expected<unsigned> nranks =
       parse_decimal(kPlacementVariable, values[1], 1, 65535, "1..65535");
   if (!rank || !nranks || *rank >= *nranks) return handed_error(text, "bad rank or nranks");

@@ -27,8 +27,8 @@ inline constexpr const char* kPlacementVariable = "XEONRUN_PLACEMENT";
 
 // What the shell must gather before deciding, read from the environment alone (pure).
 struct FactsWanted {
-  bool handed = false;        // XEONRUN_PLACEMENT is set: no topology is needed
-  std::string topology;       // XEONRUN_TOPOLOGY ("" = this machine)
+  bool handed = false;                    // XEONRUN_PLACEMENT is set: no topology is needed
+  std::string topology;                   // XEONRUN_TOPOLOGY ("" = this machine)
   std::vector<LibraryRequest> libraries;  // what to look for on disk
 };
 FactsWanted facts_wanted(const EnvMap& env);
@@ -45,16 +45,16 @@ struct Facts {
   // The machine: live (the cgroup's CPUs, the inherited affinity not applied) or the fixture of
   // XEONRUN_TOPOLOGY. Not gathered (nullopt) for a handed placement.
   std::optional<Expected<Topology>> topology;
-  CpuSet inherited_affinity;  // what the process started with; empty: unknown
-  CpuSet allowed_mems;        // the cpuset's memory nodes (Mems_allowed); empty: unknown
-  CpuSet online_cpus;         // /sys/devices/system/cpu/online; empty: unknown
-  std::vector<std::string> loaded;        // objects mapped in the process; empty for a new one
-  std::vector<LibraryLookup> libraries;   // FactsWanted::libraries, looked up
-  std::string self_path;                  // absolute path of libxeonplace.so
-  std::string process_name;               // comm, restored after a re-exec
-  long pid = 0;                           // 0: a process yet to start (the spawner's ranks)
-  bool secure = false;                    // AT_SECURE: set-user-ID or file capabilities
-  bool traced = false;                    // TracerPid is not 0: a debugger holds the process
+  CpuSet inherited_affinity;             // what the process started with; empty: unknown
+  CpuSet allowed_mems;                   // the cpuset's memory nodes (Mems_allowed); empty: unknown
+  CpuSet online_cpus;                    // /sys/devices/system/cpu/online; empty: unknown
+  std::vector<std::string> loaded;       // objects mapped in the process; empty for a new one
+  std::vector<LibraryLookup> libraries;  // FactsWanted::libraries, looked up
+  std::string self_path;                 // absolute path of libxeonplace.so
+  std::string process_name;              // comm, restored after a re-exec
+  long pid = 0;                          // 0: a process yet to start (the spawner's ranks)
+  bool secure = false;                   // AT_SECURE: set-user-ID or file capabilities
+  bool traced = false;                   // TracerPid is not 0: a debugger holds the process
   // A sanitizer runtime that replaces malloc (ASan, TSan, MSan, HWASan, LSan), linked into the
   // program or statically (its __asan_init & co. resolve): "" when none. No allocator is chained
   // in front of it (issue #12).
@@ -98,9 +98,9 @@ struct Decision {
   // with the user's.
   std::vector<EnvVar> runtime;
   // What a process started with this placement gets on top of its environment: the runtime
-  // variables, LD_PRELOAD and MALLOC_CONF of the chain-load, and the handed placement. xeonrun-spawn
-  // starts each rank with exactly these (and shows them in --dry-run --json); the library re-execs
-  // with them when `reexec`.
+  // variables, LD_PRELOAD and MALLOC_CONF of the chain-load, and the handed placement.
+  // xeonrun-spawn starts each rank with exactly these (and shows them in --dry-run --json); the
+  // library re-execs with them when `reexec`.
   std::vector<EnvVar> handoff;
   bool reexec = false;
   std::vector<std::string> added_libraries;  // what the re-exec loads
@@ -142,6 +142,13 @@ Expected<HandedPlacement> parse_handed_placement(const std::string& text);
 // variables and Slurm's step, "NAME=value;" each, in a fixed order. The front compares it, byte
 // for byte, with the one it computes the same way (src/shim/front.c).
 std::string launcher_context(const EnvMap& env);
+
+// The environment as placement inputs. A process that inherited a placement and still reached
+// a decision was started by a launcher that placed itself first, or asks for another placement:
+// the inherited outputs (XEONRUN_PLACED_*), the handed placement and the runtime variables the
+// parent's plan set (XEONRUN_PLACED_ENV) are the parent's, not this process's user's. `env` as
+// it is when no parent was placed.
+EnvMap placement_inputs(const EnvMap& env);
 
 // The runtime variables a placed parent's plan set (XEONRUN_PLACED_ENV); empty when no parent was
 // placed. Their values are the parent's plan, not the user's: a new plan sets them aside.

@@ -22,10 +22,10 @@ bool is_placement_output(const std::string& name) { return is_output_variable(na
 
 EnvMap planning_env(const EnvMap& base, const EnvMap& flag_env) {
   EnvMap env;
-  const std::vector<std::string> planned = parents_planned_variables(base);
-  for (const auto& [name, value] : base) {
-    const bool parents_plan = std::find(planned.begin(), planned.end(), name) != planned.end();
-    if (!is_placement_output(name) && !parents_plan) env.emplace(name, value);
+  // A placed parent's plan is set aside as the library sets it aside (core/decision.h); outputs
+  // of any earlier placement (XEONRUN_REEXEC_* too) never reach a rank.
+  for (const auto& [name, value] : placement_inputs(base)) {
+    if (!is_placement_output(name)) env.emplace(name, value);
   }
   for (const auto& [name, value] : flag_env) env[name] = value;
   return env;

@@ -2,6 +2,7 @@
 rank's probe report against the plan. Each check returns a list of failure lines (empty: passed)."""
 
 import dataclasses
+import re
 import json
 
 
@@ -174,13 +175,21 @@ def _check_pages(pages, nodes, memory):
         fails.append("pages: %d of %d with no node" % (pages["unknown"], total))
     outside = sum(v for n, v in by_node.items() if n not in nodes)
     where = ", ".join("node %d: %d" % kv for kv in sorted(by_node.items()))
-    if memory == "preferred":
-        if by_node.get(nodes[0], 0) < 0.9 * total:
+    if memory == "preferred-many-full":
+        # The preferred node fills (most of its 256 MiB), the rest falls back elsewhere: no OOM.
+        preferred = sum(by_node.get(n, 0) for n in nodes)
+        if preferred < total // 2 or total - preferred == 0:
+            fails.append("pages: %d of %d on preferred nodes %s, expected them full (over half) "
+                         "and the rest elsewhere (%s)" % (preferred, total, _fmt(nodes), where))
+        return fails
+    if memory in ("preferred", "preferred-many"):
+        if sum(by_node.get(n, 0) for n in nodes[:1 if memory == "preferred" else None]) \
+                < 0.9 * total:
             fails.append("pages: %s of %d on preferred node %d (%s)" % (
                 by_node.get(nodes[0], 0), total, nodes[0], where))
     elif outside:
         fails.append("pages: %d of %d outside nodes %s (%s)" % (outside, total, _fmt(nodes), where))
-    if memory == "interleave":
+    if memory in ("interleave", "weighted-interleave"):
         fair = total / len(nodes)
         thin = [n for n in nodes if by_node.get(n, 0) < fair / 2]
         if thin:
@@ -192,7 +201,9 @@ def _check_pages(pages, nodes, memory):
 def _check_policy(policy, nodes, memory):
     if "error" in policy:
         return ["mempolicy: %s" % policy["error"]]
-    accepted = {"preferred": ("preferred", "preferred_many")}.get(memory, (memory,))
+    accepted = {"preferred": ("preferred", "preferred_many"),
+                "preferred-many": ("preferred_many",), "preferred-many-full": ("preferred_many",),
+                "weighted-interleave": ("weighted_interleave",)}.get(memory, (memory,))
     fails = []
     if policy["mode"] not in accepted:
         fails.append("mempolicy mode %s, expected %s" % (policy["mode"], memory))
@@ -264,6 +275,24 @@ def check_report(case, rank, report):
     if case.omp:
         fails += _check_one_cpu_per_thread(report["omp"], cpus, "OpenMP",
                                            rank.get("omp_threads", len(cpus)))
+    return fails
+
+
+def kernel_at_least(release, needed):
+    parts = re.match(r"(\d+)\.(\d+)", release or "")
+    return parts is not None and (int(parts.group(1)), int(parts.group(2))) >= tuple(needed)
+
+
+def check_refusal(case, rc, output, what):
+    """A mode the guest's kernel lacks: exit 2 and one line naming the release needed."""
+    needed = "Linux %d.%d or later" % case.needs_kernel
+    fails = []
+    if rc != "2":
+        fails.append("%s exited %s, expected 2 (a kernel without the mode)" % (what, rc or "?"))
+    if needed not in (output or "") or "XEONRUN_MEMBIND=%s" % case.env.get("XEONRUN_MEMBIND") \
+            not in (output or ""):
+        fails.append("%s did not name XEONRUN_MEMBIND and %s: %s" % (what, needed,
+                                                                     (output or "").strip()))
     return fails
 
 

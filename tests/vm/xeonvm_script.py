@@ -32,6 +32,7 @@ done > /tmp/out/topology.txt
 for d in /sys/devices/system/node/node[0-9]*; do
   echo "node ${d##*/node} $(cat $d/cpulist)"
 done >> /tmp/out/topology.txt
+uname -r > /tmp/out/kernel.txt
 """
 
 
@@ -103,6 +104,8 @@ def _probe_args(case, outdir, label):
         args += ["--threads", str(case.threads)]
     if case.omp:
         args += ["--omp"]
+    if case.mib:
+        args += ["--mib", str(case.mib)]
     return args
 
 

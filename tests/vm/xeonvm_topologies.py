@@ -32,6 +32,11 @@ class Case:
     # plan is then derived from the cgroup's effective cpuset as the guest's kernel reports it
     # (xeonvm_checks.cgroup_expectation), so expect_cpus/expect_mems stay None.
     cgroup: str = None
+    mib: int = 0                  # MiB the probe touches (0: its default, 4)
+    # A mode the guest's kernel may lack (XEONRUN_MEMBIND=weighted-interleave needs Linux 6.9):
+    # (major, minor) of the first release that has it. On an older guest kernel the plan and every
+    # launch must exit 2 naming that release; on a newer one the case is checked as placed.
+    needs_kernel: tuple = None
 
 
 @dataclasses.dataclass
@@ -150,6 +155,21 @@ def _snc_with_memory_node():
             Case("interleave", {"XEONRUN_NINSTANCES": "2", "XEONRUN_MEMBIND": "interleave"}, 2,
                  expect_cpus=[[0, 2, 4, 6], [8, 10, 12, 14]], expect_mems=[[0, 1], [2, 3]],
                  memory="interleave", launch=("spawn",)),
+            # Memory tiers (issue #15): each rank prefers the CPU-less node nearest its CPUs'
+            # nodes (node 4 is the only one: both ranks), found without XEONRUN_MEM_NODES.
+            Case("preferred-many", {"XEONRUN_NINSTANCES": "2", "XEONRUN_MEMBIND": "preferred-many"},
+                 2, expect_cpus=[[0, 2, 4, 6], [8, 10, 12, 14]], expect_mems=[[4], [4]],
+                 memory="preferred-many"),
+            # More than node 4 holds (256 MiB): it fills, the rest falls back to DDR nodes.
+            Case("preferred-many-full", {"XEONRUN_NINSTANCES": "1",
+                                         "XEONRUN_MEMBIND": "preferred-many"}, 1,
+                 expect_cpus=[[0, 2, 4, 6, 8, 10, 12, 14]], expect_mems=[[4]],
+                 memory="preferred-many-full", mib=320, launch=("spawn",)),
+            # Linux 6.9's mode: Debian 12's 6.1 guest kernel lacks it, and must be told so.
+            Case("weighted-interleave", {"XEONRUN_NINSTANCES": "2",
+                                         "XEONRUN_MEMBIND": "weighted-interleave"}, 2,
+                 expect_cpus=[[0, 2, 4, 6], [8, 10, 12, 14]], expect_mems=[[0, 1, 4], [2, 3, 4]],
+                 memory="weighted-interleave", needs_kernel=(6, 9)),
         ])
 
 

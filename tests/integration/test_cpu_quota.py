@@ -143,7 +143,8 @@ def expected_cpus(cap):
 
 
 def told(stdout):
-    line = next((l for l in stdout.splitlines() if l.startswith("tell:")), "")
+    # xeonrun-spawn tags each line of a rank ("[run0] tell: ...").
+    line = next((l[l.index("tell:"):] for l in stdout.splitlines() if "tell:" in l), "")
     return dict(f.split("=", 1) for f in line.split()[1:] if "=" in f)
 
 
@@ -216,13 +217,13 @@ def case_library_quota_ignore_plans_every_cpu():
 def case_spawner_plans_the_quotas_cpus():
     def body(where):
         cpus = expected_cpus(QUOTA_CPUS)
-        preview = run_in(where, [SPAWN, "--dry-run", "--json", TELL], {})
+        preview = run_in(where, [SPAWN, "--dry-run", "--json", "--no-python", TELL], {})
         check(preview.returncode == 0, f"--dry-run exited {preview.returncode}: {preview.stderr}")
         ranks = json.loads(preview.stdout)["ranks"]
         check(len(ranks) == 1 and ranks[0]["cpus"] == cpus,
               f"the spawner's plan under a quota: {preview.stdout}, expected {list_text(cpus)}")
         check_line(preview.stderr, cpus, "xeonrun-spawn --dry-run")
-        started = run_in(where, [SPAWN, TELL], {})
+        started = run_in(where, [SPAWN, "--no-python", TELL], {})
         check_told(started, cpus, "a rank of xeonrun-spawn")
         check_line(started.stderr, cpus, "xeonrun-spawn")
     with_group(body)

@@ -113,7 +113,8 @@ class CgroupState:
 def read_cgroup(results, path):
     """The state of cgroup `path`, or None when the guest dumped no effective sets for it."""
     files = {}
-    for name in ("cpuset.cpus", "cpuset.mems", "cpuset.cpus.effective", "cpuset.mems.effective"):
+    for name in ("cpuset.cpus", "cpuset.mems", "cpuset.cpus.effective", "cpuset.mems.effective",
+                 "cpu.max"):
         text = results.text("cgroups/%s/%s" % (path, name))
         if text is not None:
             files[name] = text.strip()
@@ -137,6 +138,9 @@ def check_cgroup_setup(cg, state, topo, parent_cpus):
     if len(state.cpus) != cg.ncpus or not set(state.cpus) <= set(source):
         fails.append("cgroup %s: effective CPUs %s, wanted %d of %s" % (
             cg.path, _fmt(state.cpus), cg.ncpus, _fmt(source)))
+    cpu_max = state.configured.get("cpu.max")
+    if cg.cpu_max and cpu_max != cg.cpu_max:
+        fails.append("cgroup %s: cpu.max %r, wanted %r" % (cg.path, cpu_max, cg.cpu_max))
     home = sorted(n for n, cpus in topo.node_cpus.items() if set(cpus) & set(state.cpus))
     if bool(set(home) & set(state.mems)) != cg.home_mems:
         fails.append("cgroup %s: effective memory nodes %s %s the home nodes %s of its CPUs" % (
@@ -155,6 +159,8 @@ def cgroup_expectation(case, state, topo):
         for cpu in cpus:
             first.setdefault(topo.core_of.get(cpu, cpu), cpu)
         cpus = sorted(first.values())
+    if case.quota_cpus:  # a CPU quota: the first CPUs (one rank stays on as few nodes as it can)
+        cpus = cpus[:case.quota_cpus]
     per_rank = len(cpus) // case.nranks
     expect_cpus = [cpus[r * per_rank:(r + 1) * per_rank] for r in range(case.nranks)]
     expect_mems = []
@@ -176,7 +182,7 @@ def _check_pages(pages, nodes, memory):
     outside = sum(v for n, v in by_node.items() if n not in nodes)
     where = ", ".join("node %d: %d" % kv for kv in sorted(by_node.items()))
     if memory == "preferred-many-full":
-        # The preferred node fills (most of its 256 MiB), the rest falls back elsewhere: no OOM.
+        # The preferred node fills (most of its 128 MiB), the rest falls back elsewhere: no OOM.
         preferred = sum(by_node.get(n, 0) for n in nodes)
         if preferred < total // 2 or total - preferred == 0:
             fails.append("pages: %d of %d on preferred nodes %s, expected them full (over half) "

@@ -109,8 +109,8 @@ class QuotaGroup:
         except OSError as e:
             raise Skip(f"cannot make the cgroup {path}: {e}")
         self.made.append(path)
-        if self.v2 and relative == "":
-            _write(os.path.join(path, "cgroup.subtree_control"), "+cpu")
+        # v2: no "+cpu" in this group's subtree_control: a group that hands a controller down may
+        # hold no process itself, and a parent's quota throttles its children without it.
         if quota:
             if self.v2:
                 _write(os.path.join(path, "cpu.max"), f"{QUOTA_US} {PERIOD_US}")

@@ -1,5 +1,6 @@
 #include "core/bind_policy.h"
 
+#include <cstdint>
 #include <optional>
 
 namespace xeonplace {
@@ -58,6 +59,71 @@ void restrict_to_affinity(Topology& topology, const CpuSet& affinity) {
     if (!affinity.contains(pu.cpu)) pu.allowed = false;
   }
   topology.finalize();
+}
+
+namespace {
+
+std::optional<std::uint64_t> distance(const Topology& topology, unsigned from, unsigned to) {
+  for (const NodeDistance& d : topology.distances) {
+    if (d.from == from && d.to == to) return d.value;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+CpuSet memory_tier_nodes(const Topology& topology, const CpuSet& home) {
+  CpuSet tiers;
+  for (const NumaNode& node : topology.nodes) {
+    if (node.cpuless() && node.allowed && topology.allowed_mems.contains(node.id)) {
+      tiers.add(node.id);
+    }
+  }
+  if (tiers.empty() || topology.distances.empty()) return tiers;
+  CpuSet nearest;
+  for (unsigned from : home.ids()) {
+    std::optional<std::uint64_t> best;
+    for (unsigned to : tiers.ids()) {
+      const auto d = distance(topology, from, to);
+      if (d && (!best || *d < *best)) best = d;
+    }
+    for (unsigned to : tiers.ids()) {
+      if (best && distance(topology, from, to) == best) nearest.add(to);
+    }
+  }
+  return nearest.empty() ? tiers : nearest;
+}
+
+CpuSet memory_nodes_for(Membind policy, const Topology& topology, const CpuSet& home,
+                        std::vector<std::string>& warnings) {
+  if (policy != Membind::PreferredMany && policy != Membind::WeightedInterleave) return home;
+  const CpuSet tiers = memory_tier_nodes(topology, home);
+  if (policy == Membind::WeightedInterleave) return home | tiers;
+  if (tiers.empty()) {
+    warnings.push_back(
+        "XEONRUN_MEMBIND=preferred-many: no CPU-less memory node (HBM, CXL) is "
+        "allowed on " +
+        topology.source + "; preferring the rank's own nodes " + home.format());
+    return home;
+  }
+  return tiers;
+}
+
+bool release_at_least(const std::string& release, unsigned major, unsigned minor) {
+  unsigned found_major = 0;
+  unsigned found_minor = 0;
+  std::size_t i = 0;
+  auto digits = [&](unsigned& out) {
+    const std::size_t start = i;
+    while (i < release.size() && release[i] >= '0' && release[i] <= '9' && i - start < 6) {
+      out = out * 10 + static_cast<unsigned>(release[i++] - '0');
+    }
+    return i > start;
+  };
+  if (!digits(found_major) || i >= release.size() || release[i++] != '.' || !digits(found_minor)) {
+    return true;
+  }
+  return found_major > major || (found_major == major && found_minor >= minor);
 }
 
 const char* to_string(PlanningScope scope) {

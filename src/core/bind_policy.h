@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "core/cpuset.h"
 #include "core/env_map.h"
@@ -52,6 +53,21 @@ PlanningScope planning_scope(BindPolicy policy, bool launcher_binds_by_default,
 // as the only one inside its binding instead of being sliced a second time.
 bool binding_is_per_rank(LauncherBinding binding, bool binding_is_whole_cgroup,
                          std::size_t cores_inside, unsigned nranks);
+
+// The memory-tier nodes of a rank whose memory is on `home` (docs/design.md §9):
+// the allowed CPU-less nodes (HBM, CXL) nearest to each home node by the distance matrix (ties
+// all), or every allowed CPU-less node when the topology gives no distances. Empty: none.
+CpuSet memory_tier_nodes(const Topology& topology, const CpuSet& home);
+
+// A rank's memory nodes under XEONRUN_MEMBIND=`policy`: preferred-many prefers its memory-tier
+// nodes (its home nodes when there are none, with a warning); weighted-interleave spreads over its
+// home nodes and their tiers. Any other policy keeps `home`.
+CpuSet memory_nodes_for(Membind policy, const Topology& topology, const CpuSet& home,
+                        std::vector<std::string>& warnings);
+
+// Whether a kernel release ("6.1.0-57-amd64", uname -r) is at least major.minor. An unreadable
+// release counts as recent enough: the kernel's own refusal then says what is missing.
+bool release_at_least(const std::string& release, unsigned major, unsigned minor);
 
 const char* to_string(PlanningScope scope);
 const char* to_string(LauncherBinding binding);

@@ -60,6 +60,25 @@ void fill_from(Decision& d, const HandedPlacement& p) {
   d.pin = p.pin;
 }
 
+// A memory-policy mode the running kernel lacks is bad configuration for this machine (exit 2, or
+// unplaced under XEONRUN_ON_ERROR=warn), said before anything is applied (docs/design.md §9).
+Status memory_policy_available(Membind membind, const Facts& facts) {
+  const bool many = membind == Membind::PreferredMany;
+  if (many ? facts.has_preferred_many
+           : (membind != Membind::WeightedInterleave || facts.has_weighted_interleave)) {
+    return Unit{};
+  }
+  const std::string kernel = facts.kernel_release.empty() ? "" : " (" + facts.kernel_release + ")";
+  return value_error(
+      "XEONRUN_MEMBIND", to_string(membind),
+      "this kernel" + kernel + " has no " +
+          (many ? std::string("MPOL_PREFERRED_MANY: it needs Linux 5.15 or later")
+                : std::string("MPOL_WEIGHTED_INTERLEAVE: it needs Linux 6.9 or later "
+                              "(/sys/kernel/mm/mempolicy/weighted_interleave is missing)")),
+      many ? "bind, preferred, interleave, none on this kernel"
+           : "bind, preferred, interleave, none, preferred-many on this kernel");
+}
+
 // ---- planning this process's rank ----
 
 struct Planned {
@@ -67,8 +86,25 @@ struct Planned {
   unsigned nranks = 0;
   CpuSet scope;  // the CPUs planned over (XEONRUN_PLACED_SCOPE)
   std::vector<std::string> warnings;
+  std::vector<std::string> info;
   std::vector<std::string> debug;
 };
+
+// XEONRUN_CPU_QUOTA against the cgroup's quota (docs/design.md §9): the cap on the
+// CPUs the planner may use, and where it came from. The cgroup's quota is this machine's: a
+// fixture (XEONRUN_TOPOLOGY) is planned without it, unless a count is given.
+void limit_to_cpu_quota(Config& config, const Facts& facts) {
+  if (config.cpu_quota == CpuQuotaUse::Cpus) {
+    config.cpu_limit = config.cpu_quota_cpus;
+    config.cpu_limit_why = "XEONRUN_CPU_QUOTA=" + std::to_string(config.cpu_quota_cpus);
+  } else if (config.cpu_quota == CpuQuotaUse::Auto && facts.cpu_quota && config.topology.empty()) {
+    const CpuQuota& quota = *facts.cpu_quota;
+    config.cpu_limit = quota_cpus(quota);
+    config.cpu_limit_why = "CPU quota " + describe_cpus(quota) + " (" +
+                           std::to_string(quota.quota_us) + "/" + std::to_string(quota.period_us) +
+                           " us in " + quota.where + ")";
+  }
+}
 
 // The machine this rank may be planned on: the cgroup's CPUs, restricted to the inherited
 // affinity unless a launcher's default binding is to be replaced (XEONRUN_BIND_POLICY, issue #6).
@@ -117,11 +153,13 @@ Expected<Planned> plan_rank(const Topology& machine, Config config, const Facts&
   }
   const bool rank_given = config.rank.has_value();
   if (!rank_given) config.rank = 0;  // without a rank this process is rank 0 of the plan
+  limit_to_cpu_quota(config, facts);
   Expected<Plan> planned = plan(topology, config);
   if (!planned) return planned.error();
   if (planned->ranks.empty()) {
     return make_error("the plan has no rank " + std::to_string(*config.rank));
   }
+  out.info = planned->info;
   out.warnings = planned->warnings;
   for (const std::string& w : planned->ranks.front().warnings) out.warnings.push_back(w);
   if (!rank_given && planned->nranks > 1) {
@@ -256,6 +294,7 @@ Decision decide_planned(const Facts& facts, const EnvMap& env, const Config& con
   input.loaded = facts.loaded;
   input.self_path = facts.self_path;
   input.env = env;
+  input.benchmark = config.benchmark;
   const ChainLoad chain = compose_chain_load(input);
   d.warnings.insert(d.warnings.end(), chain.warnings.begin(), chain.warnings.end());
 
@@ -285,6 +324,9 @@ Expected<Decision> decide_handed(const Facts& facts, const EnvMap& env, const Co
     return d;
   }
   d.action = Action::Place;
+  if (Status available = memory_policy_available(handed->membind, facts); !available) {
+    return available.error();
+  }
   // Already inside the slice: started there by xeonrun-spawn, or re-executed after placing. Its
   // threads keep their masks (an OpenMP runtime that loaded first may have bound its initial
   // thread to one CPU of the slice already, issue #4).
@@ -383,11 +425,17 @@ Expected<Decision> decide_inputs(const Facts& startup_facts, const EnvMap& start
   // user's binding; the child is planned over what the parent planned over.
   Facts facts = startup_facts;
   facts.inherited_affinity = planning_affinity(facts.inherited_affinity, startup_env);
+  if (config->topology.empty()) {
+    if (Status available = memory_policy_available(config->membind, facts); !available) {
+      return available.error();
+    }
+  }
   Expected<Planned> planned = plan_rank(**facts.topology, *config, facts, env);
   if (!planned) return planned.error();
   Decision d = decide_planned(facts, env, *config, planned->placement, planned->nranks,
                               config->rank_source.name);
   d.warnings.insert(d.warnings.begin(), planned->warnings.begin(), planned->warnings.end());
+  d.info = planned->info;
   d.debug.insert(d.debug.begin(), planned->debug.begin(), planned->debug.end());
   // Exported, and handed to a re-executed image, which exports it again (decide_handed).
   d.placed.push_back({kPlacedScopeVariable, planned->scope.format()});
@@ -463,7 +511,14 @@ Expected<RankDecisions> decide_ranks(const Facts& facts, const EnvMap& startup_e
   bool per_rank_binding = false;
   const Topology topology =
       planning_machine(**facts.topology, *config, facts, env, scope, per_rank_binding);
-  Expected<Plan> planned = plan(topology, *config);
+  if (config->topology.empty()) {
+    if (Status available = memory_policy_available(config->membind, facts); !available) {
+      return available.error();
+    }
+  }
+  Config limited = *config;
+  limit_to_cpu_quota(limited, facts);
+  Expected<Plan> planned = plan(topology, limited);
   if (!planned) return planned.error();
 
   // The ranks preload the library ahead of the user's LD_PRELOAD; the chain-load puts the
@@ -477,6 +532,7 @@ Expected<RankDecisions> decide_ranks(const Facts& facts, const EnvMap& startup_e
   RankDecisions out;
   out.nranks = planned->nranks;
   out.warnings = planned->warnings;
+  out.info = planned->info;
   for (const RankPlacement& rank : planned->ranks) {
     Decision d =
         decide_planned(facts, rank_inputs, *config, rank, planned->nranks, "xeonrun-spawn");
@@ -548,7 +604,9 @@ Expected<HandedPlacement> parse_handed_placement(const std::string& text) {
   if (!mems) return handed_error(text, "bad mems");
   p.cpus = *cpus;
   p.mems = *mems;
-  if (!choose(values[4], {Membind::Bind, Membind::Preferred, Membind::Interleave, Membind::None},
+  if (!choose(values[4],
+              {Membind::Bind, Membind::Preferred, Membind::Interleave, Membind::None,
+               Membind::PreferredMany, Membind::WeightedInterleave},
               p.membind)) {
     return handed_error(text, "unknown membind");
   }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/cpu_quota.h"
 #include "core/cpuset.h"
 #include "core/env_map.h"
 #include "core/expected.h"
@@ -59,6 +60,14 @@ struct Facts {
   // program or statically (its __asan_init & co. resolve): "" when none. No allocator is chained
   // in front of it (issue #12).
   std::string sanitizer;
+  // The tightest CPU quota on the process's cgroup path (core/cpu_quota.h); nullopt: none, or not
+  // gathered (a fixture, a handed placement).
+  std::optional<CpuQuota> cpu_quota;
+  // Which memory-policy modes the running kernel has (MPOL_PREFERRED_MANY since Linux 5.15,
+  // MPOL_WEIGHTED_INTERLEAVE since 6.9), and its release for the message when one is missing.
+  std::string kernel_release;
+  bool has_preferred_many = true;
+  bool has_weighted_interleave = true;
 };
 
 // How to report, known even when the rest of the configuration is bad: each reporting variable
@@ -107,6 +116,7 @@ struct Decision {
   // Exported after placing: XEONRUN_PLACED_* (xeonplace.h and child processes read them).
   std::vector<EnvVar> placed;
   std::vector<std::string> warnings;
+  std::vector<std::string> info;  // logged at info: what shaped the plan (a CPU quota)
   std::vector<std::string> debug;
 };
 
@@ -121,6 +131,7 @@ struct RankDecisions {
   unsigned nranks = 0;
   std::vector<Decision> ranks;
   std::vector<std::string> warnings;  // plan-wide
+  std::vector<std::string> info;      // plan-wide, at info level: a CPU quota's cap
 };
 Expected<RankDecisions> decide_ranks(const Facts& facts, const EnvMap& env);
 

@@ -60,7 +60,9 @@ constexpr Choice<OmpRuntime> kOmpRuntimes[] = {{"intel", OmpRuntime::Intel},
 constexpr Choice<Membind> kMembinds[] = {{"bind", Membind::Bind},
                                          {"preferred", Membind::Preferred},
                                          {"interleave", Membind::Interleave},
-                                         {"none", Membind::None}};
+                                         {"none", Membind::None},
+                                         {"preferred-many", Membind::PreferredMany},
+                                         {"weighted-interleave", Membind::WeightedInterleave}};
 constexpr Choice<Pin> kPins[] = {
     {"process", Pin::Process}, {"thread", Pin::Thread}, {"none", Pin::None}};
 constexpr Choice<ThreadPools> kThreadPools[] = {{"all", ThreadPools::All},
@@ -74,6 +76,8 @@ constexpr Choice<OnError> kOnErrors[] = {{"abort", OnError::Abort}, {"warn", OnE
 constexpr Choice<BindPolicy> kBindPolicies[] = {
     {"auto", BindPolicy::Auto}, {"respect", BindPolicy::Respect}, {"replace", BindPolicy::Replace}};
 constexpr Choice<Reexec> kReexecs[] = {{"auto", Reexec::Auto}, {"never", Reexec::Never}};
+constexpr Choice<CpuQuotaUse> kCpuQuotaUses[] = {{"auto", CpuQuotaUse::Auto},
+                                                 {"ignore", CpuQuotaUse::Ignore}};
 
 // ---- one parser per type: the value, checked against the row's parameters ----
 
@@ -296,6 +300,19 @@ Status topology_syntax(const OptionSpec&, const std::string& value, Config&, boo
   return Unit{};
 }
 
+// XEONRUN_CPU_QUOTA=<count>: plan at most that many CPUs, as if the cgroup's quota said so.
+Status cpu_quota_count(const OptionSpec& spec, const std::string& value, Config& config,
+                       bool& stored) {
+  if (value.empty() || value[0] < '0' || value[0] > '9') return Unit{};
+  const Expected<unsigned> cpus =
+      parse_decimal(spec.variable, value, 1, kMaxSetId + 1, spec.accepted);
+  if (!cpus) return cpus.error();
+  config.cpu_quota = CpuQuotaUse::Cpus;
+  config.cpu_quota_cpus = *cpus;
+  stored = true;
+  return Unit{};
+}
+
 // ---- generated text ----
 
 std::string with_article(const char* noun) {
@@ -381,8 +398,11 @@ std::vector<OptionSpec> make_table() {
                          "XEONRUN_OMP_RUNTIME", kOmpRuntimes, "intel",
                          {"intel: preload libiomp5/libomp; default: the program's own OpenMP"}),
                      "or an absolute library path", omp_runtime_path),
-      choice<&Config::membind>("XEONRUN_MEMBIND", kMembinds, "bind",
-                               {"memory policy over the rank's memory nodes"}),
+      choice<&Config::membind>(
+          "XEONRUN_MEMBIND", kMembinds, "bind",
+          {"memory policy over the rank's memory nodes; preferred-many: its CPU-less (HBM, CXL) "
+           "nodes first, then the others (Linux 5.15+); weighted-interleave: "
+           "its nodes by the kernel's node weights (Linux 6.9+)"}),
       choice<&Config::pin>(
           "XEONRUN_PIN", kPins, "process",
           {"process: every thread on the rank's CPUs; thread: one CPU per new thread"}),
@@ -411,6 +431,17 @@ std::vector<OptionSpec> make_table() {
                                 {"abort: one line and a non-zero exit; warn: run unplaced"}),
       boolean<&Config::disable>("XEONRUN_DISABLE", "0",
                                 {"do nothing at all, without checking the other variables"}),
+      // CPU quotas, memory tiers, benchmark allocator settings (issue #15).
+      also_accepting(
+          choice<&Config::cpu_quota>(
+              "XEONRUN_CPU_QUOTA", kCpuQuotaUses, "auto",
+              {"auto: plan at most ceil(quota) CPUs when the cgroup has a CPU quota (cpu.max, "
+               "cpu.cfs_quota_us); ignore: plan every allowed CPU; a count: at most that many"}),
+          "or a CPU count 1..65536", cpu_quota_count),
+      boolean<&Config::benchmark>(
+          "XEONRUN_BENCHMARK", "0",
+          {"ipexrun --benchmark's jemalloc MALLOC_CONF: freed memory is never returned (RSS only "
+           "grows), metadata on huge pages"}),
   };
   for (auto& spec : rows) spec = generated(std::move(spec));
   return rows;
@@ -617,5 +648,6 @@ const char* to_string(LogLevel value) { return name_of(value, kLogLevels); }
 const char* to_string(OnError value) { return name_of(value, kOnErrors); }
 const char* to_string(Reexec value) { return name_of(value, kReexecs); }
 const char* to_string(BindPolicy value) { return name_of(value, kBindPolicies); }
+const char* to_string(CpuQuotaUse value) { return name_of(value, kCpuQuotaUses); }
 
 }  // namespace xeonplace

@@ -17,7 +17,10 @@ namespace xeonplace {
 enum class Mode { Default, Latency, Throughput, MultiInstance };
 enum class Allocator { Auto, Tcmalloc, Jemalloc, Mimalloc, Default };
 enum class OmpRuntime { Intel, Default };
-enum class Membind { Bind, Preferred, Interleave, None };
+// PreferredMany: MPOL_PREFERRED_MANY over the rank's memory-tier nodes (CPU-less HBM or CXL nodes),
+// falling back to the others (Linux 5.15+); WeightedInterleave: MPOL_WEIGHTED_INTERLEAVE over the
+// rank's nodes and their memory-tier nodes, by the kernel's node weights (Linux 6.9+).
+enum class Membind { Bind, Preferred, Interleave, None, PreferredMany, WeightedInterleave };
 enum class Pin { Process, Thread, None };
 // Which thread pools get the rank's thread count (issue #15): every pool that reads a variable
 // (BLAS libraries, numexpr, numba, TensorFlow, rayon), or OpenMP's alone.
@@ -35,6 +38,9 @@ enum class BindPolicy { Auto, Respect, Replace };
 //   Never: place in this image only; the allocator and the runtime are not chain-loaded, and the
 //          constructors of libraries loaded before ours run once instead of twice.
 enum class Reexec { Auto, Never };
+// XEONRUN_CPU_QUOTA (issue #15): plan at most the CPUs the cgroup's CPU quota pays for (Auto), not
+// (Ignore), or at most `cpu_quota_cpus` CPUs (Cpus).
+enum class CpuQuotaUse { Auto, Ignore, Cpus };
 
 // Where the rank and the number of ranks came from, so logs can say it.
 struct RankSource {
@@ -51,7 +57,7 @@ struct Config {
   Config();
 
   std::optional<unsigned> rank;               // this process's rank; unset: plan every rank
-  std::optional<unsigned> nranks;         // ranks sharing this machine
+  std::optional<unsigned> nranks;             // ranks sharing this machine
   std::vector<unsigned> ncores_per_instance;  // empty: unset; one: uniform; several: per rank
   std::optional<CpuSet> core_list;            // restrict to these CPUs
   std::optional<unsigned> node_id;            // restrict to one NUMA node
@@ -77,7 +83,14 @@ struct Config {
   BindPolicy bind_policy{};
   ThreadPools thread_pools{};
   Reexec reexec{};
+  CpuQuotaUse cpu_quota{};
+  unsigned cpu_quota_cpus{};  // XEONRUN_CPU_QUOTA=<count>
+  bool benchmark{};           // XEONRUN_BENCHMARK: ipexrun --benchmark's allocator settings
   RankSource rank_source;
+  // Not from the table: the decision's cap on the CPUs planned (a CPU quota, core/cpu_quota.h),
+  // and the words that say where it came from, for the one line the planner writes about it.
+  std::optional<unsigned> cpu_limit;
+  std::string cpu_limit_why;
 };
 
 // The value types of the table, each with ONE generic parser in options.cpp:
@@ -188,5 +201,6 @@ const char* to_string(OnError);
 const char* to_string(BindPolicy);
 const char* to_string(ThreadPools);
 const char* to_string(Reexec);
+const char* to_string(CpuQuotaUse);
 
 }  // namespace xeonplace

@@ -131,6 +131,34 @@ Expected<std::vector<Slot>> restrict_to_node(const Topology& topology, std::vect
 
 }  // namespace
 
+std::size_t cap_slots(std::vector<Slot>& slots, unsigned cpus, bool spread) {
+  std::size_t total = 0;
+  for (const Slot& slot : slots) total += weight(slot);
+  if (total <= cpus || slots.empty()) return 0;
+  // The order slots are taken in: node by node, or one of each node in turn.
+  std::vector<std::size_t> order;
+  const std::vector<Group> groups = spread ? group_by_node(slots) : std::vector<Group>{};
+  for (std::size_t round = 0; spread && order.size() < slots.size(); ++round) {
+    for (const Group& group : groups) {
+      if (round < group.size()) order.push_back(group[round]);
+    }
+  }
+  for (std::size_t i = 0; !spread && i < slots.size(); ++i) order.push_back(i);
+  std::vector<bool> kept(slots.size(), false);
+  std::size_t taken = 0;
+  for (std::size_t index : order) {
+    if (taken > 0 && taken + weight(slots[index]) > cpus) continue;
+    kept[index] = true;
+    taken += weight(slots[index]);
+  }
+  std::vector<Slot> capped;
+  for (std::size_t i = 0; i < slots.size(); ++i) {
+    if (kept[i]) capped.push_back(std::move(slots[i]));
+  }
+  slots = std::move(capped);
+  return total;
+}
+
 Expected<std::vector<Slot>> select_slots(const Topology& topology, const Config& config) {
   std::vector<Slot> slots;
   if (config.core_list) {

@@ -46,6 +46,12 @@ std::vector<Slot> core_slots(const Topology& topology, bool efficient, bool logi
 // the variable, the bad value and what is accepted.
 Expected<std::vector<Slot>> select_slots(const Topology& topology, const Config& config);
 
+// At most `cpus` logical CPUs of `slots` (whole slots, at least one): a CPU quota (docs/design.md
+// §9). `spread`: taken in turn from each NUMA node, for ranks that are cut by node; otherwise the
+// first ones, which keeps a rank on as few nodes as possible. Returns how many CPUs the slots held
+// before, 0 when nothing was taken away.
+std::size_t cap_slots(std::vector<Slot>& slots, unsigned cpus, bool spread);
+
 // One group per NUMA node (and per borrowed locality), ascending by node id.
 std::vector<Group> group_by_node(const std::vector<Slot>& slots);
 

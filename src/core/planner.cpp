@@ -38,6 +38,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/bind_policy.h"
 #include "core/plan_slicing.h"
 #include "core/plan_slots.h"
 #include "core/runtime_env.h"
@@ -45,6 +46,7 @@
 namespace xeonplace {
 namespace {
 
+using planning::cap_slots;
 using planning::core_slots;
 using planning::cut;
 using planning::find_node;
@@ -90,12 +92,29 @@ void warn_exclusive(const Config& config, const char* mode, std::vector<std::str
                      "; they take no effect even though they are set");
 }
 
+// Config::cpu_limit (a CPU quota, docs/design.md §9): fewer slots, and the one line that says so.
+void apply_cpu_limit(std::vector<Slot>& slots, const Config& config,
+                     std::vector<std::string>& info) {
+  if (!config.cpu_limit) return;
+  const bool sized = config.nranks || !config.ncores_per_instance.empty();
+  const bool by_node = config.nranks.value_or(1) > 1 || config.mode == Mode::Throughput ||
+                       config.mode == Mode::MultiInstance || (config.rank && !sized);
+  const std::size_t before = cap_slots(slots, *config.cpu_limit, by_node);
+  if (before == 0) return;
+  std::size_t after = 0;
+  for (const Slot& slot : slots) after += weight(slot);
+  info.push_back(config.cpu_limit_why + ": planning " + std::to_string(after) + " of the " +
+                 std::to_string(before) + " usable CPUs (XEONRUN_CPU_QUOTA=ignore plans them all)");
+}
+
 Expected<Slicing> slice_latency(const Topology& topology, const Config& config,
-                                std::vector<std::string>& warnings) {
+                                std::vector<std::string>& warnings,
+                                std::vector<std::string>& info) {
   constexpr unsigned kLatencyCores = 4;  // run_cpu's latency mode
   warn_exclusive(config, "latency", warnings);
   Slicing s;
   s.slots = core_slots(topology, config.use_efficient_cores, false);
+  apply_cpu_limit(s.slots, config, info);
   if (s.slots.size() < kLatencyCores) {
     return make_error("XEONRUN_MODE=latency: latency mode gives each rank " +
                       std::to_string(kLatencyCores) + " physical cores, but only " +
@@ -112,10 +131,12 @@ Expected<Slicing> slice_latency(const Topology& topology, const Config& config,
 }
 
 Expected<Slicing> slice_throughput(const Topology& topology, const Config& config,
-                                   std::vector<std::string>& warnings) {
+                                   std::vector<std::string>& warnings,
+                                   std::vector<std::string>& info) {
   warn_exclusive(config, "throughput", warnings);
   Slicing s;
   s.slots = core_slots(topology, config.use_efficient_cores, false);
+  apply_cpu_limit(s.slots, config, info);
   if (s.slots.empty()) {
     return make_error("XEONRUN_MODE=throughput: no usable cores on " + topology.source);
   }
@@ -124,14 +145,15 @@ Expected<Slicing> slice_throughput(const Topology& topology, const Config& confi
 }
 
 Expected<Slicing> slice(const Topology& topology, const Config& config,
-                        std::vector<std::string>& warnings) {
-  if (config.mode == Mode::Latency) return slice_latency(topology, config, warnings);
-  if (config.mode == Mode::Throughput) return slice_throughput(topology, config, warnings);
+                        std::vector<std::string>& warnings, std::vector<std::string>& info) {
+  if (config.mode == Mode::Latency) return slice_latency(topology, config, warnings, info);
+  if (config.mode == Mode::Throughput) return slice_throughput(topology, config, warnings, info);
 
   Slicing s;
   auto slots = select_slots(topology, config);
   if (!slots) return slots.error();
   s.slots = std::move(*slots);
+  apply_cpu_limit(s.slots, config, info);
 
   const bool sized = config.nranks || !config.ncores_per_instance.empty();
   if (!sized) {
@@ -146,10 +168,9 @@ Expected<Slicing> slice(const Topology& topology, const Config& config,
     }
     return s;
   }
-  auto groups =
-      config.ncores_per_instance.empty()
-          ? split_evenly(s.slots, *config.nranks, config.skip_cross_node_cores, warnings)
-          : slice_by_count(s.slots, config, warnings);
+  auto groups = config.ncores_per_instance.empty()
+                    ? split_evenly(s.slots, *config.nranks, config.skip_cross_node_cores, warnings)
+                    : slice_by_count(s.slots, config, warnings);
   if (!groups) return groups.error();
   s.groups = std::move(*groups);
   return s;
@@ -234,7 +255,10 @@ RankPlacement place(const Topology& topology, const Config& config, const Slicin
                                  "; to avoid performance degradation, use cores from the same "
                                  "NUMA node");
   }
-  placement.mems = mem_nodes ? *mem_nodes : home_nodes(topology, placement, cpu_nodes);
+  placement.mems =
+      mem_nodes ? *mem_nodes
+                : memory_nodes_for(config.membind, topology,
+                                   home_nodes(topology, placement, cpu_nodes), placement.warnings);
   placement.env = planned_runtime_env(placement, config);
   return placement;
 }
@@ -253,7 +277,7 @@ Expected<Plan> plan(const Topology& topology, const Config& config) {
     if (!chosen) return chosen.error();
     mem_nodes = std::move(*chosen);
   }
-  auto sliced = slice(topology, config, result.warnings);
+  auto sliced = slice(topology, config, result.warnings, result.info);
   if (!sliced) return sliced.error();
   const Slicing& s = *sliced;
   result.nranks = static_cast<unsigned>(s.groups.size());

@@ -27,6 +27,7 @@ struct Plan {
   unsigned nranks = 0;                // ranks in the whole plan
   std::vector<RankPlacement> ranks;   // every rank, or only config.rank when it is set
   std::vector<std::string> warnings;  // plan-wide, e.g. run_cpu's "only first N cores used"
+  std::vector<std::string> info;      // plan-wide, logged at info: the CPU quota's cap
 };
 
 Expected<Plan> plan(const Topology& topology, const Config& config);

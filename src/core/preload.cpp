@@ -194,6 +194,7 @@ ChainLoad compose_chain_load(const ChainLoadInput& input) {
     if (is_sanitizer_runtime(e) && !has_entry(preload, e)) preload.push_back(e);
   }
   bool jemalloc_added_explicitly = false;
+  bool jemalloc_added = false;
   for (const auto& lib : input.found) {
     auto present = lib.role == LibraryRole::Allocator ? serving(lib.role) : serving_omp();
     if (present) {
@@ -208,8 +209,9 @@ ChainLoad compose_chain_load(const ChainLoadInput& input) {
     if (duplicate) continue;
     preload.push_back(lib.path);
     result.added.push_back(lib.path);
-    if (lib.explicit_choice && starts_with(stem_of(lib.path), "libjemalloc")) {
-      jemalloc_added_explicitly = true;
+    if (starts_with(stem_of(lib.path), "libjemalloc")) {
+      jemalloc_added = true;
+      jemalloc_added_explicitly = jemalloc_added_explicitly || lib.explicit_choice;
     }
   }
 
@@ -224,7 +226,14 @@ ChainLoad compose_chain_load(const ChainLoadInput& input) {
   if (!self_present && !input.self_path.empty()) preload.push_back(input.self_path);
 
   if (!result.added.empty()) result.env.push_back({"LD_PRELOAD", join_preload(preload)});
-  if (jemalloc_added_explicitly && !lookup(input.env, "MALLOC_CONF")) {
+  const auto user_conf = lookup(input.env, "MALLOC_CONF");
+  if (input.benchmark && jemalloc_added && user_conf) {
+    result.warnings.push_back("XEONRUN_BENCHMARK: MALLOC_CONF=" + *user_conf +
+                              " is set already and kept (not ipexrun --benchmark's " +
+                              kJemallocBenchmarkMallocConf + ")");
+  } else if (input.benchmark && jemalloc_added) {
+    result.env.push_back({"MALLOC_CONF", kJemallocBenchmarkMallocConf});
+  } else if (jemalloc_added_explicitly && !user_conf) {
     result.env.push_back({"MALLOC_CONF", kJemallocMallocConf});
   }
   return result;

@@ -2,8 +2,8 @@
 // runtime), the LD_PRELOAD and environment the re-executed image gets, and whether a re-exec is
 // needed at all. Pure: finding the files is sys/library_search, the exec is sys/reexec.
 //
-// Why a re-exec and not dlopen: design.md §6-§7 (jemalloc cannot be dlopened late, a late tcmalloc never
-// serves malloc, libgomp read its environment before our constructor ran).
+// Why a re-exec and not dlopen: design.md §6-§7 (jemalloc cannot be dlopened late, a late tcmalloc
+// never serves malloc, libgomp read its environment before our constructor ran).
 #pragma once
 
 #include <optional>
@@ -23,6 +23,12 @@ inline constexpr const char* kReexecNameVariable = "XEONRUN_REEXEC_NAME";    // 
 // run_cpu's MALLOC_CONF for an explicitly chosen jemalloc.
 inline constexpr const char* kJemallocMallocConf =
     "oversize_threshold:1,background_thread:true,metadata_thp:auto";
+// ipexrun --benchmark's (IPEX launcher_base.py, set_memory_allocator): freed pages are never
+// returned (dirty/muzzy decay off), no background purging thread, jemalloc's metadata always on
+// transparent huge pages. Fewer page faults and madvise calls; RSS only grows (docs/design.md §9).
+inline constexpr const char* kJemallocBenchmarkMallocConf =
+    "oversize_threshold:1,background_thread:false,metadata_thp:always,dirty_decay_ms:-1,"
+    "muzzy_decay_ms:-1";
 
 enum class LibraryRole { Allocator, OmpRuntime };
 
@@ -66,6 +72,7 @@ struct ChainLoadInput {
   std::vector<std::string> loaded;  // paths of the objects already mapped in this process
   std::string self_path;            // absolute path of libxeonplace.so (kept in LD_PRELOAD)
   EnvMap env;                       // the current environment (LD_PRELOAD, MALLOC_CONF)
+  bool benchmark = false;           // XEONRUN_BENCHMARK: kJemallocBenchmarkMallocConf
 };
 
 struct ChainLoad {
@@ -78,7 +85,8 @@ struct ChainLoad {
 // appended when it is not there); a sanitizer runtime already preloaded stays first. A role already
 // served — its library, or another of the same role, in LD_PRELOAD or loaded — is not added again:
 // two allocators in one process would fight. MALLOC_CONF gets run_cpu's jemalloc setting for an
-// explicit jemalloc unless it is already set.
+// explicit jemalloc unless it is already set; under `benchmark` ipexrun --benchmark's for any
+// jemalloc added (a user's MALLOC_CONF still wins, with a warning).
 ChainLoad compose_chain_load(const ChainLoadInput& input);
 
 // In the re-executed image: the libraries of `found` whose role no object in `loaded` serves, i.e.

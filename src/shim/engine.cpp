@@ -100,6 +100,7 @@ int place(const xeonplace_front& front) {
   const Expected<Decision> decision = decide(facts, env);
   if (!decision) return fail(reporting, log, decision.error());
   report(log, decision->warnings, decision->debug);
+  for (const std::string& line : decision->info) log.info(line);
   if (decision->action == Action::Skip) return XEONPLACE_ENGINE_CONTINUE;
   if (decision->action == Action::DryRun) {
     log.info("dry run, nothing changed: " + summary(*decision, to_string(decision->membind)));
@@ -129,7 +130,8 @@ int place(const xeonplace_front& front) {
 extern "C" __attribute__((visibility("default"))) int xeonplace_engine_run(
     const xeonplace_front* front) noexcept {
   if (front == nullptr || front->abi_version != XEONPLACE_ENGINE_ABI_VERSION) {
-    xeonplace::write_all(2, 
+    xeonplace::write_all(
+        2,
         "xeonplace: warning: libxeonplace-engine.so does not match libxeonplace.so "
         "(reinstall both; running unplaced)\n");
     return XEONPLACE_ENGINE_CONTINUE;
@@ -139,7 +141,7 @@ extern "C" __attribute__((visibility("default"))) int xeonplace_engine_run(
     return xeonplace::place(*front);
   } catch (const std::exception& e) {
     xeonplace::write_all(2, std::string("xeonplace: warning: internal error: ") + e.what() +
-                            " (running unplaced)\n");
+                                " (running unplaced)\n");
   } catch (...) {
     xeonplace::write_all(2, "xeonplace: warning: internal error (running unplaced)\n");
   }

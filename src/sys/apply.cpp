@@ -58,10 +58,9 @@ Applied apply_placement(const Decision& decision) {
 }
 
 std::string reexec_with(const Decision& decision, const Facts& facts) {
-  const std::string consequence =
-      decision.added_libraries.empty()
-          ? "running with the OpenMP settings the runtime read at start"
-          : "running without the chain-loaded libraries";
+  const std::string consequence = decision.added_libraries.empty()
+                                      ? "running with the OpenMP settings the runtime read at start"
+                                      : "running without the chain-loaded libraries";
   auto argv = read_cmdline();
   if (!argv) return "chain-load: " + argv.error().message + "; not re-executing; " + consequence;
   std::vector<EnvVar> set = decision.handoff;
@@ -76,6 +75,8 @@ std::string reexec_with(const Decision& decision, const Facts& facts) {
 namespace {
 
 constexpr unsigned kBitsPerWord = sizeof(unsigned long) * CHAR_BIT;
+constexpr int kWeightedInterleave =
+    6;  // MPOL_WEIGHTED_INTERLEAVE (Linux 6.9), not in libnuma 2.0.16
 
 std::vector<unsigned long> mask_of(const CpuSet& set) {
   const std::vector<unsigned> ids = set.ids();
@@ -89,9 +90,15 @@ std::vector<unsigned long> mask_of(const CpuSet& set) {
 PreparedPlacement::PreparedPlacement(const Decision& decision) {
   if (decision.action != Action::Place) return;
   if (decision.pin != Pin::None) cpus_ = mask_of(decision.cpus);
-  if (decision.membind == Membind::Bind || decision.membind == Membind::Interleave) {
+  // Preferred (one node or many, by kernel) is left to the library in the rank.
+  int mode = -1;
+  if (decision.membind == Membind::Bind) mode = MPOL_BIND;
+  if (decision.membind == Membind::Interleave) mode = MPOL_INTERLEAVE;
+  if (decision.membind == Membind::PreferredMany) mode = MPOL_PREFERRED_MANY;
+  if (decision.membind == Membind::WeightedInterleave) mode = kWeightedInterleave;
+  if (mode >= 0) {
     nodes_ = mask_of(decision.mems);
-    if (!nodes_.empty()) mode_ = decision.membind == Membind::Bind ? MPOL_BIND : MPOL_INTERLEAVE;
+    if (!nodes_.empty()) mode_ = mode;
   }
 }
 

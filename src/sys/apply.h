@@ -12,9 +12,9 @@
 namespace xeonplace {
 
 struct Applied {
-  bool cpus = false;         // the affinity is the decision's CPUs
-  std::string memory;        // the memory policy set ("bind 0"), or "unchanged"
-  bool memory_set = false;   // the memory policy is the decision's
+  bool cpus = false;        // the affinity is the decision's CPUs
+  std::string memory;       // the memory policy set ("bind 0"), or "unchanged"
+  bool memory_set = false;  // the memory policy is the decision's
   std::vector<std::string> warnings;
   std::vector<std::string> debug;
 };
@@ -45,7 +45,7 @@ class PreparedPlacement {
  private:
   std::vector<unsigned long> cpus_;   // sched_setaffinity mask; empty: leave the affinity
   std::vector<unsigned long> nodes_;  // set_mempolicy mask
-  int mode_ = -1;                     // MPOL_BIND or MPOL_INTERLEAVE; -1: leave the policy
+  int mode_ = -1;                     // MPOL_BIND, _INTERLEAVE, ...; -1: leave the policy
 };
 
 }  // namespace xeonplace

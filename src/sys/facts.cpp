@@ -1,9 +1,12 @@
 #include "sys/facts.h"
 
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <fstream>
 
+#include "core/bind_policy.h"
+#include "core/cpu_quota.h"
 #include "sys/affinity.h"
 #include "sys/environment.h"
 #include "sys/io.h"
@@ -51,7 +54,41 @@ Expected<Topology> machine(const std::string& source) {
   return load_topology("", LiveScope::CgroupOnly);
 }
 
+std::string read_text(const std::string& path) {
+  const Expected<std::string> text = read_whole_file(path, std::size_t{1} << 20);
+  return text ? *text : std::string();
+}
+
+// The kernel's memory-policy modes: MPOL_WEIGHTED_INTERLEAVE came with its sysfs weights
+// directory (Linux 6.9), so the directory is the feature test; MPOL_PREFERRED_MANY by release.
+void read_kernel(Facts& facts) {
+  struct utsname names {};
+  if (::uname(&names) == 0) facts.kernel_release = names.release;
+  facts.has_preferred_many = release_at_least(facts.kernel_release, 5, 15);
+  facts.has_weighted_interleave =
+      ::access("/sys/kernel/mm/mempolicy/weighted_interleave", F_OK) == 0;
+}
+
 }  // namespace
+
+std::optional<CpuQuota> read_cpu_quota(const std::string& root) {
+  const std::vector<CgroupMembership> memberships =
+      parse_proc_cgroup(read_text(root + "/proc/self/cgroup"));
+  const std::vector<CgroupMount> mounts =
+      parse_cgroup_mounts(read_text(root + "/proc/self/mountinfo"));
+  std::optional<CpuQuota> quota;
+  for (const QuotaDirectory& dir : quota_directories(memberships, mounts)) {
+    const std::string path = root + dir.directory;
+    if (dir.v2) {
+      quota = tighter(quota, parse_cpu_max(read_text(path + "/cpu.max"), path + "/cpu.max"));
+    } else {
+      quota = tighter(quota, parse_cfs_quota(read_text(path + "/cpu.cfs_quota_us"),
+                                             read_text(path + "/cpu.cfs_period_us"),
+                                             path + "/cpu.cfs_quota_us"));
+    }
+  }
+  return quota;
+}
 
 Facts gather_facts(const FactsWanted& wanted, const EnvMap& env, const std::string& self_path,
                    FactsFor subject) {
@@ -59,7 +96,8 @@ Facts gather_facts(const FactsWanted& wanted, const EnvMap& env, const std::stri
   if (!wanted.handed) facts.topology = machine(wanted.topology);
   if (const Expected<CpuSet> affinity = current_affinity()) facts.inherited_affinity = *affinity;
   const ProcStatus status = read_proc_status();
-  const Expected<std::string> online = read_whole_file("/sys/devices/system/cpu/online", std::size_t{1} << 16);
+  const Expected<std::string> online =
+      read_whole_file("/sys/devices/system/cpu/online", std::size_t{1} << 16);
   if (online) {
     std::string text = *online;
     while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
@@ -69,6 +107,8 @@ Facts gather_facts(const FactsWanted& wanted, const EnvMap& env, const std::stri
   }
   facts.allowed_mems = status.mems_allowed;
   facts.self_path = self_path;
+  read_kernel(facts);
+  if (!wanted.handed && wanted.topology.empty()) facts.cpu_quota = read_cpu_quota("");
   const bool this_process = subject == FactsFor::ThisProcess;
   if (this_process) {
     facts.pid = static_cast<long>(::getpid());

@@ -3,6 +3,7 @@
 // decision rests on happens here, and only what FactsWanted asks for is read.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "core/decision.h"
@@ -14,6 +15,10 @@ enum class FactsFor {
   ThisProcess,  // the library in the process it places (loaded objects, pid, tracer, AT_SECURE)
   NewProcess,   // xeonrun-spawn for ranks yet to start: no loaded objects, pid 0
 };
+
+// The tightest CPU quota on this process's cgroup path, v2 and v1 (core/cpu_quota.h). `root`
+// prefixes every path read ("" on this machine; a directory laid out like / in tests).
+std::optional<CpuQuota> read_cpu_quota(const std::string& root);
 
 // `self_path`: libxeonplace.so's absolute path ("" for a spawner started with --library '').
 Facts gather_facts(const FactsWanted& wanted, const EnvMap& env, const std::string& self_path,

@@ -6,6 +6,11 @@
 #include <cstring>
 #include <vector>
 
+// Debian 12's libnuma 2.0.16 headers predate Linux 6.9's mode; the kernel's number is stable ABI.
+#ifndef MPOL_WEIGHTED_INTERLEAVE
+#define MPOL_WEIGHTED_INTERLEAVE 6
+#endif
+
 namespace xeonplace {
 namespace {
 
@@ -34,6 +39,24 @@ Error policy_error(const char* what, const CpuSet& nodes, int error) {
         "seccomp profile that allows set_mempolicy and mbind); memory is not bound";
   }
   return make_error(message);
+}
+
+// A mode this kernel does not know (EINVAL): the message names the Linux release that has it.
+Expected<AppliedPolicy> set_tier_policy(Membind policy, const CpuSet& nodes) {
+  const bool many = policy == Membind::PreferredMany;
+  const int mode = many ? MPOL_PREFERRED_MANY : MPOL_WEIGHTED_INTERLEAVE;
+  const char* name = to_string(policy);
+  if (set_policy(mode, node_mask(nodes)) == 0) {
+    return AppliedPolicy{mode, nodes, std::string(name) + " " + nodes.format()};
+  }
+  const int error = errno;
+  if (error == EINVAL) {
+    return make_error(std::string("set_mempolicy(") + name + ", nodes " + nodes.format() +
+                      ") failed: this kernel has no " +
+                      (many ? "MPOL_PREFERRED_MANY (Linux 5.15 or later has it)"
+                            : "MPOL_WEIGHTED_INTERLEAVE (Linux 6.9 or later has it)"));
+  }
+  return policy_error(name, nodes, error);
 }
 
 }  // namespace
@@ -71,6 +94,9 @@ Expected<AppliedPolicy> apply_memory_policy(Membind policy, const CpuSet& nodes)
       }
       return AppliedPolicy{MPOL_PREFERRED, first, description};
     }
+    case Membind::PreferredMany:
+    case Membind::WeightedInterleave:
+      return set_tier_policy(policy, nodes);
     case Membind::None:
       break;
   }

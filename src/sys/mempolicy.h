@@ -19,7 +19,10 @@ struct AppliedPolicy {
 
 // Bind → MPOL_BIND over `nodes`; Interleave → MPOL_INTERLEAVE over `nodes`; Preferred →
 // MPOL_PREFERRED_MANY over `nodes` when the kernel has it (Linux 5.15+), else MPOL_PREFERRED on the
-// first node; None → nothing is changed. An error names the policy, the nodes and the reason.
+// first node; PreferredMany → MPOL_PREFERRED_MANY over `nodes` (Linux 5.15+, no fallback: the
+// error names the release needed); WeightedInterleave → MPOL_WEIGHTED_INTERLEAVE over `nodes`, by
+// the kernel's weights in /sys/kernel/mm/mempolicy/weighted_interleave/ (Linux 6.9+); None →
+// nothing is changed. An error names the policy, the nodes and the reason.
 Expected<AppliedPolicy> apply_memory_policy(Membind policy, const CpuSet& nodes);
 
 // The calling thread's policy (for tests and the debug log).

@@ -138,6 +138,18 @@ def case_c_jemalloc():
           f"MALLOC_CONF {r['env_MALLOC_CONF']}")
 
 
+def case_c_benchmark_gives_jemalloc_ipexruns_benchmark_malloc_conf():
+    # XEONRUN_BENCHMARK=1 (issue #15): ipexrun --benchmark's MALLOC_CONF, for jemalloc chosen by
+    # auto too; this jemalloc accepts every pair of it (it names a pair it does not know on stderr).
+    _, r, err = placed([PROBE_C], clean_env(XEONRUN_NINSTANCES="1", XEONRUN_BENCHMARK="1",
+                                            XEONRUN_ALLOCATOR="jemalloc"))
+    expect_allocator(r, "libjemalloc", err)
+    check(r["env_MALLOC_CONF"] == "oversize_threshold:1,background_thread:false,"
+          "metadata_thp:always,dirty_decay_ms:-1,muzzy_decay_ms:-1",
+          f"MALLOC_CONF {r['env_MALLOC_CONF']}")
+    check("<jemalloc>" not in err, f"jemalloc refused part of MALLOC_CONF: {err}")
+
+
 def case_c_jemalloc_keeps_user_malloc_conf():
     _, r, err = placed([PROBE_C], clean_env(XEONRUN_NINSTANCES="1", XEONRUN_ALLOCATOR="jemalloc",
                                             MALLOC_CONF="narenas:2"))

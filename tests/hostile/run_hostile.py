@@ -163,6 +163,9 @@ def bad_values(tmp):
         "XEONRUN_ON_ERROR": (CHOICE_GARBAGE + ["ignore", "warning"], {}),
         "XEONRUN_BIND_POLICY": (CHOICE_GARBAGE + ["keep", "replaced"], {}),
         "XEONRUN_THREAD_POOLS": (CHOICE_GARBAGE + ["mkl", "all,openmp", "0"], {}),
+        "XEONRUN_CPU_QUOTA": (CHOICE_GARBAGE + ["0", "-1", "2.5", "1e3", "4294967296", "65537",
+                                                "max", "4 cpus"], {}),
+        "XEONRUN_BENCHMARK": (BOOLEAN_GARBAGE, {}),
         # The placement xeonrun-spawn hands to a rank: malformed, or CPUs and nodes this process
         # may not use, is refused, never applied.
         "XEONRUN_PLACEMENT": (["", "v2", "v1", "bogus", "v1;rank=0", "\x01",

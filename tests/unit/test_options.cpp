@@ -109,13 +109,26 @@ std::vector<GoodValue> good_values() {
       {"XEONRUN_PIN", "none", [](const Config& c) { return c.pin == Pin::None; }},
       {"XEONRUN_THREAD_POOLS", "openmp",
        [](const Config& c) { return c.thread_pools == ThreadPools::OpenMp; }},
-      {"XEONRUN_THREAD_POOLS", "ALL", [](const Config& c) { return c.thread_pools == ThreadPools::All; }},
+      {"XEONRUN_THREAD_POOLS", "ALL",
+       [](const Config& c) { return c.thread_pools == ThreadPools::All; }},
       {"XEONRUN_BIND_POLICY", "respect",
        [](const Config& c) { return c.bind_policy == BindPolicy::Respect; }},
       {"XEONRUN_BIND_POLICY", "replace",
        [](const Config& c) { return c.bind_policy == BindPolicy::Replace; }},
       {"XEONRUN_REEXEC", "never", [](const Config& c) { return c.reexec == Reexec::Never; }},
       {"XEONRUN_REEXEC", "auto", [](const Config& c) { return c.reexec == Reexec::Auto; }},
+      {"XEONRUN_MEMBIND", "preferred-many",
+       [](const Config& c) { return c.membind == Membind::PreferredMany; }},
+      {"XEONRUN_MEMBIND", "Weighted-Interleave",
+       [](const Config& c) { return c.membind == Membind::WeightedInterleave; }},
+      {"XEONRUN_CPU_QUOTA", "ignore",
+       [](const Config& c) { return c.cpu_quota == CpuQuotaUse::Ignore; }},
+      {"XEONRUN_CPU_QUOTA", "auto",
+       [](const Config& c) { return c.cpu_quota == CpuQuotaUse::Auto; }},
+      {"XEONRUN_CPU_QUOTA", "12",
+       [](const Config& c) { return c.cpu_quota == CpuQuotaUse::Cpus && c.cpu_quota_cpus == 12; }},
+      {"XEONRUN_BENCHMARK", "1", [](const Config& c) { return c.benchmark; }},
+      {"XEONRUN_BENCHMARK", "off", [](const Config& c) { return !c.benchmark; }},
       {"XEONRUN_LOG_LEVEL", "debug",
        [](const Config& c) { return c.log_level == LogLevel::Debug; }},
       {"XEONRUN_LOG_LEVEL", "off", [](const Config& c) { return c.log_level == LogLevel::Off; }},
@@ -194,6 +207,10 @@ std::vector<BadValue> bad_values() {
       {"XEONRUN_BIND_POLICY", "keep", "unknown value"},
       {"XEONRUN_THREAD_POOLS", "mkl", "unknown value"},
       {"XEONRUN_REEXEC", "always", "unknown value"},
+      {"XEONRUN_CPU_QUOTA", "0", "XEONRUN_CPU_QUOTA=0"},
+      {"XEONRUN_CPU_QUOTA", "2.5", "XEONRUN_CPU_QUOTA=2.5"},
+      {"XEONRUN_CPU_QUOTA", "max", "unknown value"},
+      {"XEONRUN_BENCHMARK", "fast", "XEONRUN_BENCHMARK=fast"},
       {"XEONRUN_LOG_LEVEL", "verbose", "unknown value"},
       {"XEONRUN_LOG_FILE", "/var/log/", "a directory"},
       {"XEONRUN_TOPOLOGY", "machine.xml", "unknown topology source"},
@@ -387,7 +404,8 @@ TEST(Options, ChoicesRoundTripThroughToString) {
   for (OmpRuntime o : {OmpRuntime::Intel, OmpRuntime::Default}) {
     EXPECT_EQ(parse_ok({{"XEONRUN_OMP_RUNTIME", to_string(o)}}).omp_runtime, o);
   }
-  for (Membind b : {Membind::Bind, Membind::Preferred, Membind::Interleave, Membind::None}) {
+  for (Membind b : {Membind::Bind, Membind::Preferred, Membind::Interleave, Membind::None,
+                    Membind::PreferredMany, Membind::WeightedInterleave}) {
     EXPECT_EQ(parse_ok({{"XEONRUN_MEMBIND", to_string(b)}}).membind, b);
   }
   for (Pin p : {Pin::Process, Pin::Thread, Pin::None}) {
@@ -683,7 +701,8 @@ TEST(Options, MarkdownTableHasOneRowPerVariable) {
     std::string line = table.substr(start, end - start);
     start = end + 1;
     if (line.rfind("| `XEONRUN_", 0) != 0 || line.find("PLACED") != std::string::npos ||
-        line.find("REEXEC_") != std::string::npos || is_output_variable(line.substr(3, line.find('`', 3) - 3))) {
+        line.find("REEXEC_") != std::string::npos ||
+        is_output_variable(line.substr(3, line.find('`', 3) - 3))) {
       continue;
     }
     ++rows;

@@ -188,6 +188,27 @@ TEST(ComposeChainLoad, JemallocChosenByAutoGetsNoMallocConf) {
   EXPECT_EQ(value_of(compose_chain_load(in).env, "MALLOC_CONF"), "<unset>");
 }
 
+TEST(ComposeChainLoad, BenchmarkGivesAnyAddedJemallocIpexrunsBenchmarkMallocConf) {
+  auto in = typical_input();
+  in.benchmark = true;
+  for (bool explicit_choice : {true, false}) {
+    in.found = {
+        {LibraryRole::Allocator, "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2", explicit_choice}};
+    EXPECT_EQ(value_of(compose_chain_load(in).env, "MALLOC_CONF"),
+              "oversize_threshold:1,background_thread:false,metadata_thp:always,"
+              "dirty_decay_ms:-1,muzzy_decay_ms:-1");
+  }
+  in.env["MALLOC_CONF"] = "narenas:2";
+  const ChainLoad kept = compose_chain_load(in);
+  EXPECT_EQ(value_of(kept.env, "MALLOC_CONF"), "<unset>");
+  ASSERT_EQ(kept.warnings.size(), 1u);
+  EXPECT_NE(kept.warnings[0].find("XEONRUN_BENCHMARK: MALLOC_CONF=narenas:2"), std::string::npos);
+  // tcmalloc has no such settings in ipexrun: nothing is set.
+  in.env.erase("MALLOC_CONF");
+  in.found = {{LibraryRole::Allocator, "/usr/lib/libtcmalloc.so.4", true}};
+  EXPECT_EQ(value_of(compose_chain_load(in).env, "MALLOC_CONF"), "<unset>");
+}
+
 TEST(MallocSanitizer, FindsTheRuntimesThatReplaceMallocOnly) {
   EXPECT_EQ(malloc_sanitizer({"/lib/libc.so.6", "/usr/lib/x86_64-linux-gnu/libasan.so.8"}),
             "/usr/lib/x86_64-linux-gnu/libasan.so.8");

@@ -119,6 +119,8 @@ static const char* mode_name(int mode) {
       return "local";
     case 5:
       return "preferred_many";
+    case 6:
+      return "weighted_interleave";
     default:
       return "unknown";
   }

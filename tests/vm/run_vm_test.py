@@ -118,6 +118,10 @@ def judge(guest, result):
                 continue
             case = checks.cgroup_expectation(case, cgroups[case.cgroup], topo)
         plan_rc = (res.text(case.name + "/plan.rc") or "").strip()
+        kernel = (res.text("kernel.txt") or "").strip()
+        if case.needs_kernel and not checks.kernel_at_least(kernel, case.needs_kernel):
+            verdicts += _judge_refusal(case, res, plan_rc, kernel)
+            continue
         try:
             plan = json.loads(res.text(case.name + "/plan.json") or "")
         except ValueError:
@@ -131,6 +135,24 @@ def judge(guest, result):
         verdicts.append((case.name + " plan", checks.check_plan(case, plan, topo)))
         for launch in case.launch:
             verdicts.append(("%s %s" % (case.name, launch), _judge_launch(case, plan, res, launch)))
+    return verdicts
+
+
+def _judge_refusal(case, res, plan_rc, kernel):
+    """The guest's kernel lacks the case's mode: the plan and every launch refuse it."""
+    name = "%s refused on Linux %s" % (case.name, kernel or "?")
+    verdicts = [(name + " plan", checks.check_refusal(
+        case, plan_rc, res.text(case.name + "/plan.err"), "xeonrun-spawn --dry-run"))]
+    if "spawn" in case.launch:
+        rc = (res.text(case.name + "/spawn.rc") or "").strip()
+        verdicts.append((name + " spawn", checks.check_refusal(
+            case, rc, res.text(case.name + "/spawn.log"), "xeonrun-spawn")))
+    if "preload" in case.launch:
+        rc = (res.text(case.name + "/preload.rc") or "").strip()
+        for r in range(case.nranks):
+            log = res.text("%s/preload.%d.log" % (case.name, r))
+            verdicts.append(("%s preload rank %d" % (name, r),
+                             checks.check_refusal(case, rc, log, "LD_PRELOAD rank %d" % r)))
     return verdicts
 
 

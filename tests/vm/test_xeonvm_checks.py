@@ -192,7 +192,7 @@ class GuestDefinitions(unittest.TestCase):
 
     def test_qemu_memory_matches_the_nodes(self):
         args = GUESTS["snc-memnode"].qemu.args()
-        self.assertEqual(args[:2], ["-m", "1280M"])
+        self.assertEqual(args[:2], ["-m", "1152M"])  # 4 x 256 MiB and the 128 MiB CPU-less node
         self.assertIn("node,nodeid=4,memdev=m4", args)  # the CPU-less node has no cpus=
 
 

@@ -2,6 +2,7 @@
 rank's probe report against the plan. Each check returns a list of failure lines (empty: passed)."""
 
 import dataclasses
+import re
 import json
 
 
@@ -112,7 +113,8 @@ class CgroupState:
 def read_cgroup(results, path):
     """The state of cgroup `path`, or None when the guest dumped no effective sets for it."""
     files = {}
-    for name in ("cpuset.cpus", "cpuset.mems", "cpuset.cpus.effective", "cpuset.mems.effective"):
+    for name in ("cpuset.cpus", "cpuset.mems", "cpuset.cpus.effective", "cpuset.mems.effective",
+                 "cpu.max"):
         text = results.text("cgroups/%s/%s" % (path, name))
         if text is not None:
             files[name] = text.strip()
@@ -136,6 +138,9 @@ def check_cgroup_setup(cg, state, topo, parent_cpus):
     if len(state.cpus) != cg.ncpus or not set(state.cpus) <= set(source):
         fails.append("cgroup %s: effective CPUs %s, wanted %d of %s" % (
             cg.path, _fmt(state.cpus), cg.ncpus, _fmt(source)))
+    cpu_max = state.configured.get("cpu.max")
+    if cg.cpu_max and cpu_max != cg.cpu_max:
+        fails.append("cgroup %s: cpu.max %r, wanted %r" % (cg.path, cpu_max, cg.cpu_max))
     home = sorted(n for n, cpus in topo.node_cpus.items() if set(cpus) & set(state.cpus))
     if bool(set(home) & set(state.mems)) != cg.home_mems:
         fails.append("cgroup %s: effective memory nodes %s %s the home nodes %s of its CPUs" % (
@@ -154,6 +159,8 @@ def cgroup_expectation(case, state, topo):
         for cpu in cpus:
             first.setdefault(topo.core_of.get(cpu, cpu), cpu)
         cpus = sorted(first.values())
+    if case.quota_cpus:  # a CPU quota: the first CPUs (one rank stays on as few nodes as it can)
+        cpus = cpus[:case.quota_cpus]
     per_rank = len(cpus) // case.nranks
     expect_cpus = [cpus[r * per_rank:(r + 1) * per_rank] for r in range(case.nranks)]
     expect_mems = []
@@ -174,13 +181,21 @@ def _check_pages(pages, nodes, memory):
         fails.append("pages: %d of %d with no node" % (pages["unknown"], total))
     outside = sum(v for n, v in by_node.items() if n not in nodes)
     where = ", ".join("node %d: %d" % kv for kv in sorted(by_node.items()))
-    if memory == "preferred":
-        if by_node.get(nodes[0], 0) < 0.9 * total:
+    if memory == "preferred-many-full":
+        # The preferred node fills (most of its 128 MiB), the rest falls back elsewhere: no OOM.
+        preferred = sum(by_node.get(n, 0) for n in nodes)
+        if preferred < total // 2 or total - preferred == 0:
+            fails.append("pages: %d of %d on preferred nodes %s, expected them full (over half) "
+                         "and the rest elsewhere (%s)" % (preferred, total, _fmt(nodes), where))
+        return fails
+    if memory in ("preferred", "preferred-many"):
+        if sum(by_node.get(n, 0) for n in nodes[:1 if memory == "preferred" else None]) \
+                < 0.9 * total:
             fails.append("pages: %s of %d on preferred node %d (%s)" % (
                 by_node.get(nodes[0], 0), total, nodes[0], where))
     elif outside:
         fails.append("pages: %d of %d outside nodes %s (%s)" % (outside, total, _fmt(nodes), where))
-    if memory == "interleave":
+    if memory in ("interleave", "weighted-interleave"):
         fair = total / len(nodes)
         thin = [n for n in nodes if by_node.get(n, 0) < fair / 2]
         if thin:
@@ -192,7 +207,9 @@ def _check_pages(pages, nodes, memory):
 def _check_policy(policy, nodes, memory):
     if "error" in policy:
         return ["mempolicy: %s" % policy["error"]]
-    accepted = {"preferred": ("preferred", "preferred_many")}.get(memory, (memory,))
+    accepted = {"preferred": ("preferred", "preferred_many"),
+                "preferred-many": ("preferred_many",), "preferred-many-full": ("preferred_many",),
+                "weighted-interleave": ("weighted_interleave",)}.get(memory, (memory,))
     fails = []
     if policy["mode"] not in accepted:
         fails.append("mempolicy mode %s, expected %s" % (policy["mode"], memory))
@@ -264,6 +281,24 @@ def check_report(case, rank, report):
     if case.omp:
         fails += _check_one_cpu_per_thread(report["omp"], cpus, "OpenMP",
                                            rank.get("omp_threads", len(cpus)))
+    return fails
+
+
+def kernel_at_least(release, needed):
+    parts = re.match(r"(\d+)\.(\d+)", release or "")
+    return parts is not None and (int(parts.group(1)), int(parts.group(2))) >= tuple(needed)
+
+
+def check_refusal(case, rc, output, what):
+    """A mode the guest's kernel lacks: exit 2 and one line naming the release needed."""
+    needed = "Linux %d.%d or later" % case.needs_kernel
+    fails = []
+    if rc != "2":
+        fails.append("%s exited %s, expected 2 (a kernel without the mode)" % (what, rc or "?"))
+    if needed not in (output or "") or "XEONRUN_MEMBIND=%s" % case.env.get("XEONRUN_MEMBIND") \
+            not in (output or ""):
+        fails.append("%s did not name XEONRUN_MEMBIND and %s: %s" % (what, needed,
+                                                                     (output or "").strip()))
     return fails
 
 

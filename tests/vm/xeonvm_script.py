@@ -32,11 +32,13 @@ done > /tmp/out/topology.txt
 for d in /sys/devices/system/node/node[0-9]*; do
   echo "node ${d##*/node} $(cat $d/cpulist)"
 done >> /tmp/out/topology.txt
+uname -r > /tmp/out/kernel.txt
 """
 
 
 CGROUP_ROOT = "/sys/fs/cgroup"
-CGROUP_FILES = ("cpuset.cpus", "cpuset.mems", "cpuset.cpus.effective", "cpuset.mems.effective")
+CGROUP_FILES = ("cpuset.cpus", "cpuset.mems", "cpuset.cpus.effective", "cpuset.mems.effective",
+                "cpu.max")
 
 # cgroup v2 with the cpuset controller, as the guest's kernel offers it. The transcript (set -x)
 # and every cpuset file land under /tmp/out/cgroups/ for the harness and for failure reports.
@@ -56,6 +58,8 @@ last_cpus() {
 
 def _cgroup_script(cgroups):
     parts = [_CGROUP_MOUNT]
+    if any(cg.cpu_max for cg in cgroups):
+        parts.append("  echo +cpu > %s/cgroup.subtree_control\n" % CGROUP_ROOT)
     for cg in cgroups:
         path = "%s/%s" % (CGROUP_ROOT, cg.path)
         parent = path.rsplit("/", 1)[0]
@@ -67,6 +71,8 @@ def _cgroup_script(cgroups):
         parts.append('  echo "$(last_cpus %s %d)" > %s/cpuset.cpus\n' % (source, cg.ncpus, path))
         if cg.mems:
             parts.append("  echo %s > %s/cpuset.mems\n" % (shlex.quote(cg.mems), path))
+        if cg.cpu_max:
+            parts.append("  echo %s > %s/cpu.max\n" % (shlex.quote(cg.cpu_max), path))
     parts.append(") > /tmp/out/cgroups/setup.log 2>&1\n")
     for cg in cgroups:
         out = "/tmp/out/cgroups/" + cg.path
@@ -103,6 +109,8 @@ def _probe_args(case, outdir, label):
         args += ["--threads", str(case.threads)]
     if case.omp:
         args += ["--omp"]
+    if case.mib:
+        args += ["--mib", str(case.mib)]
     return args
 
 

@@ -32,6 +32,12 @@ class Case:
     # plan is then derived from the cgroup's effective cpuset as the guest's kernel reports it
     # (xeonvm_checks.cgroup_expectation), so expect_cpus/expect_mems stay None.
     cgroup: str = None
+    quota_cpus: int = 0           # the cgroup's CPU quota rounded up: the plan's CPUs, at most
+    mib: int = 0                  # MiB the probe touches (0: its default, 4)
+    # A mode the guest's kernel may lack (XEONRUN_MEMBIND=weighted-interleave needs Linux 6.9):
+    # (major, minor) of the first release that has it. On an older guest kernel the plan and every
+    # launch must exit 2 naming that release; on a newer one the case is checked as placed.
+    needs_kernel: tuple = None
 
 
 @dataclasses.dataclass
@@ -51,6 +57,7 @@ class Cgroup:
     cpus_of_node: int = None
     mems: str = ""            # cpuset.mems to write; "" inherits the parent's effective nodes
     home_mems: bool = True    # whether cpuset.mems.effective holds the node of its CPUs
+    cpu_max: str = ""         # cgroup v2 cpu.max to write ("150000 100000"); "" leaves "max"
 
 
 @dataclasses.dataclass
@@ -125,14 +132,15 @@ def _four_sockets():
 
 def _snc_with_memory_node():
     # 2 sockets x 4 cores x 2 threads, sub-NUMA clustering: 2 nodes per socket (2 cores each),
-    # plus node 4: memory without CPUs (HBM/CXL-like), near socket 0.
+    # plus node 4: memory without CPUs (HBM/CXL-like, 128 MiB: small enough to fill), near
+    # socket 0.
     distances = [(0, 1, 11), (0, 2, 21), (0, 3, 21), (1, 2, 21), (1, 3, 21), (2, 3, 11),
                  (0, 4, 14), (1, 4, 14), (2, 4, 24), (3, 4, 24)]
     return Guest(
         name="snc-memnode",
         qemu=QemuTopology(smp="16,sockets=2,cores=4,threads=2",
                           nodes=[(256, "0-3"), (256, "4-7"), (256, "8-11"), (256, "12-15"),
-                                 (256, None)], distances=distances),
+                                 (128, None)], distances=distances),
         control=Control(cpu=5, node=4),
         cases=[
             Case("default", {"XEONRUN_NINSTANCES": "4"}, 4,
@@ -150,6 +158,22 @@ def _snc_with_memory_node():
             Case("interleave", {"XEONRUN_NINSTANCES": "2", "XEONRUN_MEMBIND": "interleave"}, 2,
                  expect_cpus=[[0, 2, 4, 6], [8, 10, 12, 14]], expect_mems=[[0, 1], [2, 3]],
                  memory="interleave", launch=("spawn",)),
+            # Memory tiers (issue #15): each rank prefers the CPU-less node nearest its CPUs'
+            # nodes (node 4 is the only one: both ranks), found without XEONRUN_MEM_NODES.
+            Case("preferred-many", {"XEONRUN_NINSTANCES": "2", "XEONRUN_MEMBIND": "preferred-many"},
+                 2, expect_cpus=[[0, 2, 4, 6], [8, 10, 12, 14]], expect_mems=[[4], [4]],
+                 memory="preferred-many"),
+            # More than node 4 holds (128 MiB): it fills, the rest falls back to DDR nodes.
+            Case("preferred-many-full", {"XEONRUN_NINSTANCES": "1",
+                                         "XEONRUN_MEMBIND": "preferred-many"}, 1,
+                 expect_cpus=[[0, 2, 4, 6, 8, 10, 12, 14]], expect_mems=[[4]],
+                 memory="preferred-many-full", mib=160, launch=("spawn",)),
+            # Linux 6.9's mode: Debian 12's 6.1 guest kernel lacks it, and must be told so (the
+            # spawner by its plan, the library by each LD_PRELOAD rank).
+            Case("weighted-interleave", {"XEONRUN_NINSTANCES": "2",
+                                         "XEONRUN_MEMBIND": "weighted-interleave"}, 2,
+                 expect_cpus=[[0, 2, 4, 6], [8, 10, 12, 14]], expect_mems=[[0, 1, 4], [2, 3, 4]],
+                 memory="weighted-interleave", needs_kernel=(6, 9), launch=("preload",)),
         ])
 
 
@@ -214,6 +238,8 @@ def _cgroup2():
             Cgroup("socket1/one", ncpus=1),
             # A container pinned to socket 1 whose memory must come from node 0.
             Cgroup("far-memory", ncpus=2, cpus_of_node=1, mems="0", home_mems=False),
+            # A CPU quota of 1.5 CPUs over a cpuset of 4 (issue #15): cgroup v2's cpu.max.
+            Cgroup("quota", ncpus=4, cpus_of_node=0, cpu_max="150000 100000"),
         ],
         cases=[
             Case("cgroup", one_rank, 1, cgroup="socket1"),
@@ -223,6 +249,7 @@ def _cgroup2():
             Case("cgroup-replace", replace, 1, cgroup="socket1"),
             Case("nested", replace, 1, cgroup="socket1/one"),
             Case("far-memory", one_rank, 1, cgroup="far-memory"),
+            Case("quota", one_rank, 1, cgroup="quota", quota_cpus=2),
         ])
 
 

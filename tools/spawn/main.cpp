@@ -98,6 +98,8 @@ int run(const std::vector<std::string>& args) {
   auto decisions = decide_ranks(facts, planning);
   if (!decisions) return fail(kUsageError, with_flag_names(decisions.error().message, *options));
 
+  // What shaped the plan (a CPU quota's cap): one line on stderr, in a preview too.
+  for (const auto& line : decisions->info) fail(0, line);
   if (options->dry_run) {
     const Plan shown = plan_of(*decisions);
     write_all(1, options->json ? format_plan_json(shown) : format_plan_table(shown));

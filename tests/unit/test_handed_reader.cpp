@@ -212,7 +212,9 @@ TEST(HandedReader, NoWordWhenTheSpawnerDoesNotApplyItAll) {
   ASSERT_TRUE(ranks.ok());
   for (const Decision& d : ranks->ranks) {
     for (const EnvVar& var : d.handoff) {
-      if (var.name == "XEONRUN_PLACEMENT") EXPECT_NE(var.value.find(";inputs="), std::string::npos);
+      if (var.name == "XEONRUN_PLACEMENT") {
+        EXPECT_NE(var.value.find(";inputs="), std::string::npos);
+      }
     }
   }
 }

@@ -355,6 +355,33 @@ Expected<Decision> decide_handed(const Facts& facts, const EnvMap& env, const Co
   return d;
 }
 
+// What the spawner applies between fork and exec (sys/apply.h, PreparedPlacement) is what the
+// front confirms without the engine: the CPUs, and a bind or interleave policy (or none).
+bool spawner_applies_it_all(const Decision& d) {
+  return d.action == Action::Place && d.pin == Pin::Process &&
+         (d.membind == Membind::None ||
+          ((d.membind == Membind::Bind || d.membind == Membind::Interleave) && !d.mems.empty()));
+}
+
+// xeonrun-spawn's word for a rank's environment (HandedPlacement::inputs, docs/design.md §4): the
+// fingerprint of the placement inputs the rank starts with (`env` with the handoff over it, as
+// tools/spawn/rank_env.h builds it), the line counted without its inputs field. Only when that
+// environment is a valid configuration: a rank whose inputs change on the way (a wrapper sets
+// another XEONRUN_*) no longer matches and is checked by the engine as before.
+void vouch_for_rank(Decision& d, const EnvMap& env) {
+  if (!spawner_applies_it_all(d)) return;
+  EnvMap rank_env = env;
+  for (const EnvVar& var : d.handoff) rank_env[var.name] = var.value;
+  if (!parse_config(placement_inputs(rank_env))) return;
+  for (EnvVar& var : d.handoff) {
+    if (var.name != kPlacementVariable) continue;
+    Expected<HandedPlacement> handed = parse_handed_placement(var.value);
+    if (!handed) return;
+    handed->inputs = placement_inputs_fingerprint(rank_env);
+    var.value = format_handed_placement(*handed);
+  }
+}
+
 Decision skip(std::string why) {
   Decision d;
   d.action = Action::Skip;
@@ -543,6 +570,7 @@ Expected<RankDecisions> decide_ranks(const Facts& facts, const EnvMap& startup_e
     }
     handoff.insert(handoff.end(), d.handoff.begin(), d.handoff.end());
     d.handoff = std::move(handoff);
+    vouch_for_rank(d, startup_env);
     out.ranks.push_back(std::move(d));
   }
   return out;
@@ -552,7 +580,7 @@ std::string format_handed_placement(const HandedPlacement& p) {
   return "v1;rank=" + std::to_string(p.rank) + ";nranks=" + std::to_string(p.nranks) +
          ";cpus=" + p.cpus.format() + ";mems=" + p.mems.format() +
          ";membind=" + to_string(p.membind) + ";pin=" + to_string(p.pin) + ";source=" + p.source +
-         ";env=" + join(p.env, ",");
+         ";env=" + join(p.env, ",") + (p.inputs.empty() ? "" : ";inputs=" + p.inputs);
 }
 
 namespace {
@@ -568,10 +596,16 @@ bool choose(const std::string& text, std::initializer_list<E> values, E& out) {
   return false;
 }
 
+bool is_fingerprint(const std::string& text) {
+  return text.size() == XEONPLACE_FINGERPRINT_SIZE - 1 &&
+         std::all_of(text.begin(), text.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
 Error handed_error(const std::string& text, const std::string& reason) {
   return value_error(kPlacementVariable, text, reason,
-                     "v1;rank=R;nranks=N;cpus=LIST;mems=LIST;membind=M;pin=P;source=S;env=NAMES, "
-                     "as xeonrun-spawn writes it");
+                     "v1;rank=R;nranks=N;cpus=LIST;mems=LIST;membind=M;pin=P;source=S;env=NAMES"
+                     "[;inputs=HEX], as xeonrun-spawn writes it");
 }
 
 }  // namespace
@@ -579,13 +613,16 @@ Error handed_error(const std::string& text, const std::string& reason) {
 Expected<HandedPlacement> parse_handed_placement(const std::string& text) {
   const std::vector<std::string_view> pieces = split(text, ';');
   const std::vector<std::string> fields(pieces.begin(), pieces.end());
-  static const char* const kKeys[] = {"rank",    "nranks", "cpus",   "mems",
-                                      "membind", "pin",    "source", "env"};
+  static const char* const kKeys[] = {"rank", "nranks", "cpus", "mems",  "membind",
+                                      "pin",  "source", "env",  "inputs"};
   constexpr std::size_t kFields = sizeof kKeys / sizeof *kKeys;
   if (fields.empty() || fields[0] != "v1") return handed_error(text, "not version v1");
-  if (fields.size() != kFields + 1) return handed_error(text, "wrong number of fields");
+  // The last field (inputs=) is optional: a re-exec's handoff has none.
+  if (fields.size() != kFields + 1 && fields.size() != kFields) {
+    return handed_error(text, "wrong number of fields");
+  }
   std::string values[kFields];
-  for (std::size_t i = 0; i < kFields; ++i) {
+  for (std::size_t i = 0; i + 1 < fields.size(); ++i) {
     const std::string key = std::string(kKeys[i]) + "=";
     if (!starts_with(fields[i + 1], key)) return handed_error(text, "expected " + key);
     values[i] = fields[i + 1].substr(key.size());
@@ -617,6 +654,10 @@ Expected<HandedPlacement> parse_handed_placement(const std::string& text) {
   for (const std::string_view name : split(values[7], ',')) {
     if (!name.empty()) p.env.emplace_back(name);
   }
+  if (fields.size() == kFields + 1 && !is_fingerprint(values[8])) {
+    return handed_error(text, "inputs is not 16 lowercase hex digits");
+  }
+  p.inputs = values[8];
   return p;
 }
 

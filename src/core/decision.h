@@ -145,6 +145,12 @@ struct HandedPlacement {
   Pin pin = Pin::Process;
   std::string source;
   std::vector<std::string> env;  // the runtime variables that hold the plan's value
+  // xeonrun-spawn's word for a rank's environment (the optional last field, `inputs=`): the
+  // fingerprint (core/placement_inputs.h) of the placement inputs the rank starts with, this
+  // line counted without the field, when the spawner validated exactly those (parse_config) and
+  // applies the placement itself between fork and exec. The front then only confirms that the
+  // placement is in force, without loading the engine (docs/design.md §4). "" when absent.
+  std::string inputs;
 };
 std::string format_handed_placement(const HandedPlacement& placement);
 Expected<HandedPlacement> parse_handed_placement(const std::string& text);

@@ -12,6 +12,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
+#include <linux/mempolicy.h>
 #include <pthread.h>
 #include <sched.h>
 #include <spawn.h>
@@ -19,8 +20,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "core/handed_reader.h"
 #include "core/placement_inputs.h"
 #include "launcher_variables.h"
 #include "shim/engine_abi.h"
@@ -538,6 +541,124 @@ EXPORT int posix_spawnp(pid_t* pid, const char* file, const posix_spawn_file_act
   return spawn_widened("posix_spawnp", pid, file, actions, attr, argv, envp);
 }
 
+/* ---- a rank xeonrun-spawn placed already: confirmed without the engine (design.md §4, §7) ---- */
+
+enum { kHandedLineMax = 16384, kContextMax = 4096 };
+
+/* The handed line, when the environment holds nothing else the engine would act on: no output of
+ * an earlier placement or re-exec (XEONRUN_PLACED_*, XEONRUN_REEXEC_*), and no reporting variable
+ * (XEONRUN_LOG_LEVEL, XEONRUN_LOG_FILE: not counted in the fingerprint, and the engine would log).
+ * Of two XEONRUN_PLACEMENT entries the first, as getenv() and the engine read; the second one
+ * still counts in the fingerprint, which then does not match. */
+static const char* handed_line_alone(char** envp) {
+  const char* line = NULL;
+  for (char** entry = envp; *entry != NULL; ++entry) {
+    if (!starts_with(*entry, "XEONRUN_")) continue;
+    const char* name = *entry + strlen("XEONRUN_");
+    if (starts_with(name, "PLACED_") || starts_with(name, "REEXEC_") ||
+        starts_with(name, "LOG_LEVEL=") || starts_with(name, "LOG_FILE=")) {
+      return NULL;
+    }
+    if (line == NULL && starts_with(name, "PLACEMENT=")) line = name + strlen("PLACEMENT=");
+  }
+  return line != NULL && strlen(line) < kHandedLineMax ? line : NULL;
+}
+
+static uint64_t inputs_fingerprint(char** envp) {
+  return xeonplace_inputs_fingerprint((const char* const*)envp, context_variables,
+                                      sizeof context_variables / sizeof *context_variables);
+}
+
+/* The spawner vouched for exactly these inputs (HandedPlacement::inputs in core/decision.h): the
+ * fingerprint of the environment with the line counted without its inputs field. */
+static int vouched_for(uint64_t fingerprint, const char* line, const struct xeonplace_handed* h) {
+  static char entry[sizeof "XEONRUN_PLACEMENT=" + kHandedLineMax];
+  const size_t name = strlen("XEONRUN_PLACEMENT=");
+  memcpy(entry, "XEONRUN_PLACEMENT=", name);
+  memcpy(entry + name, line, strlen(line) + 1);
+  fingerprint -= xeonplace_entry_share(entry);
+  entry[name + h->vouched_size] = '\0';
+  fingerprint += xeonplace_entry_share(entry);
+  char text[XEONPLACE_FINGERPRINT_SIZE];
+  xeonplace_format_fingerprint(fingerprint, text);
+  return memcmp(text, h->inputs.text, h->inputs.size) == 0;
+}
+
+/* What the spawner applied between fork and exec (sys/apply.h, PreparedPlacement) is in force:
+ * this thread's affinity is the CPUs, and the memory policy the mode and nodes (raw system call:
+ * the front links libc only). Anything else (pin=thread or none, preferred) is the engine's. */
+static int handed_in_force(const struct xeonplace_handed* h) {
+  cpu_set_t now[kTreeSetBytes / sizeof(cpu_set_t)];
+  _Static_assert(sizeof now == sizeof h->cpus, "one mask size for the tree and the handoff");
+  if (h->pin != XEONPLACE_PIN_PROCESS || sched_getaffinity(0, sizeof now, now) != 0 ||
+      memcmp(now, h->cpus, sizeof now) != 0) {
+    return 0;
+  }
+  if (h->membind == XEONPLACE_MEMBIND_NONE) return 1;
+  if (h->membind == XEONPLACE_MEMBIND_PREFERRED) return 0;
+  int mode = -1;
+  unsigned long nodes[sizeof h->mems / sizeof *h->mems];
+  if (syscall(SYS_get_mempolicy, &mode, nodes, (unsigned long)XEONPLACE_HANDED_MAX_NODES, NULL,
+              0UL) != 0) {
+    return 0;
+  }
+  const int wanted = h->membind == XEONPLACE_MEMBIND_BIND ? MPOL_BIND : MPOL_INTERLEAVE;
+  return mode == wanted && memcmp(nodes, h->mems, sizeof nodes) == 0;
+}
+
+/* XEONRUN_PLACED_LAUNCHER as launcher_context() (core/decision.h) writes it: "NAME=value;" for
+ * each context variable present, first entry of a name, in the core's order. */
+static int launcher_context_of(char** envp, char* out, size_t size) {
+  size_t used = 0;
+  out[0] = '\0';
+  for (size_t i = 0; i < sizeof context_variables / sizeof *context_variables; ++i) {
+    for (char** entry = envp; *entry != NULL; ++entry) {
+      if (!starts_with(*entry, context_variables[i])) continue;
+      size_t n = strlen(*entry);
+      if (used + n + 2 > size) return -1;
+      memcpy(out + used, *entry, n);
+      out[used + n] = ';';
+      used += n + 1;
+      out[used] = '\0';
+      break;
+    }
+  }
+  return 0;
+}
+
+static int export_text(const char* name, struct xeonplace_text value) {
+  static char text[kHandedLineMax];
+  memcpy(text, value.text, value.size);
+  text[value.size] = '\0';
+  return setenv(name, text, 1);
+}
+
+/* A handed placement that is in force, for inputs the spawner vouched for: exports what the
+ * engine exports after applying it (decide_handed and decide in core/decision.cpp, in their
+ * order) and returns 1. Anything else returns 0, having changed nothing: the engine decides. */
+static int confirm_handed_placement(char** envp) {
+  static struct xeonplace_handed h;
+  static char context[kContextMax];
+  const char* line = handed_line_alone(envp);
+  if (line == NULL || !xeonplace_read_handed(line, &h)) return 0;
+  const uint64_t fingerprint = inputs_fingerprint(envp);
+  if (!vouched_for(fingerprint, line, &h) || !handed_in_force(&h) ||
+      launcher_context_of(envp, context, sizeof context) != 0) {
+    return 0;
+  }
+  char inputs[XEONPLACE_FINGERPRINT_SIZE];
+  xeonplace_format_fingerprint(fingerprint, inputs);
+  export_text("XEONRUN_PLACED_RANK", h.rank_text);
+  export_text("XEONRUN_PLACED_NRANKS", h.nranks_text);
+  export_text("XEONRUN_PLACED_CPUS", h.cpus_text);
+  export_text("XEONRUN_PLACED_MEMS", h.mems_text);
+  export_text("XEONRUN_PLACED_MEMBIND", h.membind_text);
+  export_text("XEONRUN_PLACED_ENV", h.env_text);
+  setenv("XEONRUN_PLACED_LAUNCHER", context, 1);
+  setenv("XEONRUN_PLACED_INPUTS", inputs, 1);
+  return 1;
+}
+
 /* ---- loading the engine ---- */
 
 /* The engine is found next to the front, by the front's own absolute path: never through a
@@ -572,6 +693,10 @@ __attribute__((constructor)) static void xeonplace_front_init(int argc, char** a
     if (narrowed_inside(getenv("XEONRUN_PLACED_CPUS"))) action = kPlace;
   }
   if (action != kPlace) return;
+  if (confirm_handed_placement(envp)) {
+    start_tree();
+    return;
+  }
 
   static char front[PATH_MAX];
   char path[PATH_MAX];

@@ -45,12 +45,15 @@ ProcStatus read_proc_status() {
 }
 
 Expected<Topology> machine(const std::string& source) {
-  if (!source.empty()) return load_topology(source);
   // hwloc dlopen()s every plugin it finds at its first topology (libxml2 and ICU, OpenCL, X11,
-  // libpciaccess, even libstdc++.so: ~1.5 ms and several MB in somebody else's process). Nothing
-  // they discover is needed for this machine's CPUs and nodes. The inherited affinity is applied
-  // by the decision (core/bind_policy), which may replace a launcher's default binding.
+  // libpciaccess, even libstdc++.so: ~1.5 ms and several MB in somebody else's process, ~10 ms of
+  // CPU in xeonrun-spawn, measured). Nothing they discover is needed for this machine's CPUs and
+  // nodes, and a fixture is then read by hwloc's built-in XML parser, as in the engine, where
+  // hwloc loaded RTLD_LOCAL refuses its libxml2 plugin (sys/topology_source.cpp).
   const ScopedVariable no_hwloc_plugins("HWLOC_PLUGINS_PATH", "/nonexistent/xeonplace");
+  if (!source.empty()) return load_topology(source);
+  // The inherited affinity is applied by the decision (core/bind_policy), which may replace a
+  // launcher's default binding.
   return load_topology("", LiveScope::CgroupOnly);
 }
 

@@ -438,6 +438,58 @@ class Environment(unittest.TestCase):
                          [f"[run{rank.index}] Cpus_allowed_list:\t{rank.cpus_text}"
                           for rank in machine.plan(nranks)], machine.describe())
 
+    PLACED = ["sh", "-c", "env | grep ^XEONRUN_PLACED_ | grep -v ^XEONRUN_PLACED_TREE= | sort; "
+              "grep Cpus_allowed_list /proc/self/status"]
+
+    def placed_ranks(self, extra_env, nranks):
+        """Each rank's XEONRUN_PLACED_* lines and affinity, and whether any process dlopen()ed the
+        engine (glibc's LD_DEBUG=files names every object it loads)."""
+        r = spawn(["--library", SHIM, "--use-default-allocator", "--disable-iomp", "--ninstances",
+                   str(nranks), "--no-python", "--"] + self.PLACED,
+                  env=clean_env(LD_DEBUG="files", **extra_env))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return sorted(r.stdout.splitlines()), "libxeonplace-engine.so" in r.stderr
+
+    def test_a_rank_the_launcher_placed_is_told_so_without_loading_the_engine(self):
+        # The spawner applied the placement between fork and exec and vouched for the rank's
+        # inputs: the front confirms it is in force and exports what the engine would (design.md
+        # §4). With a reporting variable (left to the engine) the engine runs: same exports.
+        self.assertTrue(SHIM and os.path.exists(SHIM), f"libxeonplace.so not built at {SHIM!r}")
+        machine = this_machine()
+        nranks = machine.ranks_up_to(2)
+        confirmed, engine = self.placed_ranks({}, nranks)
+        self.assertFalse(engine, "the engine was loaded for a placement already in force")
+        by_engine, engine = self.placed_ranks({"XEONRUN_LOG_LEVEL": "warn"}, nranks)
+        self.assertTrue(engine, "XEONRUN_LOG_LEVEL is the engine's: it must have run")
+        self.assertEqual(confirmed, by_engine)
+        for rank in machine.plan(nranks):
+            self.assertIn(f"[run{rank.index}] XEONRUN_PLACED_CPUS={rank.cpus_text}", confirmed)
+            self.assertIn(f"[run{rank.index}] Cpus_allowed_list:\t{rank.cpus_text}", confirmed)
+            self.assertIn(f"[run{rank.index}] XEONRUN_PLACED_MEMBIND=bind", confirmed)
+
+    def test_a_handed_placement_not_in_force_or_with_other_inputs_is_left_to_the_engine(self):
+        # A rank's environment as the preview shows it, started without the launcher: its memory
+        # policy is not the handed one, so the engine applies it. An input added on the way no
+        # longer matches the spawner's word: the engine reads it, and refuses a bad one (exit 2).
+        self.assertTrue(SHIM and os.path.exists(SHIM), f"libxeonplace.so not built at {SHIM!r}")
+        r = spawn(["--library", SHIM, "--use-default-allocator", "--disable-iomp", "--ninstances",
+                   "1", "--dry-run", "--json", "--no-python", "true"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rank = json.loads(r.stdout)["ranks"][0]
+        self.assertIn(";inputs=", rank["env"]["XEONRUN_PLACEMENT"])
+        env = clean_env(LD_DEBUG="files", **rank["env"])
+        r = subprocess.run(self.PLACED, capture_output=True, text=True, env=env, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("libxeonplace-engine.so", r.stderr)
+        cpus = ",".join(str(c) for c in rank["cpus"])
+        self.assertEqual(cpu_list(r.stdout.split("Cpus_allowed_list:")[1].strip()),
+                         cpu_list(cpus))
+        self.assertIn("XEONRUN_PLACED_MEMBIND=bind", r.stdout)
+        env = clean_env(XEONRUN_MODE="bogus", **rank["env"])
+        r = subprocess.run(["/bin/true"], capture_output=True, text=True, env=env, timeout=60)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("XEONRUN_MODE", r.stderr)
+
     def test_topology_of_another_machine_is_planned_but_never_applied(self):
         # The library treats XEONRUN_TOPOLOGY as a dry run: ranks keep this machine's CPUs.
         self.assertTrue(SHIM and os.path.exists(SHIM),

@@ -10,8 +10,11 @@ variant by variant) so drift hits every variant alike; medians are printed with 
 Variants:
   numactl      bash: N x `numactl -C <i mod cpus> -m 0 /bin/true &`, then `wait`
   numactl+rt   the same with LD_PRELOAD=tcmalloc:libiomp5 (what spawn+lib+rt's ranks preload)
-  spawn        xeonrun-spawn --library '' on a synthetic 32-core topology (the launcher alone:
-               fork/exec, pipes, poll, summary; works for every N on a 2-CPU machine)
+  spawn        xeonrun-spawn --library '' on a synthetic 32-core topology, placement only (the
+               launcher alone: planning, fork/exec, pipes, poll, summary; works for every N on a
+               2-CPU machine). Placement only, as numactl: with the defaults every rank would also
+               preload the allocator and OpenMP runtime (libtcmalloc, libiomp5 and libstdc++:
+               ~1.5 ms per /bin/true, measured), which numactl's /bin/true does not load
   spawn+lib    xeonrun-spawn with libxeonplace.so preloaded, planned on this machine, placement
                only (--use-default-allocator --disable-iomp: CPUs and memory policy, what numactl
                -C -m does); only the N this machine's cores allow (more ranks than cores is
@@ -27,6 +30,7 @@ Variants:
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -38,14 +42,23 @@ SYNTHETIC = "synthetic:package:2 core:16 pu:1"
 RT_PRELOAD = "/usr/lib/x86_64-linux-gnu/libtcmalloc.so.4:/usr/lib/x86_64-linux-gnu/libiomp5.so"
 
 
+def cpu_of_children():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def timed(argv, env=None):
-    """(seconds, exit status, stderr) of one child, stdout discarded. run_cpu writes ./logs and
+    """(seconds, CPU seconds, exit status, stderr) of one child, stdout discarded. The CPU time
+    (user + system of the launcher and every process it waited for) is what the launch costs the
+    machine, and depends less on what else runs than the wall time does. run_cpu writes ./logs and
     refuses a non-empty one, so every run gets a fresh working directory."""
     with tempfile.TemporaryDirectory() as cwd:
+        cpu = cpu_of_children()
         start = time.perf_counter()
         r = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=cwd)
         elapsed = time.perf_counter() - start
-    return elapsed, r.returncode, r.stderr.decode(errors="replace")
+        cpu = cpu_of_children() - cpu
+    return elapsed, cpu, r.returncode, r.stderr.decode(errors="replace")
 
 
 def peak_rss_mib(argv, env=None):
@@ -83,15 +96,16 @@ def main():
     have_run_cpu = subprocess.run(["/usr/bin/python3", "-c", "import torch.backends.xeon.run_cpu"],
                                   capture_output=True).returncode == 0
 
+    placement_only = ["--use-default-allocator", "--disable-iomp"]
+
     def variants(n):
         shell = " ".join(f"numactl -C {i % ncpus} -m 0 /bin/true &" for i in range(n)) + " wait"
         out = {"numactl": ["bash", "-c", shell],
                # the same with the libraries spawn+lib+rt's ranks preload (issue #13's target)
                "numactl+rt": ["bash", "-c", f"export LD_PRELOAD={RT_PRELOAD}; {shell}"],
-               "spawn": [args.spawn, "--library", "", "--topology", SYNTHETIC, "--ninstances",
-                         str(n), "--no-python", "/bin/true"]}
+               "spawn": [args.spawn, "--library", "", "--topology", SYNTHETIC, *placement_only,
+                         "--ninstances", str(n), "--no-python", "/bin/true"]}
         if have_lib:
-            placement_only = ["--use-default-allocator", "--disable-iomp"]
             if n <= ncpus:
                 out["spawn+lib"] = [args.spawn, "--library", args.library, *placement_only,
                                     "--ninstances", str(n), "--no-python", "/bin/true"]
@@ -105,14 +119,16 @@ def main():
                               "--ninstances", str(n), "--no_python", "/bin/true"]
         return out
 
-    samples, statuses, rss, errors = {}, {}, {}, {}
+    samples, cpu, statuses, rss, errors = {}, {}, {}, {}, {}
+    load_before = os.getloadavg()[0]
     for rep in range(args.reps):
         for n in ns:
             for name, argv in variants(n).items():
                 if name == "run_cpu" and rep >= args.run_cpu_reps:
                     continue
-                seconds, status, err = timed(argv, env)
+                seconds, cpu_seconds, status, err = timed(argv, env)
                 samples.setdefault((name, n), []).append(seconds)
+                cpu.setdefault((name, n), []).append(cpu_seconds)
                 statuses.setdefault((name, n), set()).add(status)
                 if rep == 0:
                     rss[(name, n)] = peak_rss_mib(argv, env)
@@ -123,15 +139,19 @@ def main():
              "run_cpu"]
     print(f"launch and wait for N ranks of /bin/true; medians of {args.reps} interleaved runs "
           f"(run_cpu: {args.run_cpu_reps}); {ncpus} CPUs")
-    print(f"{'variant':<12} {'N':>3} {'median ms':>10} {'min ms':>8} {'peak RSS MiB':>12} {'exit':>6}")
+    print(f"1-minute load average: {load_before:.1f} before, {os.getloadavg()[0]:.1f} after "
+          "(other processes share the CPUs: compare the ratios, and the CPU times)")
+    print(f"{'variant':<12} {'N':>3} {'median ms':>10} {'min ms':>8} {'CPU ms':>8} "
+          f"{'peak RSS MiB':>12} {'exit':>6}")
     for n in ns:
         for name in names:
             if (name, n) not in samples:
                 continue
             s = samples[(name, n)]
             st = ",".join(str(x) for x in sorted(statuses[(name, n)]))
+            c = statistics.median(cpu[(name, n)])
             print(f"{name:<12} {n:>3} {statistics.median(s) * 1e3:>10.2f} {min(s) * 1e3:>8.2f} "
-                  f"{rss[(name, n)]:>12.1f} {st:>6}")
+                  f"{c * 1e3:>8.2f} {rss[(name, n)]:>12.1f} {st:>6}")
     print("\nratios of medians (targets: spawn <= 1.5 x numactl, spawn <= 1/100 of run_cpu)")
     for n in ns:
         med = {name: statistics.median(samples[(name, n)]) for name in names if (name, n) in samples}
@@ -140,7 +160,8 @@ def main():
             if name not in med:
                 continue
             base = "numactl+rt" if name == "spawn+lib+rt" else "numactl"
-            parts.append(f"{name}/{base} {med[name] / med[base]:.2f}")
+            cpu_ratio = statistics.median(cpu[(name, n)]) / statistics.median(cpu[(base, n)])
+            parts.append(f"{name}/{base} {med[name] / med[base]:.2f} (CPU {cpu_ratio:.2f})")
             if "run_cpu" in med:
                 parts.append(f"{name}/run_cpu 1/{med['run_cpu'] / med[name]:.0f}")
         print(f"N={n:<3} " + "  ".join(parts))

@@ -16,7 +16,7 @@ set -euo pipefail
 top="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 build="${1:-$top/build-fuzz}"
 seconds="${FUZZ_SECONDS:-25}"
-targets=(${FUZZ_TARGETS:-cpuset options launcher lscpu hwloc_xml planner})
+targets=(${FUZZ_TARGETS:-cpuset options launcher lscpu hwloc_xml planner handed_reader})
 corpus_root="$top/tests/fuzz/corpus"
 out="$build/fuzz-out"
 

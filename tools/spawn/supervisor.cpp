@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
@@ -10,6 +11,7 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <memory>
@@ -63,10 +65,14 @@ std::vector<char*> c_array(const std::vector<std::string>& strings) {
   return out;
 }
 
+// In the child: no allocation (it shares the launcher's memory, see start_child), pieces written
+// one by one. strerrordesc_np neither translates nor allocates.
 void child_error(const char* what, const char* path) {
-  const char* reason = std::strerror(errno);
-  std::string line = std::string("xeonrun-spawn: ") + what + " '" + path + "': " + reason + "\n";
-  (void)!::write(2, line.data(), line.size());
+  const char* reason = ::strerrordesc_np(errno);
+  for (const char* piece : {"xeonrun-spawn: ", what, " '", path,
+                            "': ", reason != nullptr ? reason : "unknown error", "\n"}) {
+    (void)!::write(2, piece, std::strlen(piece));
+  }
 }
 
 bool inherited_as_ignored(int sig) {
@@ -112,6 +118,25 @@ struct ChildSetup {
   ::execve(c.path, c.argv, c.envp);
   child_error("cannot run", c.path);
   ::_exit(127);
+}
+
+int child_main(void* setup) { run_child(*static_cast<const ChildSetup*>(setup)); }
+
+// The rank's process is cloned with CLONE_VM | CLONE_VFORK, as glibc's posix_spawn does, rather
+// than forked: no copy of the launcher's page tables, and the launcher resumes once the child has
+// exec'd or exited. posix_spawn itself cannot set a memory policy; this child makes exactly the
+// system calls a forked one made (run_child), writes nothing of the launcher's memory but its own
+// stack (`stack`, in the launcher's) and errno, and takes no lock: the launcher is
+// single-threaded and waits. A failed clone falls back to fork.
+pid_t start_child(const ChildSetup& setup, char* stack, std::size_t size) {
+  // The stack grows down from its 16-byte aligned top.
+  const auto top = (reinterpret_cast<std::uintptr_t>(stack) + size) & ~std::uintptr_t{15};
+  const pid_t pid = ::clone(child_main, reinterpret_cast<void*>(top),
+                            CLONE_VM | CLONE_VFORK | SIGCHLD, const_cast<ChildSetup*>(&setup));
+  if (pid >= 0) return pid;
+  const pid_t forked = ::fork();
+  if (forked == 0) run_child(setup);
+  return forked;
 }
 
 double seconds_since(Clock::time_point start) {
@@ -172,6 +197,7 @@ class Supervisor {
   std::optional<Clock::time_point> kill_deadline_;  // then SIGKILL to every group left
   std::optional<Clock::time_point> give_up_at_;     // then stop waiting for SIGKILLed groups
   char buffer_[65536];
+  char child_stack_[65536];  // where a starting rank runs until its execve (start_child)
 };
 
 Supervisor::Supervisor(const SuperviseOptions& options)
@@ -240,8 +266,7 @@ void Supervisor::start(const RankStart& start, Running& r) {
                          stdin_is_terminal_,
                          &start.before_exec};
   r.started_at = Clock::now();
-  const pid_t pid = ::fork();
-  if (pid == 0) run_child(setup);
+  const pid_t pid = start_child(setup, child_stack_, sizeof child_stack_);
   ::close(out_pipe[1]);
   ::close(err_pipe[1]);
   if (pid < 0) {

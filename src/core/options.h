@@ -35,6 +35,12 @@ enum class BindPolicy { Auto, Respect, Replace };
 //   Never: place in this image only; the allocator and the runtime are not chain-loaded, and the
 //          constructors of libraries loaded before ours run once instead of twice.
 enum class Reexec { Auto, Never };
+// Whose thread count wins when the environment already has one (OMP_NUM_THREADS, issue #14).
+//   Inherit: the environment's (the user's or a launcher's) is kept; the plan's is only reported.
+//   Plan:    the plan's replaces it (OMP_NUM_THREADS and, with XEONRUN_THREAD_POOLS=all, the
+//   pools). Auto:    Inherit, except torchrun's own OMP_NUM_THREADS=1 default, which the plan
+//   replaces.
+enum class Threads { Auto, Plan, Inherit };
 
 // Where the rank and the number of ranks came from, so logs can say it.
 struct RankSource {
@@ -51,7 +57,7 @@ struct Config {
   Config();
 
   std::optional<unsigned> rank;               // this process's rank; unset: plan every rank
-  std::optional<unsigned> nranks;         // ranks sharing this machine
+  std::optional<unsigned> nranks;             // ranks sharing this machine
   std::vector<unsigned> ncores_per_instance;  // empty: unset; one: uniform; several: per rank
   std::optional<CpuSet> core_list;            // restrict to these CPUs
   std::optional<unsigned> node_id;            // restrict to one NUMA node
@@ -77,6 +83,7 @@ struct Config {
   BindPolicy bind_policy{};
   ThreadPools thread_pools{};
   Reexec reexec{};
+  Threads threads{};
   RankSource rank_source;
 };
 
@@ -188,5 +195,6 @@ const char* to_string(OnError);
 const char* to_string(BindPolicy);
 const char* to_string(ThreadPools);
 const char* to_string(Reexec);
+const char* to_string(Threads);
 
 }  // namespace xeonplace

@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <optional>
+#include <string>
 
 #include "sys/affinity.h"
 #include "sys/environment.h"
@@ -51,6 +53,24 @@ Expected<Topology> machine(const std::string& source) {
   return load_topology("", LiveScope::CgroupOnly);
 }
 
+// Whether `name` was in the environment the parent process started with: /proc/PPID/environ holds
+// the parent's starting environment (what it was exec'ed with), not later changes. nullopt when it
+// cannot be read (another user's process, no /proc).
+std::optional<bool> parent_started_with(const std::string& name) {
+  const std::string path = "/proc/" + std::to_string(::getppid()) + "/environ";
+  const Expected<std::string> text = read_whole_file(path, std::size_t{1} << 22);
+  if (!text) return std::nullopt;
+  const std::string prefix = name + "=";
+  std::size_t start = 0;
+  while (start < text->size()) {
+    std::size_t end = text->find('\0', start);
+    if (end == std::string::npos) end = text->size();
+    if (text->compare(start, prefix.size(), prefix) == 0) return true;
+    start = end + 1;
+  }
+  return false;
+}
+
 }  // namespace
 
 Facts gather_facts(const FactsWanted& wanted, const EnvMap& env, const std::string& self_path,
@@ -59,7 +79,8 @@ Facts gather_facts(const FactsWanted& wanted, const EnvMap& env, const std::stri
   if (!wanted.handed) facts.topology = machine(wanted.topology);
   if (const Expected<CpuSet> affinity = current_affinity()) facts.inherited_affinity = *affinity;
   const ProcStatus status = read_proc_status();
-  const Expected<std::string> online = read_whole_file("/sys/devices/system/cpu/online", std::size_t{1} << 16);
+  const Expected<std::string> online =
+      read_whole_file("/sys/devices/system/cpu/online", std::size_t{1} << 16);
   if (online) {
     std::string text = *online;
     while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
@@ -78,6 +99,9 @@ Facts gather_facts(const FactsWanted& wanted, const EnvMap& env, const std::stri
     facts.sanitizer = malloc_sanitizer(facts.loaded);
     if (facts.sanitizer.empty()) facts.sanitizer = static_sanitizer();
     facts.process_name = process_name();
+    if (!wanted.parent_start_variable.empty()) {
+      facts.parent_started_with = parent_started_with(wanted.parent_start_variable);
+    }
   }
   if (!wanted.libraries.empty()) {
     const SearchPlaces places = library_search_places(env, facts.secure);

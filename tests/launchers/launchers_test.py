@@ -462,6 +462,59 @@ def scenario_torchrun_user_omp_num_threads_planned(args, outdir):
         raise Failure("OMP_NUM_THREADS=%d kept although XEONRUN_THREADS=plan" % mine)
 
 
+# ---- every launcher's variables, without the launcher ----
+
+# (rank variable, size variables) as each launcher sets them (docs/launchers.md cites each), plus
+# a global rank that must not be used: the probe is started as local rank r of NRANKS with global
+# rank r + 4, so a global rank read as the local one would be out of range (exit 2).
+LAUNCHER_VARIABLES = [
+    ("LOCAL_RANK", {"LOCAL_WORLD_SIZE": "{n}", "RANK": "{g}", "TORCHELASTIC_RUN_ID": "none"}),
+    ("LOCAL_RANK", {"LOCAL_SIZE": "{n}", "RANK": "{g}", "CROSS_RANK": "1"}),  # DeepSpeed
+    ("HOROVOD_LOCAL_RANK", {"HOROVOD_LOCAL_SIZE": "{n}", "HOROVOD_RANK": "{g}"}),
+    ("OMPI_COMM_WORLD_LOCAL_RANK", {"OMPI_COMM_WORLD_LOCAL_SIZE": "{n}",
+                                    "OMPI_COMM_WORLD_RANK": "{g}"}),
+    ("MV2_COMM_WORLD_LOCAL_RANK", {"MV2_COMM_WORLD_LOCAL_SIZE": "{n}", "MV2_COMM_WORLD_RANK": "{g}",
+                                   "PMI_ID": "{g}"}),
+    ("MPI_LOCALRANKID", {"MPI_LOCALNRANKS": "{n}", "PMI_RANK": "{g}"}),
+    ("PALS_LOCAL_RANKID", {"PALS_LOCAL_SIZE": "{n}", "PALS_RANKID": "{g}", "PALS_NODEID": "1"}),
+    ("JSM_NAMESPACE_LOCAL_RANK", {"JSM_NAMESPACE_LOCAL_SIZE": "{n}", "JSM_NAMESPACE_RANK": "{g}"}),
+    ("FLUX_TASK_LOCAL_ID", {"FLUX_JOB_NNODES": "1", "FLUX_JOB_SIZE": "{n}",
+                            "FLUX_TASK_RANK": "{g}"}),
+    ("SLURM_LOCALID", {"SLURM_STEP_TASKS_PER_NODE": "{n}", "SLURM_NODEID": "0",
+                       "SLURM_PROCID": "{g}"}),
+]
+
+
+def scenario_launcher_variables_place(args, outdir):
+    """The preloaded front acts on every launcher's local rank (its list is generated from the
+    core's) and the rank takes its local slice; the global rank beside it is never used. MVAPICH
+    3's MVP_COMM_WORLD_LOCAL_RANK comes with no size and is left to the unit tests."""
+    plan = rank_plan()
+    errors = []
+    for index, (rank_variable, others) in enumerate(LAUNCHER_VARIABLES):
+        for rank in range(NRANKS):
+            extra = {rank_variable: str(rank)}
+            for name, value in others.items():
+                extra[name] = value.format(n=NRANKS, g=rank + 4)
+            reports = os.path.join(outdir, "%d-%d" % (index, rank))
+            os.mkdir(reports)
+            child = subprocess.run([args.probe, reports], env=clean_env(args.library, extra),
+                                   capture_output=True, text=True, timeout=LAUNCH_TIMEOUT)
+            if child.returncode != 0:
+                errors.append("%s=%d: exit %d: %s" % (rank_variable, rank, child.returncode,
+                                                      child.stderr.strip()))
+                continue
+            record = read_records(reports, None, count=1)[0]
+            before = len(errors)
+            check_rank(record, rank, NRANKS, plan[rank][0], plan[rank][1], errors)
+            for i in range(before, len(errors)):
+                errors[i] = "%s (%s): %s" % (rank_variable, sorted(others), errors[i])
+    if errors:
+        raise Failure("\n".join(errors))
+    print("ok: %d launchers' variables, %d ranks each, placed on their local slices"
+          % (len(LAUNCHER_VARIABLES), NRANKS), flush=True)
+
+
 # ---- containers: a restricted CPU set ----
 
 def last_allowed_cpu():

@@ -493,7 +493,9 @@ def scenario_launcher_variables_place(args, outdir):
     errors = []
     for index, (rank_variable, others) in enumerate(LAUNCHER_VARIABLES):
         for rank in range(NRANKS):
-            extra = {rank_variable: str(rank)}
+            # respect: plan inside this test's affinity whatever the launcher's binding habits (a
+            # one-CPU affinity under a Slurm rank counts as Slurm's binding and is replaced).
+            extra = {rank_variable: str(rank), "XEONRUN_BIND_POLICY": "respect"}
             for name, value in others.items():
                 extra[name] = value.format(n=NRANKS, g=rank + 4)
             reports = os.path.join(outdir, "%d-%d" % (index, rank))

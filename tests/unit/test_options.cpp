@@ -713,3 +713,18 @@ TEST(Options, TableNamesAreUniqueAndPrefixed) {
 
 }  // namespace
 }  // namespace xeonplace
+
+namespace xeonplace {
+namespace {
+
+// Issue #14: the spawner's way to say "the plan wins over inherited thread counts".
+TEST(Options, ThreadsFlagSetsXeonrunThreadsWithAValue) {
+  const FlagSpec* flag = flag_for("--threads");
+  ASSERT_NE(flag, nullptr);
+  EXPECT_STREQ(flag->variable, "XEONRUN_THREADS");
+  EXPECT_EQ(flag->value, nullptr);  // takes plan|inherit|auto
+  EXPECT_EQ(Config().threads, Threads::Auto);
+}
+
+}  // namespace
+}  // namespace xeonplace

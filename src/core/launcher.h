@@ -95,7 +95,7 @@ inline constexpr LauncherSpec kLaunchers[] = {
     {Launcher::Mvapich2, "MVAPICH2", "MV2_COMM_WORLD_LOCAL_RANK", "MV2_COMM_WORLD_LOCAL_SIZE",
      "MV2_COMM_WORLD_LOCAL_SIZE", SizeSource::Pair, false},
     {Launcher::Mvapich3, "MVAPICH 3", "MVP_COMM_WORLD_LOCAL_RANK", nullptr,
-     "unknown (none documented)", SizeSource::None, false},
+     "unknown (none found in its sources)", SizeSource::None, false},
     {Launcher::Mpich, "MPICH/Intel MPI", "MPI_LOCALRANKID", "MPI_LOCALNRANKS", "MPI_LOCALNRANKS",
      SizeSource::Pair, false},
     {Launcher::CrayPals, "Cray PALS", "PALS_LOCAL_RANKID", "PALS_LOCAL_SIZE", "PALS_LOCAL_SIZE",

@@ -36,10 +36,9 @@ enum class BindPolicy { Auto, Respect, Replace };
 //          constructors of libraries loaded before ours run once instead of twice.
 enum class Reexec { Auto, Never };
 // Whose thread count wins when the environment already has one (OMP_NUM_THREADS, issue #14).
-//   Inherit: the environment's (the user's or a launcher's) is kept; the plan's is only reported.
-//   Plan:    the plan's replaces it (OMP_NUM_THREADS and, with XEONRUN_THREAD_POOLS=all, the
-//   pools). Auto:    Inherit, except torchrun's own OMP_NUM_THREADS=1 default, which the plan
-//   replaces.
+// Inherit keeps the environment's (the user's or a launcher's); Plan replaces it with the plan's
+// (OMP_NUM_THREADS and, with XEONRUN_THREAD_POOLS=all, the pools); Auto is Inherit except for
+// torchrun's own OMP_NUM_THREADS=1 default, which the plan replaces (docs/launchers.md).
 enum class Threads { Auto, Plan, Inherit };
 
 // Where the rank and the number of ranks came from, so logs can say it.

@@ -271,6 +271,28 @@ void check_reexecuted_image(Decision& d, const Facts& facts) {
   }
 }
 
+// The environment the plan's runtime variables are merged with: without the inherited thread
+// counts the plan replaces (XEONRUN_THREADS, docs/launchers.md "torchrun's OMP_NUM_THREADS=1").
+EnvMap without_replaced_thread_counts(const Facts& facts, const EnvMap& env, const Config& config,
+                                      std::vector<std::string>& debug) {
+  EnvMap result = env;
+  if (config.threads == Threads::Plan) {
+    result.erase("OMP_NUM_THREADS");
+    for (const char* pool : kThreadPoolVariables) result.erase(pool);
+    return result;
+  }
+  if (config.threads == Threads::Auto && may_be_torchruns_thread_default(env) &&
+      facts.parent_started_with == false) {
+    // torchrun's run.py sets OMP_NUM_THREADS=1 when its own environment lacks it: its agent (our
+    // parent) started without one, so the 1 is torchrun's default, not the user's.
+    result.erase("OMP_NUM_THREADS");
+    debug.push_back(
+        "OMP_NUM_THREADS=1 is torchrun's default (its agent started without it): "
+        "replaced by the plan's");
+  }
+  return result;
+}
+
 // The decision for one planned rank: runtime variables, the chain-load, the handoff, the exports.
 Decision decide_planned(const Facts& facts, const EnvMap& env, const Config& config,
                         const RankPlacement& rank, unsigned nranks, const std::string& source) {
@@ -286,8 +308,9 @@ Decision decide_planned(const Facts& facts, const EnvMap& env, const Config& con
   handed.source = source;
   fill_from(d, handed);
   d.omp_threads = rank.omp_threads;
-  d.runtime = merge_with_user_env(rank.env, env, d.warnings);
-  handed.env = names_with_planned_values(rank.env, env);
+  const EnvMap user_env = without_replaced_thread_counts(facts, env, config, d.debug);
+  d.runtime = merge_with_user_env(rank.env, user_env, d.warnings);
+  handed.env = names_with_planned_values(rank.env, user_env);
 
   ChainLoadInput input;
   input.found = found_libraries(facts, d.warnings);
@@ -498,7 +521,15 @@ FactsWanted facts_wanted(const EnvMap& env) {
   if (!config || config->disable) return wanted;
   wanted.topology = config->topology;
   wanted.libraries = requested_libraries(*config);
+  if (config->threads == Threads::Auto && may_be_torchruns_thread_default(env)) {
+    wanted.parent_start_variable = "OMP_NUM_THREADS";
+  }
   return wanted;
+}
+
+bool may_be_torchruns_thread_default(const EnvMap& env) {
+  return lookup(env, "OMP_NUM_THREADS") == std::optional<std::string>{"1"} &&
+         lookup(env, "TORCHELASTIC_RUN_ID") && lookup(env, "LOCAL_RANK");
 }
 
 Reporting reporting(const EnvMap& env) {

@@ -31,6 +31,9 @@ struct FactsWanted {
   bool handed = false;                    // XEONRUN_PLACEMENT is set: no topology is needed
   std::string topology;                   // XEONRUN_TOPOLOGY ("" = this machine)
   std::vector<LibraryRequest> libraries;  // what to look for on disk
+  // A variable to look for in the environment the parent process started with ("" = none): torchrun
+  // exports OMP_NUM_THREADS=1 to its workers only when its own environment lacked it (issue #14).
+  std::string parent_start_variable;
 };
 FactsWanted facts_wanted(const EnvMap& env);
 
@@ -68,7 +71,14 @@ struct Facts {
   std::string kernel_release;
   bool has_preferred_many = true;
   bool has_weighted_interleave = true;
+  // Whether FactsWanted::parent_start_variable was in the parent's starting environment
+  // (/proc/PPID/environ); nullopt when not asked or not readable.
+  std::optional<bool> parent_started_with;
 };
+
+// torchrun's worker whose OMP_NUM_THREADS=1 may be torchrun's own default: TORCHELASTIC_RUN_ID and
+// LOCAL_RANK (torchrun's) with OMP_NUM_THREADS=1. Whether it is depends on the agent's environment.
+bool may_be_torchruns_thread_default(const EnvMap& env);
 
 // How to report, known even when the rest of the configuration is bad: each reporting variable
 // is parsed on its own, so a bad XEONRUN_RANK is still reported where XEONRUN_LOG_FILE says.

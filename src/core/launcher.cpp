@@ -33,21 +33,43 @@ Expected<std::optional<unsigned>> read_count(const EnvMap& env, const char* vari
   return std::optional<unsigned>{*value};
 }
 
-// torchrun, Open MPI and MPICH announce both numbers in two plain variables.
+// A launcher that announces both numbers in two plain variables (SizeSource::Pair), or only the
+// rank (SizeSource::None: the size stays unknown).
 Expected<std::optional<LauncherRank>> detect_pair(const EnvMap& env, const LauncherSpec& l) {
   auto rank = read_count(env, l.rank_variable, l.name, false);
   if (!rank) return rank.error();
   if (!*rank) return std::optional<LauncherRank>{};
-  auto size = read_count(env, l.size_variables, l.name, true);
-  if (!size) return size.error();
   LauncherRank result;
   result.launcher = l.id;
   result.local_rank = **rank;
-  result.local_nranks = *size;
   result.binds_by_default = l.binds_by_default;
   result.rank_variable = l.rank_variable;
-  if (*size) result.size_variable = l.size_variables;
+  if (l.size_variable == nullptr) return std::optional<LauncherRank>{result};
+  auto size = read_count(env, l.size_variable, l.name, true);
+  if (!size) return size.error();
+  result.local_nranks = *size;
+  if (*size) result.size_variable = l.size_variable;
   return std::optional<LauncherRank>{result};
+}
+
+// Flux gives no local size; FLUX_JOB_SIZE counts the tasks of the whole job, which are the local
+// ones only on a one-node job (flux-core src/shell/task.c, docs/launchers.md).
+Expected<std::optional<LauncherRank>> detect_flux(const EnvMap& env, const LauncherSpec& l) {
+  auto found = detect_pair(env, l);
+  if (!found || !*found) return found;
+  if (lookup(env, "FLUX_JOB_NNODES") != std::optional<std::string>{"1"}) return found;
+  auto size = read_count(env, "FLUX_JOB_SIZE", l.name, true);
+  if (!size) return size.error();
+  (*found)->local_nranks = *size;
+  if (*size) (*found)->size_variable = "FLUX_JOB_SIZE";
+  return found;
+}
+
+// torchrun and DeepSpeed's launcher share LOCAL_RANK; torchrun sets LOCAL_WORLD_SIZE, DeepSpeed's
+// launch.py LOCAL_SIZE. torchrun is the one unless only DeepSpeed's size is present.
+bool is_deepspeeds_local_rank(const EnvMap& env, const LauncherSpec& l) {
+  return l.id == Launcher::Torchrun && !lookup(env, "LOCAL_WORLD_SIZE") &&
+         lookup(env, "LOCAL_SIZE");
 }
 
 constexpr const char* kSlurmTasksAccepted = "task counts like 2(x3),1 (set by Slurm)";
@@ -174,8 +196,20 @@ Expected<unsigned> slurm_tasks_on_node(const std::string& tasks_per_node, unsign
 
 Expected<std::optional<LauncherRank>> detect_launcher(const EnvMap& env) {
   for (const auto& launcher : kLaunchers) {
-    bool slurm = std::string_view(launcher.rank_variable) == "SLURM_LOCALID";
-    auto found = slurm ? detect_slurm(env, launcher) : detect_pair(env, launcher);
+    if (is_deepspeeds_local_rank(env, launcher)) continue;
+    Expected<std::optional<LauncherRank>> found = std::optional<LauncherRank>{};
+    switch (launcher.size_source) {
+      case SizeSource::Slurm:
+        found = detect_slurm(env, launcher);
+        break;
+      case SizeSource::Flux:
+        found = detect_flux(env, launcher);
+        break;
+      case SizeSource::Pair:
+      case SizeSource::None:
+        found = detect_pair(env, launcher);
+        break;
+    }
     if (!found || *found) return found;
   }
   return std::optional<LauncherRank>{};

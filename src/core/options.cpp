@@ -73,6 +73,8 @@ constexpr Choice<LogLevel> kLogLevels[] = {{"debug", LogLevel::Debug},
                                            {"error", LogLevel::Error},
                                            {"off", LogLevel::Off}};
 constexpr Choice<OnError> kOnErrors[] = {{"abort", OnError::Abort}, {"warn", OnError::Warn}};
+constexpr Choice<Threads> kThreads[] = {
+    {"auto", Threads::Auto}, {"plan", Threads::Plan}, {"inherit", Threads::Inherit}};
 constexpr Choice<BindPolicy> kBindPolicies[] = {
     {"auto", BindPolicy::Auto}, {"respect", BindPolicy::Respect}, {"replace", BindPolicy::Replace}};
 constexpr Choice<Reexec> kReexecs[] = {{"auto", Reexec::Auto}, {"never", Reexec::Never}};
@@ -442,6 +444,11 @@ std::vector<OptionSpec> make_table() {
           "XEONRUN_BENCHMARK", "0",
           {"ipexrun --benchmark's jemalloc MALLOC_CONF: freed memory is never returned (RSS only "
            "grows), metadata on huge pages"}),
+      // Issue #14 (launchers, many nodes).
+      choice<&Config::threads>(
+          "XEONRUN_THREADS", kThreads, "auto",
+          {"an inherited OMP_NUM_THREADS: inherit keeps it, plan replaces it with the plan's; "
+           "auto keeps it unless it is torchrun's own default of 1"}),
   };
   for (auto& spec : rows) spec = generated(std::move(spec));
   return rows;
@@ -561,6 +568,8 @@ const std::vector<FlagSpec>& flag_table() {
       {"--topology", "XEONRUN_TOPOLOGY", nullptr,
        "plan for lscpu:FILE, xml:FILE or synthetic:DESC"},
       {"--dry-run", "XEONRUN_DRY_RUN", "1", "print the plan, run nothing"},
+      {"--threads", "XEONRUN_THREADS", nullptr,
+       "plan: the plan's thread count wins over an inherited one"},
   };
   return table;
 }
@@ -649,5 +658,6 @@ const char* to_string(OnError value) { return name_of(value, kOnErrors); }
 const char* to_string(Reexec value) { return name_of(value, kReexecs); }
 const char* to_string(BindPolicy value) { return name_of(value, kBindPolicies); }
 const char* to_string(CpuQuotaUse value) { return name_of(value, kCpuQuotaUses); }
+const char* to_string(Threads value) { return name_of(value, kThreads); }
 
 }  // namespace xeonplace

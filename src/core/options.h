@@ -41,6 +41,11 @@ enum class Reexec { Auto, Never };
 // XEONRUN_CPU_QUOTA (issue #15): plan at most the CPUs the cgroup's CPU quota pays for (Auto), not
 // (Ignore), or at most `cpu_quota_cpus` CPUs (Cpus).
 enum class CpuQuotaUse { Auto, Ignore, Cpus };
+// Whose thread count wins when the environment already has one (OMP_NUM_THREADS, issue #14).
+// Inherit keeps the environment's (the user's or a launcher's); Plan replaces it with the plan's
+// (OMP_NUM_THREADS and, with XEONRUN_THREAD_POOLS=all, the pools); Auto is Inherit except for
+// torchrun's own OMP_NUM_THREADS=1 default, which the plan replaces (docs/launchers.md).
+enum class Threads { Auto, Plan, Inherit };
 
 // Where the rank and the number of ranks came from, so logs can say it.
 struct RankSource {
@@ -86,6 +91,7 @@ struct Config {
   CpuQuotaUse cpu_quota{};
   unsigned cpu_quota_cpus{};  // XEONRUN_CPU_QUOTA=<count>
   bool benchmark{};           // XEONRUN_BENCHMARK: ipexrun --benchmark's allocator settings
+  Threads threads{};
   RankSource rank_source;
   // Not from the table: the decision's cap on the CPUs planned (a CPU quota, core/cpu_quota.h),
   // and the words that say where it came from, for the one line the planner writes about it.
@@ -202,5 +208,6 @@ const char* to_string(BindPolicy);
 const char* to_string(ThreadPools);
 const char* to_string(Reexec);
 const char* to_string(CpuQuotaUse);
+const char* to_string(Threads);
 
 }  // namespace xeonplace

@@ -69,7 +69,10 @@ std::vector<EnvVar> merge_with_user_env(const std::vector<EnvVar>& planned, cons
     if (it != current.end()) {
       if (it->second != var.value) {
         warnings.push_back(var.name + "=" + it->second +
-                           " kept from the environment; the plan wants " + var.value);
+                           " kept from the environment; the plan wants " + var.value +
+                           (var.name == "OMP_NUM_THREADS" || is_thread_pool(var.name)
+                                ? " (XEONRUN_THREADS=plan gives it the plan's)"
+                                : ""));
       }
       continue;
     }

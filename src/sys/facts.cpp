@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <optional>
+#include <string>
 
 #include "core/bind_policy.h"
 #include "core/cpu_quota.h"
@@ -72,6 +74,24 @@ void read_kernel(Facts& facts) {
       ::access("/sys/kernel/mm/mempolicy/weighted_interleave", F_OK) == 0;
 }
 
+// Whether `name` was in the environment the parent process started with: /proc/PPID/environ holds
+// the parent's starting environment (what it was exec'ed with), not later changes. nullopt when it
+// cannot be read (another user's process, no /proc).
+std::optional<bool> parent_started_with(const std::string& name) {
+  const std::string path = "/proc/" + std::to_string(::getppid()) + "/environ";
+  const Expected<std::string> text = read_whole_file(path, std::size_t{1} << 22);
+  if (!text) return std::nullopt;
+  const std::string prefix = name + "=";
+  std::size_t start = 0;
+  while (start < text->size()) {
+    std::size_t end = text->find('\0', start);
+    if (end == std::string::npos) end = text->size();
+    if (text->compare(start, prefix.size(), prefix) == 0) return true;
+    start = end + 1;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::optional<CpuQuota> read_cpu_quota(const std::string& root) {
@@ -121,6 +141,9 @@ Facts gather_facts(const FactsWanted& wanted, const EnvMap& env, const std::stri
     facts.sanitizer = malloc_sanitizer(facts.loaded);
     if (facts.sanitizer.empty()) facts.sanitizer = static_sanitizer();
     facts.process_name = process_name();
+    if (!wanted.parent_start_variable.empty()) {
+      facts.parent_started_with = parent_started_with(wanted.parent_start_variable);
+    }
   }
   if (!wanted.libraries.empty()) {
     const SearchPlaces places = library_search_places(env, facts.secure);

@@ -406,6 +406,117 @@ def scenario_torchrun_user_omp_num_threads_kept(args, outdir):
         raise Failure("no warning that OMP_NUM_THREADS=%d differs from the plan" % mine)
 
 
+def torchrun_workers_only(args, outdir, worker_env):
+    """torchrun with 2 workers where only the workers get the library and `worker_env`: the agent
+    runs `env LD_PRELOAD=… VAR=… python3 probe.py` (--no_python), so it is not placed and sets
+    its own OMP_NUM_THREADS=1 default as with a plain `torchrun` line. Each worker is the one
+    instance over every CPU of its affinity (XEONRUN_RANK=0, XEONRUN_NINSTANCES=1): the plan's
+    thread count is then every core, which torchrun's 1 is not on a machine of 2 cores or more."""
+    require_torch()
+    env_args = ["LD_PRELOAD=" + args.library, "XEONRUN_RANK=0", "XEONRUN_NINSTANCES=1"]
+    env_args += ["%s=%s" % item for item in sorted(worker_env.items())]
+    output = run([TORCH_PYTHON, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+                  "--redirects", "1", "--tee", "1", "--master_port", str(free_port()),
+                  "--no_python", "env"] + env_args + [TORCH_PYTHON, args.probe_py, outdir],
+                 clean_env(), "torchrun")
+    return output, read_records(outdir, "LOCAL_RANK", count=2)
+
+
+def check_one_instance_workers(records, omp_threads=None):
+    plan = MACHINE.plan(1)
+    errors = []
+    for record in records:
+        check_rank(record, 0, 1, plan[0].cpus, plan[0].mems, errors, omp_threads)
+    if errors:
+        raise Failure("\n".join(errors))
+    print("ok: both workers on CPUs %s, OMP_NUM_THREADS %s, torch.get_num_threads() %s"
+          % (format_list(plan[0].cpus), [r["env"].get("OMP_NUM_THREADS") for r in records],
+             [r.get("torch_num_threads") for r in records]), flush=True)
+    return plan
+
+
+def scenario_torchrun_default_threads_replaced(args, outdir):
+    """torchrun's own OMP_NUM_THREADS=1 (its agent started without one) is replaced by the plan's
+    under the default XEONRUN_THREADS=auto, with no 'kept' warning."""
+    output, records = torchrun_workers_only(args, outdir, {})
+    check_one_instance_workers(records)
+    if "kept from the environment" in output:
+        raise Failure("torchrun's OMP_NUM_THREADS=1 was kept as if the user had set it")
+
+
+def scenario_torchrun_threads_inherit(args, outdir):
+    """XEONRUN_THREADS=inherit keeps torchrun's OMP_NUM_THREADS=1 and says how to change that."""
+    output, records = torchrun_workers_only(args, outdir, {"XEONRUN_THREADS": "inherit"})
+    plan = check_one_instance_workers(records, omp_threads=1)
+    if len(plan[0].cpus) > 1 and "XEONRUN_THREADS=plan" not in output:
+        raise Failure("no warning naming XEONRUN_THREADS=plan for the kept OMP_NUM_THREADS=1")
+
+
+def scenario_torchrun_user_omp_num_threads_planned(args, outdir):
+    """XEONRUN_THREADS=plan: the plan's thread count wins over the user's OMP_NUM_THREADS."""
+    plan = rank_plan()
+    mine = len(plan[0][0]) + 1  # not the plan's
+    output = torchrun(args, outdir, {"OMP_NUM_THREADS": str(mine), "XEONRUN_THREADS": "plan"})
+    check_ranks(read_records(outdir, "LOCAL_RANK"), plan)
+    if "kept from the environment" in output:
+        raise Failure("OMP_NUM_THREADS=%d kept although XEONRUN_THREADS=plan" % mine)
+
+
+# ---- every launcher's variables, without the launcher ----
+
+# (rank variable, size variables) as each launcher sets them (docs/launchers.md cites each), plus
+# a global rank that must not be used: the probe is started as local rank r of NRANKS with global
+# rank r + 4, so a global rank read as the local one would be out of range (exit 2).
+LAUNCHER_VARIABLES = [
+    ("LOCAL_RANK", {"LOCAL_WORLD_SIZE": "{n}", "RANK": "{g}", "TORCHELASTIC_RUN_ID": "none"}),
+    ("LOCAL_RANK", {"LOCAL_SIZE": "{n}", "RANK": "{g}", "CROSS_RANK": "1"}),  # DeepSpeed
+    ("HOROVOD_LOCAL_RANK", {"HOROVOD_LOCAL_SIZE": "{n}", "HOROVOD_RANK": "{g}"}),
+    ("OMPI_COMM_WORLD_LOCAL_RANK", {"OMPI_COMM_WORLD_LOCAL_SIZE": "{n}",
+                                    "OMPI_COMM_WORLD_RANK": "{g}"}),
+    ("MV2_COMM_WORLD_LOCAL_RANK", {"MV2_COMM_WORLD_LOCAL_SIZE": "{n}", "MV2_COMM_WORLD_RANK": "{g}",
+                                   "PMI_ID": "{g}"}),
+    ("MPI_LOCALRANKID", {"MPI_LOCALNRANKS": "{n}", "PMI_RANK": "{g}"}),
+    ("PALS_LOCAL_RANKID", {"PALS_LOCAL_SIZE": "{n}", "PALS_RANKID": "{g}", "PALS_NODEID": "1"}),
+    ("JSM_NAMESPACE_LOCAL_RANK", {"JSM_NAMESPACE_LOCAL_SIZE": "{n}", "JSM_NAMESPACE_RANK": "{g}"}),
+    ("FLUX_TASK_LOCAL_ID", {"FLUX_JOB_NNODES": "1", "FLUX_JOB_SIZE": "{n}",
+                            "FLUX_TASK_RANK": "{g}"}),
+    ("SLURM_LOCALID", {"SLURM_STEP_TASKS_PER_NODE": "{n}", "SLURM_NODEID": "0",
+                       "SLURM_PROCID": "{g}"}),
+]
+
+
+def scenario_launcher_variables_place(args, outdir):
+    """The preloaded front acts on every launcher's local rank (its list is generated from the
+    core's) and the rank takes its local slice; the global rank beside it is never used. MVAPICH
+    3's MVP_COMM_WORLD_LOCAL_RANK comes with no size and is left to the unit tests."""
+    plan = rank_plan()
+    errors = []
+    for index, (rank_variable, others) in enumerate(LAUNCHER_VARIABLES):
+        for rank in range(NRANKS):
+            # respect: plan inside this test's affinity whatever the launcher's binding habits (a
+            # one-CPU affinity under a Slurm rank counts as Slurm's binding and is replaced).
+            extra = {rank_variable: str(rank), "XEONRUN_BIND_POLICY": "respect"}
+            for name, value in others.items():
+                extra[name] = value.format(n=NRANKS, g=rank + 4)
+            reports = os.path.join(outdir, "%d-%d" % (index, rank))
+            os.mkdir(reports)
+            child = subprocess.run([args.probe, reports], env=clean_env(args.library, extra),
+                                   capture_output=True, text=True, timeout=LAUNCH_TIMEOUT)
+            if child.returncode != 0:
+                errors.append("%s=%d: exit %d: %s" % (rank_variable, rank, child.returncode,
+                                                      child.stderr.strip()))
+                continue
+            record = read_records(reports, None, count=1)[0]
+            before = len(errors)
+            check_rank(record, rank, NRANKS, plan[rank][0], plan[rank][1], errors)
+            for i in range(before, len(errors)):
+                errors[i] = "%s (%s): %s" % (rank_variable, sorted(others), errors[i])
+    if errors:
+        raise Failure("\n".join(errors))
+    print("ok: %d launchers' variables, %d ranks each, placed on their local slices"
+          % (len(LAUNCHER_VARIABLES), NRANKS), flush=True)
+
+
 # ---- containers: a restricted CPU set ----
 
 def last_allowed_cpu():

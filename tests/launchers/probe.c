@@ -1,6 +1,6 @@
 // Prints, as one JSON line, what a launched rank sees of its own placement: the launcher variables,
-// the CPU affinity, the NUMA memory policy of the main thread, OMP_NUM_THREADS and what
-// libxeonplace.so says it did (XEONRUN_PLACED_*).
+// the host name, the CPU affinity, the NUMA memory policy of the main thread, OMP_NUM_THREADS and
+// what libxeonplace.so says it did (XEONRUN_PLACED_*).
 //
 //   probe            print the line on stdout
 //   probe DIR        also write it to DIR/probe.<pid>.json, because launchers prefix, interleave
@@ -34,10 +34,12 @@ static const char* const kVariables[] = {
     "OMPI_MCA_hwloc_base_binding_policy",
     "MPI_LOCALRANKID",
     "MPI_LOCALNRANKS",
+    "OMPI_COMM_WORLD_NODE_RANK",
     "PMI_RANK",
     "SLURM_LOCALID",
     "SLURM_PROCID",
     "SLURM_STEP_TASKS_PER_NODE",
+    "SLURM_NODEID",
     "SLURM_CPU_BIND",
     "OMP_NUM_THREADS",
     "OMP_PROC_BIND",
@@ -167,7 +169,11 @@ static int write_file(const char* dir, const struct Line* line) {
 
 int main(int argc, char** argv) {
   static struct Line line;
-  append(&line, "{\"pid\":%ld,", (long)getpid());
+  append(&line, "{\"pid\":%ld,\"host\":", (long)getpid());
+  char host[256] = "";
+  if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  append_json_string(&line, host);  // the node of the multinode suite (its UTS namespace)
+  append(&line, ",");
   if (append_affinity(&line) != 0) {
     fprintf(stderr, "probe: sched_getaffinity failed: %s\n", strerror(errno));
     return 1;

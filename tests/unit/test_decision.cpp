@@ -2,6 +2,7 @@
 // spawner take, without a process to place.
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
 
 #include "core/decision.h"
@@ -578,6 +579,87 @@ TEST(LauncherContext, NamesTheLocalRanksAndTheSlurmStepInOrder) {
   EXPECT_EQ(launcher_context({{"SLURM_STEP_ID", "3"}, {"LOCAL_RANK", "1"}, {"RANK", "9"}}),
             "LOCAL_RANK=1;SLURM_STEP_ID=3;");
   EXPECT_EQ(launcher_context({}), "");
+}
+
+}  // namespace
+}  // namespace xeonplace
+
+namespace xeonplace {
+namespace {
+
+// Issue #14: torchrun's OMP_NUM_THREADS=1. Worker 0 of 2 on the made-up 4-core machine: the plan
+// gives it 2 threads. `agent_had_omp`: what /proc/PPID/environ said (nullopt: unreadable).
+Decision torchrun_worker(const EnvMap& extra, std::optional<bool> agent_had_omp) {
+  EnvMap env = {{"LOCAL_RANK", "0"},
+                {"LOCAL_WORLD_SIZE", "2"},
+                {"RANK", "0"},
+                {"WORLD_SIZE", "2"},
+                {"TORCHELASTIC_RUN_ID", "none"},
+                {"OMP_NUM_THREADS", "1"},
+                {"XEONRUN_ALLOCATOR", "default"},
+                {"XEONRUN_OMP_RUNTIME", "default"}};
+  for (const auto& [name, value] : extra) env[name] = value;
+  Facts facts = process_facts(env);
+  facts.parent_started_with = agent_had_omp;
+  Expected<Decision> d = decide(facts, env);
+  EXPECT_TRUE(d.ok()) << (d.ok() ? "" : d.error().message);
+  return d.ok() ? *d : Decision{};
+}
+
+TEST(DecideThreads, TorchrunsWorkerAsksForItsAgentsStartingEnvironment) {
+  const EnvMap worker = {
+      {"LOCAL_RANK", "0"}, {"TORCHELASTIC_RUN_ID", "none"}, {"OMP_NUM_THREADS", "1"}};
+  EXPECT_EQ(facts_wanted(worker).parent_start_variable, "OMP_NUM_THREADS");
+  EnvMap users = worker;
+  users["OMP_NUM_THREADS"] = "3";  // never torchrun's
+  EXPECT_EQ(facts_wanted(users).parent_start_variable, "");
+  EnvMap not_torchrun = worker;
+  not_torchrun.erase("TORCHELASTIC_RUN_ID");
+  EXPECT_EQ(facts_wanted(not_torchrun).parent_start_variable, "");
+  EnvMap inherit = worker;
+  inherit["XEONRUN_THREADS"] = "inherit";
+  EXPECT_EQ(facts_wanted(inherit).parent_start_variable, "");
+}
+
+TEST(DecideThreads, AutoReplacesTorchrunsDefaultWhenTheAgentStartedWithoutOne) {
+  const Decision d = torchrun_worker({}, false);
+  EXPECT_EQ(d.action, Action::Place);
+  EXPECT_EQ(value_of(d.runtime, "OMP_NUM_THREADS"), "2");
+  EXPECT_TRUE(warnings_about(d, "kept from the environment").empty());
+}
+
+TEST(DecideThreads, AutoKeepsAOneTheUserGaveTheAgent) {
+  const Decision d = torchrun_worker({}, true);
+  EXPECT_EQ(value_of(d.runtime, "OMP_NUM_THREADS"), "(unset)");  // kept: not set again
+  const auto kept = warnings_about(d, "OMP_NUM_THREADS=1 kept from the environment");
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_NE(kept[0].find("XEONRUN_THREADS=plan"), std::string::npos) << kept[0];
+}
+
+TEST(DecideThreads, AutoKeepsItWhenTheAgentsEnvironmentCannotBeRead) {
+  EXPECT_EQ(value_of(torchrun_worker({}, std::nullopt).runtime, "OMP_NUM_THREADS"), "(unset)");
+}
+
+TEST(DecideThreads, InheritKeepsTorchrunsDefault) {
+  const Decision d = torchrun_worker({{"XEONRUN_THREADS", "inherit"}}, false);
+  EXPECT_EQ(value_of(d.runtime, "OMP_NUM_THREADS"), "(unset)");
+}
+
+TEST(DecideThreads, PlanReplacesTheUsersThreadCountsToo) {
+  const Decision d = torchrun_worker(
+      {{"XEONRUN_THREADS", "plan"}, {"OMP_NUM_THREADS", "5"}, {"MKL_NUM_THREADS", "7"}}, true);
+  EXPECT_EQ(value_of(d.runtime, "OMP_NUM_THREADS"), "2");
+  EXPECT_EQ(value_of(d.runtime, "MKL_NUM_THREADS"), "2");
+  EXPECT_TRUE(warnings_about(d, "kept from the environment").empty());
+}
+
+TEST(DecideThreads, PlanOutsideTorchrunReplacesAnInheritedCount) {
+  const EnvMap env = {{"XEONRUN_NINSTANCES", "2"},      {"XEONRUN_RANK", "1"},
+                      {"XEONRUN_THREADS", "plan"},      {"OMP_NUM_THREADS", "9"},
+                      {"XEONRUN_ALLOCATOR", "default"}, {"XEONRUN_OMP_RUNTIME", "default"}};
+  Expected<Decision> d = decide(process_facts(env), env);
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ(value_of(d->runtime, "OMP_NUM_THREADS"), "2");
 }
 
 }  // namespace

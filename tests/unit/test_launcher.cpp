@@ -2,9 +2,12 @@
 // /work/shared/notes/launchers.md (Open MPI 4.1.4, MPICH 4.0.2, Slurm 22.05.8, torchrun 1.13.1).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/launcher.h"
 
@@ -271,11 +274,218 @@ TEST(Launcher, SlurmWithoutNodeIdUsesOnlyAOneNodeList) {
   EXPECT_FALSE(multi.local_nranks.has_value());
 }
 
-TEST(Launcher, RankVariableListFollowsThePrecedenceTable) {
-  ASSERT_EQ(std::size(kLauncherLocalRankVariables), std::size(kLaunchers));
-  for (std::size_t i = 0; i < std::size(kLaunchers); ++i) {
-    EXPECT_STREQ(kLauncherLocalRankVariables[i], kLaunchers[i].rank_variable);
+TEST(Launcher, RankVariableListIsTheDistinctRankVariablesInPrecedenceOrder) {
+  std::vector<std::string> expected;
+  for (const auto& launcher : kLaunchers) {
+    if (expected.empty() || expected.back() != launcher.rank_variable) {
+      expected.emplace_back(launcher.rank_variable);
+    }
   }
+  std::vector<std::string> listed(std::begin(kLauncherLocalRankVariables),
+                                  std::end(kLauncherLocalRankVariables));
+  EXPECT_EQ(listed, expected);
+  // Every local rank is part of the launcher context, so a rank started by a placed launcher of
+  // any kind is placed again (docs/launchers.md, "A launcher that is itself preloaded").
+  for (const char* variable : kLauncherLocalRankVariables) {
+    EXPECT_NE(
+        std::find_if(std::begin(kLauncherContextVariables), std::end(kLauncherContextVariables),
+                     [&](const char* c) { return std::string(c) == variable; }),
+        std::end(kLauncherContextVariables))
+        << variable;
+  }
+}
+
+// The launchers added for issue #14, each with the variables its own source sets for a rank
+// (docs/launchers.md cites each): rank 1 of 2 on the second node of a 2-node job, global rank 3,
+// so that a global rank read as a local one would show.
+
+// deepspeed/launcher/launch.py: LOCAL_RANK, LOCAL_SIZE, RANK, WORLD_SIZE, CROSS_RANK, CROSS_SIZE.
+EnvMap deepspeed_rank1() {
+  return {{"LOCAL_RANK", "1"}, {"LOCAL_SIZE", "2"}, {"RANK", "3"},
+          {"WORLD_SIZE", "4"}, {"CROSS_RANK", "1"}, {"CROSS_SIZE", "2"}};
+}
+
+TEST(Launcher, DeepSpeedLauncherRankAndSize) {
+  LauncherRank rank = detect_ok(deepspeed_rank1());
+  EXPECT_EQ(rank.launcher, Launcher::DeepSpeed);
+  EXPECT_EQ(rank.local_rank, 1u);
+  EXPECT_EQ(rank.local_nranks, 2u);
+  EXPECT_EQ(rank.size_variable, "LOCAL_SIZE");
+  EXPECT_FALSE(rank.binds_by_default);
+  EXPECT_STREQ(to_string(rank.launcher), "DeepSpeed");
+}
+
+TEST(Launcher, TorchrunsLocalWorldSizeWinsOverALocalSize) {
+  LauncherRank rank = detect_ok(merged(torchrun_rank1(), {{"LOCAL_SIZE", "7"}}));
+  EXPECT_EQ(rank.launcher, Launcher::Torchrun);
+  EXPECT_EQ(rank.local_nranks, 2u);
+}
+
+// horovod/runner/gloo_run.py: HOROVOD_RANK, HOROVOD_SIZE, HOROVOD_LOCAL_RANK, HOROVOD_LOCAL_SIZE,
+// HOROVOD_CROSS_RANK, HOROVOD_CROSS_SIZE.
+TEST(Launcher, HorovodGlooRankAndSize) {
+  LauncherRank rank = detect_ok({{"HOROVOD_RANK", "3"},
+                                 {"HOROVOD_SIZE", "4"},
+                                 {"HOROVOD_LOCAL_RANK", "1"},
+                                 {"HOROVOD_LOCAL_SIZE", "2"},
+                                 {"HOROVOD_CROSS_RANK", "1"},
+                                 {"HOROVOD_CROSS_SIZE", "2"}});
+  EXPECT_EQ(rank.launcher, Launcher::Horovod);
+  EXPECT_EQ(rank.local_rank, 1u);
+  EXPECT_EQ(rank.local_nranks, 2u);
+  EXPECT_EQ(rank.rank_variable, "HOROVOD_LOCAL_RANK");
+}
+
+// MVAPICH2 src/pm/mpirun/mpispawn.c, setup_local_environment(): PMI_ID, MV2_COMM_WORLD_RANK,
+// MV2_COMM_WORLD_LOCAL_RANK, MV2_COMM_WORLD_LOCAL_SIZE, MV2_COMM_WORLD_SIZE.
+TEST(Launcher, Mvapich2MpirunRshRankAndSize) {
+  LauncherRank rank = detect_ok({{"PMI_ID", "3"},
+                                 {"MV2_COMM_WORLD_RANK", "3"},
+                                 {"MV2_COMM_WORLD_LOCAL_RANK", "1"},
+                                 {"MV2_COMM_WORLD_LOCAL_SIZE", "2"},
+                                 {"MV2_COMM_WORLD_SIZE", "4"}});
+  EXPECT_EQ(rank.launcher, Launcher::Mvapich2);
+  EXPECT_EQ(rank.local_rank, 1u);
+  EXPECT_EQ(rank.local_nranks, 2u);
+  EXPECT_EQ(rank.size_variable, "MV2_COMM_WORLD_LOCAL_SIZE");
+}
+
+// MVAPICH 3 names MVP_COMM_WORLD_LOCAL_RANK among mpirun_rsh's variables; no local size is named.
+TEST(Launcher, Mvapich3RankWithAnUnknownSize) {
+  LauncherRank rank = detect_ok({{"PMI_ID", "3"}, {"MVP_COMM_WORLD_LOCAL_RANK", "1"}});
+  EXPECT_EQ(rank.launcher, Launcher::Mvapich3);
+  EXPECT_EQ(rank.local_rank, 1u);
+  EXPECT_FALSE(rank.local_nranks.has_value());
+}
+
+// HPE's pals.h ("Environment variables available for applications"): PALS_RANKID, PALS_NODEID,
+// PALS_LOCAL_RANKID, PALS_LOCAL_SIZE, PALS_DEPTH, PALS_APID.
+TEST(Launcher, CrayPalsRankAndSize) {
+  LauncherRank rank = detect_ok({{"PALS_RANKID", "3"},
+                                 {"PALS_NODEID", "1"},
+                                 {"PALS_LOCAL_RANKID", "1"},
+                                 {"PALS_LOCAL_SIZE", "2"},
+                                 {"PALS_DEPTH", "1"},
+                                 {"PALS_APID", "7f1e"},
+                                 {"PMI_RANK", "3"}});
+  EXPECT_EQ(rank.launcher, Launcher::CrayPals);
+  EXPECT_EQ(rank.local_rank, 1u);
+  EXPECT_EQ(rank.local_nranks, 2u);
+}
+
+// Flux's PALS emulation (flux-core src/shell/plugins/pals.c) sets PALS_RANKID and PALS_NODEID but
+// no PALS_LOCAL_RANKID: the rank is Flux's.
+TEST(Launcher, FluxEmulatingPalsIsFlux) {
+  LauncherRank rank = detect_ok({{"PALS_RANKID", "3"},
+                                 {"PALS_NODEID", "1"},
+                                 {"FLUX_TASK_LOCAL_ID", "1"},
+                                 {"FLUX_TASK_RANK", "3"},
+                                 {"FLUX_JOB_SIZE", "4"},
+                                 {"FLUX_JOB_NNODES", "2"}});
+  EXPECT_EQ(rank.launcher, Launcher::Flux);
+  EXPECT_EQ(rank.local_rank, 1u);
+}
+
+// jsrun: JSM_NAMESPACE_RANK, JSM_NAMESPACE_SIZE, JSM_NAMESPACE_LOCAL_RANK,
+// JSM_NAMESPACE_LOCAL_SIZE.
+TEST(Launcher, JsrunRankAndSize) {
+  LauncherRank rank = detect_ok({{"JSM_NAMESPACE_RANK", "3"},
+                                 {"JSM_NAMESPACE_SIZE", "4"},
+                                 {"JSM_NAMESPACE_LOCAL_RANK", "1"},
+                                 {"JSM_NAMESPACE_LOCAL_SIZE", "2"},
+                                 {"LSB_JOBID", "1234"}});
+  EXPECT_EQ(rank.launcher, Launcher::Jsrun);
+  EXPECT_EQ(rank.local_rank, 1u);
+  EXPECT_EQ(rank.local_nranks, 2u);
+}
+
+// flux-core src/shell/task.c: FLUX_TASK_LOCAL_ID, FLUX_TASK_RANK, FLUX_JOB_SIZE, FLUX_JOB_NNODES,
+// FLUX_JOB_ID, and PMI_RANK/PMI_SIZE. No local size: FLUX_JOB_SIZE is one only on one node.
+TEST(Launcher, FluxLocalSizeIsTheJobSizeOnlyOnOneNode) {
+  EnvMap flux = {{"FLUX_TASK_LOCAL_ID", "1"},
+                 {"FLUX_TASK_RANK", "3"},
+                 {"FLUX_JOB_SIZE", "4"},
+                 {"FLUX_JOB_NNODES", "2"},
+                 {"FLUX_JOB_ID", "f2"},
+                 {"PMI_RANK", "3"},
+                 {"PMI_SIZE", "4"}};
+  LauncherRank two_nodes = detect_ok(flux);
+  EXPECT_EQ(two_nodes.launcher, Launcher::Flux);
+  EXPECT_EQ(two_nodes.local_rank, 1u);
+  EXPECT_FALSE(two_nodes.local_nranks.has_value());
+
+  flux["FLUX_TASK_RANK"] = "1";
+  flux["FLUX_JOB_SIZE"] = "2";
+  flux["FLUX_JOB_NNODES"] = "1";
+  LauncherRank one_node = detect_ok(flux);
+  EXPECT_EQ(one_node.local_nranks, 2u);
+  EXPECT_EQ(one_node.size_variable, "FLUX_JOB_SIZE");
+}
+
+TEST(Launcher, FluxStartedBySrunIsFlux) {
+  LauncherRank rank = detect_ok(
+      merged(slurm_task1(),
+             {{"FLUX_TASK_LOCAL_ID", "0"}, {"FLUX_JOB_SIZE", "1"}, {"FLUX_JOB_NNODES", "1"}}));
+  EXPECT_EQ(rank.launcher, Launcher::Flux);
+  EXPECT_EQ(rank.local_rank, 0u);
+  EXPECT_EQ(rank.local_nranks, 1u);
+}
+
+TEST(Launcher, EveryLauncherInPrecedenceOrder) {
+  EnvMap all = merged(merged(torchrun_rank1(), open_mpi_rank1()), slurm_task1());
+  for (const auto& [rank, size] : std::vector<std::pair<std::string, std::string>>{
+           {"HOROVOD_LOCAL_RANK", "HOROVOD_LOCAL_SIZE"},
+           {"MV2_COMM_WORLD_LOCAL_RANK", "MV2_COMM_WORLD_LOCAL_SIZE"},
+           {"MVP_COMM_WORLD_LOCAL_RANK", ""},
+           {"MPI_LOCALRANKID", "MPI_LOCALNRANKS"},
+           {"PALS_LOCAL_RANKID", "PALS_LOCAL_SIZE"},
+           {"JSM_NAMESPACE_LOCAL_RANK", "JSM_NAMESPACE_LOCAL_SIZE"},
+           {"FLUX_TASK_LOCAL_ID", ""}}) {
+    all[rank] = "1";
+    if (!size.empty()) all[size] = "2";
+  }
+  all["LOCAL_SIZE"] = "2";
+  std::vector<Launcher> seen;
+  for (const auto& launcher : kLaunchers) {
+    LauncherRank found = detect_ok(all);
+    seen.push_back(found.launcher);
+    if (found.launcher == Launcher::Torchrun) {
+      all.erase("LOCAL_WORLD_SIZE");  // what is left is DeepSpeed's
+    } else {
+      all.erase(found.rank_variable);
+    }
+    (void)launcher;
+  }
+  std::vector<Launcher> expected;
+  for (const auto& launcher : kLaunchers) expected.push_back(launcher.id);
+  EXPECT_EQ(seen, expected);
+  EXPECT_EQ(expected.front(), Launcher::Torchrun);
+  EXPECT_EQ(expected.back(), Launcher::Slurm);
+}
+
+TEST(Launcher, NewLaunchersGlobalRanksAreNeverUsedAsLocalRanks) {
+  auto found = detect_launcher({{"HOROVOD_RANK", "3"},
+                                {"MV2_COMM_WORLD_RANK", "3"},
+                                {"PMI_ID", "3"},
+                                {"PALS_RANKID", "3"},
+                                {"PALS_NODEID", "1"},
+                                {"JSM_NAMESPACE_RANK", "3"},
+                                {"FLUX_TASK_RANK", "3"},
+                                {"CROSS_RANK", "1"},
+                                {"LOCAL_SIZE", "2"}});
+  ASSERT_TRUE(found.ok());
+  EXPECT_FALSE(found->has_value());
+}
+
+TEST(Launcher, NewLaunchersMalformedValuesNameTheVariableAndTheLauncher) {
+  std::string error = detect_error({{"PALS_LOCAL_RANKID", "one"}});
+  EXPECT_NE(error.find("PALS_LOCAL_RANKID"), std::string::npos) << error;
+  EXPECT_NE(error.find("Cray PALS"), std::string::npos) << error;
+  error =
+      detect_error({{"FLUX_TASK_LOCAL_ID", "0"}, {"FLUX_JOB_NNODES", "1"}, {"FLUX_JOB_SIZE", "0"}});
+  EXPECT_NE(error.find("FLUX_JOB_SIZE"), std::string::npos) << error;
+  error = detect_error({{"HOROVOD_LOCAL_RANK", "0"}, {"HOROVOD_LOCAL_SIZE", "-2"}});
+  EXPECT_NE(error.find("HOROVOD_LOCAL_SIZE"), std::string::npos) << error;
 }
 
 }  // namespace

@@ -129,6 +129,9 @@ std::vector<GoodValue> good_values() {
        [](const Config& c) { return c.cpu_quota == CpuQuotaUse::Cpus && c.cpu_quota_cpus == 12; }},
       {"XEONRUN_BENCHMARK", "1", [](const Config& c) { return c.benchmark; }},
       {"XEONRUN_BENCHMARK", "off", [](const Config& c) { return !c.benchmark; }},
+      {"XEONRUN_THREADS", "plan", [](const Config& c) { return c.threads == Threads::Plan; }},
+      {"XEONRUN_THREADS", "Inherit",
+       [](const Config& c) { return c.threads == Threads::Inherit; }},
       {"XEONRUN_LOG_LEVEL", "debug",
        [](const Config& c) { return c.log_level == LogLevel::Debug; }},
       {"XEONRUN_LOG_LEVEL", "off", [](const Config& c) { return c.log_level == LogLevel::Off; }},
@@ -211,6 +214,7 @@ std::vector<BadValue> bad_values() {
       {"XEONRUN_CPU_QUOTA", "2.5", "XEONRUN_CPU_QUOTA=2.5"},
       {"XEONRUN_CPU_QUOTA", "max", "unknown value"},
       {"XEONRUN_BENCHMARK", "fast", "XEONRUN_BENCHMARK=fast"},
+      {"XEONRUN_THREADS", "4", "unknown value"},
       {"XEONRUN_LOG_LEVEL", "verbose", "unknown value"},
       {"XEONRUN_LOG_FILE", "/var/log/", "a directory"},
       {"XEONRUN_TOPOLOGY", "machine.xml", "unknown topology source"},
@@ -724,6 +728,21 @@ TEST(Options, TableNamesAreUniqueAndPrefixed) {
     EXPECT_EQ(find_option(spec.variable), &spec);
   }
   EXPECT_EQ(find_option("XEONRUN_NOPE"), nullptr);
+}
+
+}  // namespace
+}  // namespace xeonplace
+
+namespace xeonplace {
+namespace {
+
+// Issue #14: the spawner's way to say "the plan wins over inherited thread counts".
+TEST(Options, ThreadsFlagSetsXeonrunThreadsWithAValue) {
+  const FlagSpec* flag = flag_for("--threads");
+  ASSERT_NE(flag, nullptr);
+  EXPECT_STREQ(flag->variable, "XEONRUN_THREADS");
+  EXPECT_EQ(flag->value, nullptr);  // takes plan|inherit|auto
+  EXPECT_EQ(Config().threads, Threads::Auto);
 }
 
 }  // namespace

@@ -98,7 +98,8 @@ TEST(RuntimeEnv, AThreadPoolTheUserSizedKeepsItsValue) {
   EXPECT_FALSE(has(merged, "MKL_NUM_THREADS"));
   EXPECT_TRUE(has(merged, "OPENBLAS_NUM_THREADS"));
   ASSERT_EQ(warnings.size(), 1u);
-  EXPECT_EQ(warnings[0], "MKL_NUM_THREADS=1 kept from the environment; the plan wants 3");
+  EXPECT_EQ(warnings[0], "MKL_NUM_THREADS=1 kept from the environment; the plan wants 3 "
+                         "(XEONRUN_THREADS=plan gives it the plan's)");
 }
 
 TEST(RuntimeEnv, TheUsersOpenMpThreadCountSizesEveryPool) {
@@ -133,7 +134,8 @@ TEST(RuntimeEnv, UserValueIsKeptWithAWarningWhenItDiffers) {
                                 {{"OMP_NUM_THREADS", "8"}}, warnings);
   EXPECT_EQ(out, (Env{{"KMP_BLOCKTIME", "1"}}));
   EXPECT_EQ(warnings, std::vector<std::string>{
-                          "OMP_NUM_THREADS=8 kept from the environment; the plan wants 4"});
+                          "OMP_NUM_THREADS=8 kept from the environment; the plan wants 4 "
+                          "(XEONRUN_THREADS=plan gives it the plan's)"});
 }
 
 TEST(RuntimeEnv, UserValueEqualToThePlanIsKeptSilently) {

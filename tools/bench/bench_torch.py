@@ -2,10 +2,10 @@
 """PyTorch CPU inference as N instances, launched five ways side by side (issue #16).
 
 usage:
-  bench_torch.py --spawn PATH --library PATH [--reps 3] [--seconds 3] [--quick]
+  bench_torch.py --spawn PATH --library PATH [--reps 3] [--seconds 2] [--quick]
                  [--scenarios plain,dataloader] [--ns 1,2] [--plot FILE.png] [--json FILE]
                                  the comparison (ninja -C build bench-torch)
-  bench_torch.py --worker [--seconds 3] [--dataloader] [--out DIR]
+  bench_torch.py --worker [--seconds 2] [--dataloader] [--out DIR]
                                  one instance: prints "throughput: X items/s" and, with --out,
                                  writes DIR/<pid>.json (its latencies and peak RSS)
 
@@ -201,7 +201,8 @@ def measure(args, ns):
                     print(f"  rep {rep + 1}/{args.reps} {scenario:10} N={n} {launcher:13} "
                           f"{r['items_per_s']:8.1f} items/s", file=sys.stderr, flush=True)
     return {key: {k: statistics.median(r[k] for r in runs) for k in runs[0] if k != "threads"}
-            | {"runs": [r["items_per_s"] for r in runs]} for key, runs in samples.items()}
+            | {"runs": [r["items_per_s"] for r in runs], "threads": runs[0]["threads"]}
+            for key, runs in samples.items()}
 
 
 def table(summary, args, ns):
@@ -275,7 +276,7 @@ def main():
     ap.add_argument("--worker", action="store_true", help="run one instance (the workload)")
     ap.add_argument("--dataloader", action="store_true", help="with --worker: feed it a DataLoader")
     ap.add_argument("--out", help="with --worker: write DIR/<pid>.json")
-    ap.add_argument("--seconds", type=float, default=3.0, help="timed seconds per instance")
+    ap.add_argument("--seconds", type=float, default=2.0, help="timed seconds per instance")
     ap.add_argument("--spawn", default=os.environ.get("XEONRUN_SPAWN", ""))
     ap.add_argument("--library", default=os.environ.get("XEONPLACE_SHIM", ""))
     ap.add_argument("--python", default=DEFAULT_PYTHON, help="the instances' python (with torch)")

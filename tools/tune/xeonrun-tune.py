@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """xeonrun-tune: find the xeonrun-spawn layout under which a program does best (issue #16).
 
 usage: xeonrun-tune (--metric REGEX | --time) [options] [--] PROGRAM [ARGS...]

@@ -55,7 +55,7 @@ class Tune(unittest.TestCase):
 
     def argv(self, *flags, fake=()):
         return [sys.executable, TUNE, "--spawn", SPAWN, "--metric", METRIC, "--results",
-                self.results, *flags, "--", sys.executable, FAKE, "--best-cores",
+                self.results, *flags, "--", sys.executable, "-S", FAKE, "--best-cores",
                 str(self.best_cores), "--log", self.log, *fake]
 
     def tune(self, *flags):
@@ -89,12 +89,12 @@ class Tune(unittest.TestCase):
         self.assertAlmostEqual(sum(figures), runs[0]["figure"], places=3)
 
     def test_second_run_resumes_and_reruns_no_finished_candidate(self):
-        first = self.tune("--budget-runs", "3", "--repeats", "1")
+        first = self.tune("--budget-runs", "3", "--repeats", "1", "--omp", "own")
         self.assertEqual(first.returncode, 0, first.stderr)
         done = [run["key"] for run in self.state()["runs"]]
         self.assertEqual(len(done), min(3, len(done)))
         self.assertGreater(len(done), 0)
-        second = self.tune("--budget-runs", "60", "--repeats", "1")
+        second = self.tune("--budget-runs", "60", "--repeats", "1", "--omp", "own")
         self.assertEqual(second.returncode, 0, second.stderr)
         keys = [run["key"] for run in self.state()["runs"]]
         self.assertEqual(keys[:len(done)], done)
@@ -170,6 +170,15 @@ class Tune(unittest.TestCase):
         figures = [run["figure"] for run in self.state()["runs"]]
         self.assertEqual(len(figures), 2)
         self.assertTrue(all(0 < f < 60 for f in figures), figures)
+
+    def test_a_failing_program_is_ranked_failed_and_exits_1(self):
+        r = subprocess.run([sys.executable, TUNE, "--spawn", SPAWN, "--time", "--results",
+                            self.results, "--budget-runs", "1", "--repeats", "1", "--instances",
+                            "1", "--", "false"], capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("failed", r.stdout)
+        self.assertNotIn("best: ", r.stdout)
+        self.assertEqual([run["figure"] for run in self.state()["runs"]], [None])
 
 
 if __name__ == "__main__":

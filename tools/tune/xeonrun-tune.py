@@ -20,7 +20,8 @@ from the default candidate; otherwise a coordinate search changes one dimension 
 the best so far. The best candidates (--top) are then re-run until each has --repeats runs and
 ranked by their median. Results are saved after every run to --results (JSON); a second run with
 the same command resumes from it and runs no finished candidate again. Ctrl-C stops the running
-candidate, prints the table of what is finished and exits 130. Bad arguments exit 2.
+candidate, prints the table of what is finished and exits 130. Bad arguments exit 2; exit 1
+when no candidate gave a figure.
 PROGRAM ending in .py runs as `PYTHON -u PROGRAM` (xeonrun-spawn's rule); `-m MODULE` runs a
 python module; anything else gets xeonrun-spawn's --no-python.
 """
@@ -495,6 +496,8 @@ def main(argv):
     report(args, state, budget.used, time.monotonic() - budget.start)
     if args.plot:
         plot(args, state, args.plot)
+    if status == 0 and not any(run["figure"] is not None for run in state["runs"]):
+        status = 1  # every candidate failed: nothing to recommend
     return status
 
 

@@ -101,7 +101,8 @@ def check_args(args):
             raise Usage(f"--metric {args.metric!r}: has {groups} groups, accepted: exactly one")
     for name in ("budget_runs", "repeats", "top"):
         if getattr(args, name) < 1:
-            raise Usage(f"--{name.replace('_', '-')} {getattr(args, name)}: accepted: an integer >= 1")
+            flag = "--" + name.replace("_", "-")
+            raise Usage(f"{flag} {getattr(args, name)}: accepted: an integer >= 1")
     for name in ("budget_seconds", "run_timeout"):
         value = getattr(args, name)
         if value is not None and not value > 0:
@@ -110,7 +111,8 @@ def check_args(args):
     args.allocators = choices("--allocators", args.allocators, ALLOCATORS)
     args.omp = choices("--omp", args.omp, OMP)
     args.membind = args.membind and choices("--membind", args.membind, MEMBIND)
-    args.logical = args.logical and [v == "on" for v in choices("--logical", args.logical, ["off", "on"])]
+    if args.logical:
+        args.logical = [v == "on" for v in choices("--logical", args.logical, ["off", "on"])]
     if args.instances:
         try:
             args.instances = [int(x) for x in args.instances.split(",")]
@@ -131,7 +133,8 @@ def find_spawn(args):
     variable: xeonrun-spawn refuses the ones it does not know.)"""
     here = os.path.dirname(os.path.realpath(sys.argv[0]))
     for path in (args.spawn,
-                 os.path.join(here, "xeonrun-spawn"), os.path.join(here, "..", "spawn", "xeonrun-spawn"),
+                 os.path.join(here, "xeonrun-spawn"),
+                 os.path.join(here, "..", "spawn", "xeonrun-spawn"),
                  shutil.which("xeonrun-spawn")):
         if path and os.access(path, os.X_OK):
             return os.path.abspath(path)
@@ -290,7 +293,8 @@ def run_candidate(args, c):
 
 
 def stop(proc):
-    """SIGINT to xeonrun-spawn (it forwards it to every rank), SIGKILL to its group if it lingers."""
+    """SIGINT to xeonrun-spawn (it forwards it to every rank), SIGKILL to its group if it
+    lingers."""
     try:
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=10)
@@ -338,7 +342,7 @@ def save(path, state):
     os.replace(tmp, path)  # atomic: an interrupted save leaves the previous file whole
 
 
-def summary(state, goal):
+def summary(state):
     """key -> (median figure, runs, min, max, error) over the recorded runs."""
     by_key = {}
     for run in state["runs"]:
@@ -354,14 +358,14 @@ def summary(state, goal):
 
 
 def ranked(state, goal):
-    s = summary(state, goal)
+    s = summary(state)
     ok = sorted((k for k in s if s[k]["median"] is not None),
                 key=lambda k: s[k]["median"], reverse=goal == "max")
     return ok + sorted(k for k in s if s[k]["median"] is None), s
 
 
 def best_of(state, goal, candidates):
-    s = summary(state, goal)
+    s = summary(state)
     scored = [c for c in candidates if s.get(key(c), {}).get("median") is not None]
     if not scored:
         return None
@@ -374,12 +378,14 @@ def best_of(state, goal, candidates):
 
 class Budget:
     def __init__(self, args):
-        self.runs, self.seconds, self.start, self.used = args.budget_runs, args.budget_seconds, time.monotonic(), 0
+        self.runs, self.seconds = args.budget_runs, args.budget_seconds
+        self.start, self.used = time.monotonic(), 0
 
     def left(self, reserve_runs=0, reserve_fraction=0.0):
         if self.used >= self.runs - reserve_runs:
             return False
-        return self.seconds is None or time.monotonic() - self.start < self.seconds * (1 - reserve_fraction)
+        elapsed = time.monotonic() - self.start
+        return self.seconds is None or elapsed < self.seconds * (1 - reserve_fraction)
 
 
 def explore(args, state, candidates, budget):
@@ -400,11 +406,11 @@ def repeat_best(args, state, budget):
               for r in state["runs"]}
     order, s = ranked(state, args.goal)
     for k in [k for k in order if s[k]["median"] is not None][:args.top]:
-        while summary(state, args.goal)[k]["runs"] < args.repeats and k in by_key:
+        while summary(state)[k]["runs"] < args.repeats and k in by_key:
             if not budget.left():
                 return
             one_run(args, state, by_key[k], budget)
-            if summary(state, args.goal)[k]["median"] is None:
+            if summary(state)[k]["median"] is None:
                 break
 
 
@@ -420,7 +426,7 @@ def one_run(args, state, c, budget):
 
 def report(args, state, session_runs, seconds):
     order, s = ranked(state, args.goal)
-    how = (f"wall time of the run in seconds (lower is better)" if args.time else
+    how = ("wall time of the run in seconds (lower is better)" if args.time else
            f"{'sum' if args.goal == 'max' else 'max'} over ranks of {args.metric!r} "
            f"({'higher' if args.goal == 'max' else 'lower'} is better)")
     print(f"figure: {how}; {len(state['runs'])} runs recorded, {session_runs} in this session "
@@ -451,7 +457,8 @@ def plot(args, state, path):
     order = [k for k in order if s[k]["median"] is not None]
     fig, ax = plt.subplots(figsize=(8, 0.3 * len(order) + 1.2))
     med = [s[k]["median"] for k in order]
-    err = [[m - s[k]["min"] for k, m in zip(order, med)], [s[k]["max"] - m for k, m in zip(order, med)]]
+    err = [[m - s[k]["min"] for k, m in zip(order, med)],
+           [s[k]["max"] - m for k, m in zip(order, med)]]
     ax.barh(range(len(order)), med, xerr=err, color=["tab:green"] + ["tab:blue"] * (len(order) - 1))
     ax.set_yticks(range(len(order)), order, fontsize=7)
     ax.invert_yaxis()

@@ -17,8 +17,8 @@ program's own, GNU libgomp for Debian's torch), memory policy (bind, interleave,
 two differ only on machines with several NUMA nodes). The machine is read from xeonrun-spawn's
 own plans (--dry-run --json). When the whole grid fits the budget it is run in order of distance
 from the default candidate; otherwise a coordinate search changes one dimension at a time from
-the best so far. The best candidates (--top) are then re-run until each has --repeats runs and
-ranked by their median. Results are saved after every run to --results (JSON); a second run with
+the best so far (--strategy grid or coordinate forces one). The best candidates (--top) are
+then re-run until each has --repeats runs and ranked by their median. Results are saved after every run to --results (JSON); a second run with
 the same command resumes from it and runs no finished candidate again. Ctrl-C stops the running
 candidate, prints the table of what is finished and exits 130. Bad arguments exit 2; exit 1
 when no candidate gave a figure.
@@ -79,6 +79,8 @@ def parse_args(argv):
     p.add_argument("--membind", help="memory policies (default: bind,interleave,none on several "
                                      "NUMA nodes, else bind)")
     p.add_argument("--logical", help="SMT siblings: off,on (default: both when there are some)")
+    p.add_argument("--strategy", choices=["auto", "grid", "coordinate"], default="auto",
+                   help="auto: the whole grid when it fits the run budget, else coordinate search")
     p.add_argument("command", nargs=argparse.REMAINDER, help="PROGRAM [ARGS...]")
     args = p.parse_args(argv)
     check_args(args)
@@ -107,6 +109,8 @@ def check_args(args):
         value = getattr(args, name)
         if value is not None and not value > 0:
             raise Usage(f"--{name.replace('_', '-')} {value}: accepted: seconds > 0")
+    if not os.path.isdir(os.path.dirname(os.path.abspath(args.results))):
+        raise Usage(f"--results {args.results}: its directory does not exist")
     args.goal = args.goal or ("min" if args.time else "max")
     args.allocators = choices("--allocators", args.allocators, ALLOCATORS)
     args.omp = choices("--omp", args.omp, OMP)
@@ -337,9 +341,13 @@ def load_state(args, identity):
 
 def save(path, state):
     tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w") as f:
-        json.dump(state, f, indent=1)
-    os.replace(tmp, path)  # atomic: an interrupted save leaves the previous file whole
+    try:
+        with open(tmp, "w") as f:
+            json.dump(state, f, indent=1)
+        os.replace(tmp, path)  # atomic: an interrupted save leaves the previous file whole
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def summary(state):
@@ -430,7 +438,7 @@ def report(args, state, session_runs, seconds):
            f"{'sum' if args.goal == 'max' else 'max'} over ranks of {args.metric!r} "
            f"({'higher' if args.goal == 'max' else 'lower'} is better)")
     print(f"figure: {how}; {len(state['runs'])} runs recorded, {session_runs} in this session "
-          f"({seconds:.1f} s); results in {args.results}")
+          f"({args.strategy} search, {seconds:.1f} s); results in {args.results}")
     print(f"{'#':>3}  {'figure':>10}  {'runs':>4}  {'spread':>19}  candidate")
     for i, k in enumerate(order, 1):
         r = s[k]
@@ -468,9 +476,14 @@ def plot(args, state, path):
 
 
 def session(args, state, dims, budget):
-    total = math.prod(len(v) for v in dims.values())
-    fits = total <= args.budget_runs - min(args.top * (args.repeats - 1), args.budget_runs - 1)
-    candidates = grid(dims) if fits else coordinate_search(dims, state, args.goal)
+    if args.strategy == "auto":
+        total = math.prod(len(v) for v in dims.values())
+        fits = total <= args.budget_runs - min(args.top * (args.repeats - 1), args.budget_runs - 1)
+        args.strategy = "grid" if fits else "coordinate"
+    if args.strategy == "grid":
+        candidates = grid(dims)
+    else:
+        candidates = coordinate_search(dims, state, args.goal)
     explore(args, state, candidates, budget)
     repeat_best(args, state, budget)
 

@@ -58,7 +58,8 @@ def build_model(torch):
         nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(4), nn.Flatten(),
-        nn.Linear(64 * 16, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10)).eval()
+        nn.Linear(64 * 16, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(),
+        nn.Linear(256, 10)).eval()
 
 
 def requests(torch, dataloader):
@@ -155,9 +156,8 @@ def commands(args, launcher, n, worker_argv):
         return [([args.spawn, "--library", args.library, "--ninstances", str(n)] + rank + script,
                  dict(base, PYTHON=args.python))]
     if launcher == "LD_PRELOAD":
-        return [([args.python] + script,
-                 dict(base, LD_PRELOAD=args.library, XEONRUN_RANK=str(i), XEONRUN_NINSTANCES=str(n)))
-                for i in range(n)]
+        return [([args.python] + script, dict(base, LD_PRELOAD=args.library, XEONRUN_RANK=str(i),
+                                              XEONRUN_NINSTANCES=str(n))) for i in range(n)]
     if launcher == "numactl":
         return [(["numactl", "-C", cpus, "-m", nodes, args.python] + script,
                  dict(base, OMP_NUM_THREADS=str(count))) for cpus, nodes, count in cpu_slices(n)]
@@ -178,7 +178,8 @@ def run_once(args, launcher, n, scenario):
     expected = 1 if launcher == LIMIT else n
     if any(p.returncode for p in procs) or len(results) != expected:
         sys.exit(f"bench_torch: {launcher} with {n} instances failed: exit "
-                 f"{[p.returncode for p in procs]}, {len(results)} results\n{''.join(errors)[-2000:]}")
+                 f"{[p.returncode for p in procs]}, {len(results)} results\n"
+                 f"{''.join(errors)[-2000:]}")
     latencies = sorted(x for r in results for x in r["latencies_s"])
     scale = n if launcher == LIMIT else 1
     return {"items_per_s": scale * sum(r["items_per_s"] for r in results),
@@ -206,7 +207,8 @@ def measure(args, ns):
 
 
 def table(summary, args, ns):
-    lines = ["| scenario | N | launcher | items/s | p50 ms | p99 ms | peak RSS MiB | ÷ run_cpu | ÷ limit |",
+    lines = ["| scenario | N | launcher | items/s | p50 ms | p99 ms | peak RSS MiB | ÷ run_cpu "
+             "| ÷ limit |",
              "|---|---|---|---|---|---|---|---|---|"]
     for scenario in args.scenarios:
         for n in ns:

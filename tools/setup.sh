@@ -31,6 +31,8 @@ packages=(
   clang libclang-rt-14-dev
   # GNU time: peak RSS of each launcher in tools/bench/bench_spawn.py
   time
+  # the plots of tools/bench/bench_torch.py --plot and xeonrun-tune --plot (issue #16)
+  python3-matplotlib
   # the debugger the chainload suite runs placed programs under (issue #12)
   gdb
   # the launchers of the launchers suite (torchrun comes with python3-torch, for /usr/bin/python3)

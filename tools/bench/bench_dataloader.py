@@ -31,15 +31,17 @@ WARMUP = 2
 IMAGE = 128
 
 
-def workload():
+def heavy_transform_dataset(length):
+    """A torch Dataset of `length` images whose every sample costs a few ms of one CPU in the
+    DataLoader worker that makes it (also fed to bench_torch.py's instances)."""
     import torch
-    from torch.utils.data import DataLoader, Dataset
+    from torch.utils.data import Dataset
 
     class HeavyTransform(Dataset):
         """Each sample costs a few ms of one CPU in the worker: repeated blur and normalisation."""
 
         def __len__(self):
-            return BATCH * (BATCHES + WARMUP)
+            return length
 
         def __getitem__(self, index):
             g = torch.Generator().manual_seed(index)
@@ -50,13 +52,21 @@ def workload():
                 x = x @ torch.eye(IMAGE)
             return x, index % 10
 
+    return HeavyTransform()
+
+
+def workload():
+    import torch
+    from torch.utils.data import DataLoader
+
     model = torch.nn.Sequential(
         torch.nn.Conv2d(3, 16, 3, padding=1), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(8),
         torch.nn.Flatten(), torch.nn.Linear(16 * 64, 10))
     opt = torch.optim.SGD(model.parameters(), lr=0.01)
     # A parallel region before the workers start, as a training script's setup does.
     (torch.randn(256, 256) @ torch.randn(256, 256)).sum()
-    loader = DataLoader(HeavyTransform(), batch_size=BATCH, num_workers=2)
+    loader = DataLoader(heavy_transform_dataset(BATCH * (BATCHES + WARMUP)), batch_size=BATCH,
+                        num_workers=2)
     start = None
     for step, (x, y) in enumerate(loader):
         if step == WARMUP:

@@ -51,7 +51,7 @@ struct Config {
   Config();
 
   std::optional<unsigned> rank;               // this process's rank; unset: plan every rank
-  std::optional<unsigned> nranks;         // ranks sharing this machine
+  std::optional<unsigned> nranks;             // ranks sharing this machine
   std::vector<unsigned> ncores_per_instance;  // empty: unset; one: uniform; several: per rank
   std::optional<CpuSet> core_list;            // restrict to these CPUs
   std::optional<unsigned> node_id;            // restrict to one NUMA node
@@ -77,6 +77,8 @@ struct Config {
   BindPolicy bind_policy{};
   ThreadPools thread_pools{};
   Reexec reexec{};
+  bool report{};            // a report line per rank at exit (docs/design.md §9)
+  std::string report_file;  // append each rank's report as a JSON line; "" for none
   RankSource rank_source;
 };
 

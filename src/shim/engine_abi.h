@@ -29,7 +29,9 @@ struct xeonplace_front {
 /* What the engine tells the front to do next. */
 enum xeonplace_engine_result {
   XEONPLACE_ENGINE_CONTINUE = 0, /* run the program (placed, unplaced after a warning, dry run) */
-  XEONPLACE_ENGINE_EXIT = 1      /* the error line is printed: _exit(XEONPLACE_EXIT_CONFIG_ERROR) */
+  XEONPLACE_ENGINE_EXIT = 1,     /* the error line is printed: _exit(XEONPLACE_EXIT_CONFIG_ERROR) */
+  XEONPLACE_ENGINE_KEEP = 2      /* as CONTINUE, but keep the engine loaded: its exit handler
+                                    writes the placement report (XEONRUN_REPORT) */
 };
 
 typedef int (*xeonplace_engine_entry)(const struct xeonplace_front* front);

@@ -20,15 +20,14 @@ import sys
 import tempfile
 import xml.etree.ElementTree as ET
 
-# Intel numbering: package 0 has cores 0-59, package 1 60-119, their SMT siblings 120-239 (the
-# PU OS indexes listed in hwloc's object order: package, core, thread). hwloc 2.9's interleaved
-# form `pu:2(indexes=core:pu)` is not used: here its numbering changed with the environment.
-SYNTHETIC_2X60 = "synthetic:pack:2 numa:1 core:60 pu:2(indexes=%s)" % ",".join(
-    str((i // 120) * 60 + (i % 120) // 2 + (i % 2) * 120) for i in range(240))
+# A 2 x 60-core Xeon with SMT, Intel numbering: package 0 has cores 0-59, package 1 60-119, their
+# siblings 120-239 (tests/fixtures/xeon_2s60c_ht.xml: `lstopo-no-graphics --input DESC --of xml`,
+# DESC being the SyntheticDescription it holds, the PU OS indexes listed in hwloc's object order).
+XEON_2X60 = "xml:../xeon_2s60c_ht.xml"
 CASES = {
-    "xeon_2x60_throughput": (SYNTHETIC_2X60, ["--throughput-mode"]),
-    "xeon_2x60_latency": (SYNTHETIC_2X60, ["--latency-mode"]),
-    "xeon_2x60_logical_ninstances3": (SYNTHETIC_2X60, ["--use-logical-core", "--ninstances", "3"]),
+    "xeon_2x60_throughput": (XEON_2X60, ["--throughput-mode"]),
+    "xeon_2x60_latency": (XEON_2X60, ["--latency-mode"]),
+    "xeon_2x60_logical_ninstances3": (XEON_2X60, ["--use-logical-core", "--ninstances", "3"]),
     "epyc_2s_nps4_ninstances8": ("xml:handmade_epyc_2s_nps4.xml", ["--ninstances", "8"]),
     "knl_snc4_flat_logical": ("xml:handmade_knl_snc4_flat.xml",
                               ["--use-logical-core", "--throughput-mode"]),

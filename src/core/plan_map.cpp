@@ -288,8 +288,13 @@ struct Box {
 int core_width(std::size_t threads) { return 4 + static_cast<int>(threads) * (kPuSize + 2); }
 constexpr int kCoreHeight = kPuSize + 6;
 
+// A heading's width at 12px sans-serif: about 7px a character.
+int heading_width(const Domain& d) {
+  return static_cast<int>(d.label.size() + counts(d).size() + 3) * 7 + 2 * kPad;
+}
+
 Box measure(const Domain& d, std::size_t threads) {
-  Box box{160, kHeading};
+  Box box{std::max(160, heading_width(d)), kHeading};
   for (const Domain& child : d.children) {
     const Box inner = measure(child, threads);
     box.w = std::max(box.w, inner.w + 2 * kPad);

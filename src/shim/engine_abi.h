@@ -9,7 +9,9 @@
 extern "C" {
 #endif
 
-#define XEONPLACE_ENGINE_ABI_VERSION 1u
+/* 2: XEONPLACE_ENGINE_KEEP. A front of version 1 would unload an engine whose exit handler is
+ * registered, so the engine refuses it. */
+#define XEONPLACE_ENGINE_ABI_VERSION 2u
 #define XEONPLACE_ENGINE_ENTRY "xeonplace_engine_run"
 #define XEONPLACE_ENGINE_FILE "libxeonplace-engine.so"
 

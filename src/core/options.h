@@ -77,7 +77,7 @@ struct Config {
   BindPolicy bind_policy{};
   ThreadPools thread_pools{};
   Reexec reexec{};
-  bool report{};            // a report line per rank at exit (docs/design.md §9)
+  bool report{};            // a report line per rank at exit (docs/design.md §10)
   std::string report_file;  // append each rank's report as a JSON line; "" for none
   RankSource rank_source;
 };

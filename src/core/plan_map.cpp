@@ -1,6 +1,6 @@
 // The map of a plan (plan_map.h). One layout, two renderings: the PUs are grouped level by level
 // (package, NUMA node; an L3 level is one more row of kLevels), each leaf holds cores, and each
-// core its PUs in CPU order. docs/design.md §9.
+// core its PUs in CPU order. docs/design.md §10.
 #include "core/plan_map.h"
 
 #include <algorithm>

@@ -1,4 +1,4 @@
-// A picture of a plan on its machine (docs/design.md §9): packages, NUMA nodes and the
+// A picture of a plan on its machine (docs/design.md §10): packages, NUMA nodes and the
 // cores of each with their SMT siblings, every CPU marked by the rank that gets it, or as free,
 // reserved, offline or not allowed. As text for a terminal (80 columns, ANSI colour optional) and
 // as SVG for a browser. Pure: the topology and the plan in, text out.

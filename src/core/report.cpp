@@ -1,4 +1,4 @@
-// The placement report (report.h, docs/design.md §9).
+// The placement report (report.h, docs/design.md §10).
 #include "core/report.h"
 
 #include <cstdio>

@@ -1,4 +1,4 @@
-// The placement report (docs/design.md §9): what a rank cost and whether its placement held, as
+// The placement report (docs/design.md §10): what a rank cost and whether its placement held, as
 // one line for a person and one JSON line for tools. Pure: the figures are gathered in
 // src/sys/report.h (the library) and tools/spawn (the spawner).
 #pragma once

@@ -83,7 +83,7 @@ int tell_what_it_has(const Decision& d, Log& log) {
   return XEONPLACE_ENGINE_CONTINUE;
 }
 
-// ---- the report at exit (docs/design.md §9) ----
+// ---- the report at exit (docs/design.md §10) ----
 
 // What the report needs at exit, kept from the placement. Allocated once and never freed: it must
 // outlive every static destructor that runs before or after the handler.

@@ -1,4 +1,4 @@
-// The library's placement report (docs/design.md §9): the figures of this process, gathered at
+// The library's placement report (docs/design.md §10): the figures of this process, gathered at
 // exit, and where they go. Every syscall of the report lives here; the text is core/report.h's.
 #pragma once
 

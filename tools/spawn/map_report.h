@@ -1,4 +1,4 @@
-// xeonrun-spawn's two views of a placement (docs/design.md §9): the map of a plan before it runs
+// xeonrun-spawn's two views of a placement (docs/design.md §10): the map of a plan before it runs
 // (--dry-run --map), and the report of how each rank ran (--report, --report-file).
 #pragma once
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <set>
 #include <tuple>
 
@@ -36,7 +37,25 @@ std::string node_label(const Pu& pu) {
   return pu.node_link == NodeLink::Nearest ? label + " (nearest)" : label;
 }
 
-const Level kLevels[] = {{package_key, package_label}, {node_key, node_label}};
+// A PU's L3 (last-level cache) domain, once the topology model carries one (`Pu::l3`, an
+// optional id): detected at compile time, so that this file needs no change when it lands. Until
+// then, and for sources that do not describe caches, every PU is in the unnamed domain, which the
+// text folds away.
+template <class P>
+auto l3_of(const P& pu, int) -> decltype(std::optional<unsigned>(pu.l3)) {
+  return pu.l3;
+}
+template <class P>
+std::optional<unsigned> l3_of(const P&, long) {
+  return std::nullopt;
+}
+std::uint64_t l3_key(const Pu& pu) { return l3_of(pu, 0).value_or(~0u); }
+std::string l3_label(const Pu& pu) {
+  const std::optional<unsigned> l3 = l3_of(pu, 0);
+  return l3 ? "L3 " + std::to_string(*l3) : std::string();
+}
+
+const Level kLevels[] = {{package_key, package_label}, {node_key, node_label}, {l3_key, l3_label}};
 constexpr std::size_t kLevelCount = sizeof kLevels / sizeof *kLevels;
 
 using MapCore = std::vector<const Pu*>;  // the PUs of one core, ascending CPU ids
@@ -79,6 +98,15 @@ Domain group(std::vector<const Pu*>::const_iterator begin,
     auto last = std::find_if(first, end, [&](const Pu* p) { return l.key(*p) != l.key(**first); });
     domain.children.push_back(group(first, last, level + 1, l.label(**first)));
     first = last;
+  }
+  // A level the source did not describe (no L3 ids): its one unnamed group is no level at all.
+  if (domain.children.size() == 1 && domain.children.front().label.empty()) {
+    Domain only = std::move(domain.children.front());
+    domain.children = std::move(only.children);
+    domain.cores = std::move(only.cores);
+  }
+  for (Domain& child : domain.children) {
+    if (child.label.empty()) child.label = "no L3 domain";  // beside named ones: say so
   }
   return domain;
 }
@@ -221,7 +249,8 @@ void text_domain(const TextContext& c, const Domain& d, std::size_t indent, std:
                  std::string& out) {
   if (d.children.size() == 1) {
     const Domain& only = d.children.front();
-    text_domain(c, only, indent, label.empty() ? only.label : label + " / " + only.label, out);
+    const bool unnamed = only.label.empty() || label.empty();
+    text_domain(c, only, indent, unnamed ? label + only.label : label + " / " + only.label, out);
     return;
   }
   out += std::string(indent, ' ') + label + "  (" + counts(d) + ")\n";

@@ -428,6 +428,13 @@ std::vector<OptionSpec> make_table() {
                          "XEONRUN_TOPOLOGY", nullptr,
                          {"plan against a described machine instead of this one", "this machine"}),
                      "lscpu:FILE, xml:FILE, synthetic:DESC", topology_syntax),
+      boolean<&Config::report>(
+          "XEONRUN_REPORT", "0",
+          {"at exit, one line per rank: CPU time, involuntary switches, CPU migrations and the "
+           "share of its memory on its planned nodes"}),
+      path<&Config::report_file>(
+          "XEONRUN_REPORT_FILE", "file path",
+          {"at exit, append each rank's report to this file as one JSON line", "no file"}),
       boolean<&Config::dry_run>("XEONRUN_DRY_RUN", "0", {"log the plan and change nothing"}),
       choice<&Config::on_error>("XEONRUN_ON_ERROR", kOnErrors, "abort",
                                 {"abort: one line and a non-zero exit; warn: run unplaced"}),
@@ -570,6 +577,10 @@ const std::vector<FlagSpec>& flag_table() {
       {"--dry-run", "XEONRUN_DRY_RUN", "1", "print the plan, run nothing"},
       {"--threads", "XEONRUN_THREADS", nullptr,
        "plan: the plan's thread count wins over an inherited one"},
+      {"--report", "XEONRUN_REPORT", "1",
+       "when the ranks end: a report line per rank (CPU time, switches, migrations, local pages)"},
+      {"--report-file", "XEONRUN_REPORT_FILE", nullptr,
+       "append each rank's report to this file as a JSON line"},
   };
   return table;
 }

@@ -92,6 +92,8 @@ struct Config {
   unsigned cpu_quota_cpus{};  // XEONRUN_CPU_QUOTA=<count>
   bool benchmark{};           // XEONRUN_BENCHMARK: ipexrun --benchmark's allocator settings
   Threads threads{};
+  bool report{};            // a report line per rank at exit (docs/design.md §10)
+  std::string report_file;  // append each rank's report as a JSON line; "" for none
   RankSource rank_source;
   // Not from the table: the decision's cap on the CPUs planned (a CPU quota, core/cpu_quota.h),
   // and the words that say where it came from, for the one line the planner writes about it.

@@ -7,6 +7,7 @@
 // placement (the topology and the plan are freed before it returns).
 #include <unistd.h>
 
+#include <cstdlib>
 #include <exception>
 #include <string>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "sys/io.h"
 #include "sys/log.h"
 #include "sys/reexec.h"
+#include "sys/report.h"
 #include "xeonplace/xeonplace.h"
 
 namespace xeonplace {
@@ -81,6 +83,48 @@ int tell_what_it_has(const Decision& d, Log& log) {
   return XEONPLACE_ENGINE_CONTINUE;
 }
 
+// ---- the report at exit (docs/design.md §10) ----
+
+// What the report needs at exit, kept from the placement. Allocated once and never freed: it must
+// outlive every static destructor that runs before or after the handler.
+struct ArmedReport {
+  ReportWanted wanted;
+  long pid = 0;
+  unsigned rank = 0;
+  CpuSet cpus;
+  CpuSet mems;
+  int migration_counter = -1;
+};
+ArmedReport* armed_report = nullptr;
+
+// exit() in the placed process: its report. Not in a forked child that calls exit() (its pid
+// differs; it was not placed by us), never after execve (handlers do not survive it), never on
+// _exit or a fatal signal. Nothing may escape into the host's exit.
+void report_at_exit() noexcept {
+  try {
+    const ArmedReport* a = armed_report;
+    if (a == nullptr || a->pid != ::getpid()) return;
+    write_rank_report(a->wanted,
+                      gather_rank_report(a->rank, a->cpus, a->mems, a->migration_counter));
+  } catch (...) {
+  }
+}
+
+// Only a placement this process applied is reported; the engine then stays loaded (the front
+// keeps it when told XEONPLACE_ENGINE_KEEP) for the handler.
+int arm_report(const EnvMap& env, const Decision& done) {
+  const ReportWanted wanted = report_wanted(env);
+  if (!wanted.any() || armed_report != nullptr) return XEONPLACE_ENGINE_CONTINUE;
+  auto* a = new ArmedReport{wanted,    ::getpid(), done.rank,
+                            done.cpus, done.mems,  open_migration_counter()};
+  if (std::atexit(report_at_exit) != 0) {
+    delete a;
+    return XEONPLACE_ENGINE_CONTINUE;
+  }
+  armed_report = a;
+  return XEONPLACE_ENGINE_KEEP;
+}
+
 // ---- the story ----
 
 int place(const xeonplace_front& front) {
@@ -121,7 +165,7 @@ int place(const xeonplace_front& front) {
   if (done.reexec) log.warn(reexec_with(done, facts));
   export_placement(done, log);
   log.info(summary(done, applied.memory));
-  return XEONPLACE_ENGINE_CONTINUE;
+  return arm_report(env, done);
 }
 
 }  // namespace

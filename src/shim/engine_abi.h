@@ -9,7 +9,9 @@
 extern "C" {
 #endif
 
-#define XEONPLACE_ENGINE_ABI_VERSION 1u
+/* 2: XEONPLACE_ENGINE_KEEP. A front of version 1 would unload an engine whose exit handler is
+ * registered, so the engine refuses it. */
+#define XEONPLACE_ENGINE_ABI_VERSION 2u
 #define XEONPLACE_ENGINE_ENTRY "xeonplace_engine_run"
 #define XEONPLACE_ENGINE_FILE "libxeonplace-engine.so"
 
@@ -29,7 +31,9 @@ struct xeonplace_front {
 /* What the engine tells the front to do next. */
 enum xeonplace_engine_result {
   XEONPLACE_ENGINE_CONTINUE = 0, /* run the program (placed, unplaced after a warning, dry run) */
-  XEONPLACE_ENGINE_EXIT = 1      /* the error line is printed: _exit(XEONPLACE_EXIT_CONFIG_ERROR) */
+  XEONPLACE_ENGINE_EXIT = 1,     /* the error line is printed: _exit(XEONPLACE_EXIT_CONFIG_ERROR) */
+  XEONPLACE_ENGINE_KEEP = 2      /* as CONTINUE, but keep the engine loaded: its exit handler
+                                    writes the placement report (XEONRUN_REPORT) */
 };
 
 typedef int (*xeonplace_engine_entry)(const struct xeonplace_front* front);

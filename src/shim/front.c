@@ -730,12 +730,13 @@ __attribute__((constructor)) static void xeonplace_front_init(int argc, char** a
       .front_path = front,
       .set_thread_cpus = set_thread_cpus,
   };
-  if (entry(&self) == XEONPLACE_ENGINE_EXIT) _exit(XEONPLACE_EXIT_CONFIG_ERROR);
+  const int result = entry(&self);
+  if (result == XEONPLACE_ENGINE_EXIT) _exit(XEONPLACE_EXIT_CONFIG_ERROR);
   /* Nothing of the engine is used after it returns (the thread CPUs were copied into the front),
    * so unmapping it and hwloc/libnuma gives the program ~1.7 MB back. glibc runs the engine's
    * static destructors, and keeps it mapped by itself if anything still pins it (a thread-local
    * destructor, a unique symbol). */
-  dlclose(engine);
+  if (result != XEONPLACE_ENGINE_KEEP) dlclose(engine);
   start_tree();
 }
 

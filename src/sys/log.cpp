@@ -61,6 +61,8 @@ std::string refused_type(mode_t mode) {
   return "not a regular file";
 }
 
+}  // namespace
+
 // The log file's descriptor, or -1 and `why`. O_NONBLOCK so that opening never waits: a FIFO
 // without a reader would otherwise block the program before main() (issue #12). Only a regular
 // file or a character device (a terminal, /dev/null) is accepted, and then made blocking again
@@ -86,8 +88,6 @@ int open_log_file(const std::string& file, std::string& why) {
   if (flags >= 0) ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
   return fd;
 }
-
-}  // namespace
 
 Log::Log(LogLevel level, const std::string& file) {
   if (!file.empty()) {

@@ -14,6 +14,11 @@ class logger;
 
 namespace xeonplace {
 
+// A file to append lines to (XEONRUN_LOG_FILE, XEONRUN_REPORT_FILE): its descriptor, or -1 and
+// `why`. Opened O_WRONLY|O_APPEND|O_CREAT|O_NOFOLLOW|O_CLOEXEC, mode 0644, without ever waiting;
+// only a regular file or a character device is accepted.
+int open_log_file(const std::string& file, std::string& why);
+
 class Log {
  public:
   // `file` empty: stderr. Otherwise the file is opened for appending

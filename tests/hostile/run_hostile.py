@@ -159,6 +159,8 @@ def bad_values(tmp):
         "XEONRUN_REEXEC": (CHOICE_GARBAGE + ["always", "no", "0", "never,auto"], {}),
         "XEONRUN_LOG_LEVEL": (CHOICE_GARBAGE + ["verbose", "5"], {}),
         "XEONRUN_LOG_FILE": (["/tmp/x\ny", "\x1b[31m", "/tmp/\x01"], {}),
+        "XEONRUN_REPORT": (BOOLEAN_GARBAGE, {}),
+        "XEONRUN_REPORT_FILE": (["/tmp/x\ny", "\x1b[31m", "/tmp/\x01", "/tmp/"], {}),
         "XEONRUN_TOPOLOGY": (lambda: topology_garbage(tmp), {}),  # writes files: lazily
         "XEONRUN_ON_ERROR": (CHOICE_GARBAGE + ["ignore", "warning"], {}),
         "XEONRUN_BIND_POLICY": (CHOICE_GARBAGE + ["keep", "replaced"], {}),

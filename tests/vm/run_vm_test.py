@@ -135,6 +135,10 @@ def judge(guest, result):
         verdicts.append((case.name + " plan", checks.check_plan(case, plan, topo)))
         for launch in case.launch:
             verdicts.append(("%s %s" % (case.name, launch), _judge_launch(case, plan, res, launch)))
+    if guest.report:
+        for name, fails in checks.check_placement_reports(res):
+            logs = ["report/%s.log" % name.split()[-1]]
+            verdicts.append((name, fails + _log_if(fails, res, *logs)))
     return verdicts
 
 

@@ -182,6 +182,45 @@ class CgroupChecks(unittest.TestCase):
         self.assertEqual(checks.read_cgroup(res, "g").cpus, [6, 7])
 
 
+def report_files(shares, warned=True, lines_in_log=2):
+    """The files of the report launches: `shares` maps a launch to each rank's local share."""
+    files = {}
+    for launch, per_rank in shares.items():
+        files["/tmp/out/report/%s.rc" % launch] = "0\n"
+        files["/tmp/out/report/%s.jsonl" % launch] = "".join(
+            '{"rank": %d, "pid": %d, "cpus": [], "mems": [%d], "cpu_seconds": 0.1, '
+            '"involuntary_switches": 1, "migrations": 0, "node_bytes": {}, "local_share": %s}\n'
+            % (r, 100 + r, r, share) for r, share in enumerate(per_rank))
+    files["/tmp/out/report/spawn.log"] = "xeonrun-spawn: report rank 0\n" * lines_in_log
+    if warned:
+        files["/tmp/out/report/unbound.log"] = "xeonrun-spawn: warning: rank 1: only 0.2%\n"
+    return checks.Results(files)
+
+
+class PlacementReports(unittest.TestCase):
+    GOOD = {"spawn": (0.99, 0.98), "preload": (0.97, 0.99), "unbound": (0.99, 0.002)}
+
+    def failures(self, results):
+        return {name: fails for name, fails in checks.check_placement_reports(results) if fails}
+
+    def test_placed_local_and_unplaced_elsewhere_pass(self):
+        self.assertEqual(self.failures(report_files(self.GOOD)), {})
+
+    def test_a_placed_rank_below_95_percent_fails(self):
+        shares = dict(self.GOOD, preload=(0.97, 0.90))
+        self.assertIn("report preload", self.failures(report_files(shares)))
+
+    def test_an_unplaced_rank_reported_local_fails(self):
+        shares = dict(self.GOOD, unbound=(0.99, 0.97))
+        self.assertIn("report unbound", self.failures(report_files(shares)))
+
+    def test_a_missing_warning_or_line_fails(self):
+        self.assertIn("report unbound", self.failures(report_files(self.GOOD, warned=False)))
+        self.assertIn("report spawn", self.failures(report_files(self.GOOD, lines_in_log=1)))
+        shares = dict(self.GOOD, spawn=(0.99,))
+        self.assertIn("report spawn", self.failures(report_files(shares)))
+
+
 class GuestDefinitions(unittest.TestCase):
     def test_oracles_cover_every_rank(self):
         for guest in GUESTS.values():

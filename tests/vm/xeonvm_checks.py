@@ -315,3 +315,62 @@ def check_control(control, reports):
     fails += _check_policy(report["mempolicy"], [control.node], "bind")
     fails += _check_pages(report["pages"], [control.node], "bind")
     return fails
+
+
+# ---- the placement report (XEONRUN_REPORT, xeonrun-spawn --report) ----
+
+LOCAL_ENOUGH = 0.95  # a placed rank's share of pages on its planned nodes (issue #15)
+
+
+def parse_report_lines(text):
+    """The JSON lines a report file holds, by rank (the last line of a rank wins)."""
+    out = {}
+    for line in (text or "").splitlines():
+        line = line.strip()
+        if line:
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            out[entry.get("rank")] = entry
+    return out
+
+
+def check_placement_reports(results, plan_mems=([0], [1])):
+    """(name, [failures]) per launch: placed ranks report >= 95% local pages and their figures;
+    under --disable-numactl with numactl --membind=0, rank 1 (planned on node 1) reports less than
+    half and the spawner warns about it."""
+    verdicts = []
+    for launch, placed in (("spawn", True), ("preload", True), ("unbound", False)):
+        fails = []
+        rc = (results.text("report/%s.rc" % launch) or "").strip()
+        if rc != "0":
+            fails.append("%s exited %s" % (launch, rc or "(no status)"))
+        lines = parse_report_lines(results.text("report/%s.jsonl" % launch))
+        for rank, mems in enumerate(plan_mems):
+            entry = lines.get(rank)
+            if entry is None:
+                fails.append("rank %d: no report line" % rank)
+                continue
+            if entry.get("mems") != list(mems):
+                fails.append("rank %d: planned nodes %s, expected %s" % (
+                    rank, entry.get("mems"), list(mems)))
+            for key in ("cpu_seconds", "involuntary_switches", "migrations", "local_share"):
+                if entry.get(key) is None:
+                    fails.append("rank %d: %s unknown" % (rank, key))
+            share = entry.get("local_share")
+            if share is None:
+                continue
+            if (placed or rank == 0) and share < LOCAL_ENOUGH:
+                fails.append("rank %d: %.1f%% of its pages on nodes %s, expected >= %.0f%%" % (
+                    rank, share * 100, mems, LOCAL_ENOUGH * 100))
+            if not placed and rank == 1 and share >= 0.5:
+                fails.append("rank 1: memory left unplaced under numactl --membind=0 but %.1f%% "
+                             "reported on node 1" % (share * 100))
+        log = results.text("report/%s.log" % launch) or ""
+        if launch == "unbound" and "warning: rank 1: only" not in log:
+            fails.append("no warning for rank 1 in the spawner's output")
+        if launch == "spawn" and log.count("xeonrun-spawn: report rank") != len(plan_mems):
+            fails.append("not one report line per rank in the spawner's output")
+        verdicts.append(("report " + launch, fails))
+    return verdicts

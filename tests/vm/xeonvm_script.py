@@ -145,6 +145,36 @@ def _case_script(case, spawn, library):
     return "\n".join(lines) + "\n"
 
 
+# The placement report of two ranks on two nodes, each rank's pages counted at exit: placed by
+# xeonrun-spawn (--report), placed by the library alone (XEONRUN_REPORT), and started by
+# xeonrun-spawn with its memory policy off (--disable-numactl) under `numactl --membind=0`, so
+# that rank 1, planned on node 1, gets its pages on node 0: the report must say so and warn.
+REPORT_DIR = "/tmp/out/report"
+
+
+def report_script(spawn, library):
+    d = REPORT_DIR
+    probe = [PROBE, "--out", d, "--label", "report"]
+    w = ["timeout", str(CASE_TIMEOUT)]
+    lines = ["mkdir -p %s" % d, "("]
+    lines.append("  %s > %s/spawn.log 2>&1; echo $? > %s/spawn.rc" % (_q(
+        [*w, spawn, "--ninstances", "2", "--report", "--report-file", d + "/spawn.jsonl",
+         "--no-python", *probe]), d, d))
+    lines.append('  pids=""')
+    lines.append("  for r in 0 1; do")
+    lines.append("    %s > %s/preload.$r.log 2>&1 &" % (_q(
+        [*w, "env", "LD_PRELOAD=" + library, "XEONRUN_NINSTANCES=2", "XEONRUN_REPORT=1",
+         "XEONRUN_REPORT_FILE=" + d + "/preload.jsonl"]) + " XEONRUN_RANK=$r " + _q(probe), d))
+    lines.append('    pids="$pids $!"')
+    lines.append("  done")
+    lines.append("  rc=0; for p in $pids; do wait $p || rc=$?; done; echo $rc > %s/preload.rc" % d)
+    lines.append("  %s > %s/unbound.log 2>&1; echo $? > %s/unbound.rc" % (_q(
+        ["numactl", "--membind=0", *w, spawn, "--ninstances", "2", "--disable-numactl",
+         "--report", "--report-file", d + "/unbound.jsonl", "--no-python", *probe]), d, d))
+    lines.append(")")
+    return "\n".join(lines) + "\n"
+
+
 def guest_script(guest, spawn, library, with_lstopo=False):
     parts = ["set -u\n"]
     for cpu in guest.offline_cpus:
@@ -162,5 +192,7 @@ def guest_script(guest, spawn, library, with_lstopo=False):
                      c.cpu, c.node, _q([PROBE, "--out", "/tmp/out/control", "--label", "numactl"])))
     for case in guest.cases:
         parts.append(_case_script(case, spawn, library))
+    if guest.report:
+        parts.append(report_script(spawn, library))
     parts.append(GUEST_DUMP)
     return "".join(parts)

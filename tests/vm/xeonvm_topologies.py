@@ -68,6 +68,9 @@ class Guest:
     cases: list
     offline_cpus: list = dataclasses.field(default_factory=list)
     cgroups: list = dataclasses.field(default_factory=list)  # mounts cgroup2 when not empty
+    # The placement report (XEONRUN_REPORT, --report) of two ranks, placed and with memory left
+    # unplaced: xeonvm_script.REPORT_SCRIPT, checked by xeonvm_checks.check_placement_reports.
+    report: bool = False
 
 
 def _two_sockets_smt():
@@ -76,6 +79,7 @@ def _two_sockets_smt():
         qemu=QemuTopology(smp="16,sockets=2,cores=4,threads=2",
                           nodes=[(512, "0-7"), (512, "8-15")], distances=[(0, 1, 21)]),
         control=Control(cpu=13, node=1),
+        report=True,
         cases=[
             Case("default", {"XEONRUN_NINSTANCES": "2"}, 2,
                  expect_cpus=[[0, 2, 4, 6], [8, 10, 12, 14]], expect_mems=[[0], [1]]),

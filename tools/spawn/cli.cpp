@@ -19,6 +19,7 @@ struct LocalFlag {
   const char* metavar;     // nullptr for a switch
   const char* help;
   std::function<Status(SpawnOptions&, const std::string&)> apply;
+  bool optional_value = false;  // a switch that also takes `--flag=VALUE` (never `--flag VALUE`)
 };
 
 Status ok() { return Unit{}; }
@@ -64,6 +65,14 @@ const std::vector<LocalFlag>& local_flags() {
        [](SpawnOptions& o, const std::string&) { return o.dry_run = true, ok(); }},
       {"--json", nullptr, nullptr, "with --dry-run: print the plan as one JSON document",
        [](SpawnOptions& o, const std::string&) { return o.json = true, ok(); }},
+      {"--map", nullptr, nullptr,
+       "with --dry-run: draw the plan on the machine, each CPU marked by its rank; --map=FILE.svg "
+       "writes it as SVG",
+       [](SpawnOptions& o, const std::string& v) {
+         o.map = true;
+         return o.map_file = v, ok();
+       },
+       true},
       {"--topology", nullptr, "SOURCE",
        "plan for another machine: lscpu:FILE, xml:FILE or synthetic:DESC (sets XEONRUN_TOPOLOGY)",
        [](SpawnOptions& o, const std::string& v) {
@@ -227,6 +236,8 @@ Expected<SpawnOptions> parse_args(const std::vector<std::string>& args) {
                                    : "a value";
         return make_error(flag->name + " needs a value (accepted: " + accepted + ")");
       }
+    } else if (inline_value && flag->local && flag->local->optional_value) {
+      value = *inline_value;
     } else if (inline_value) {
       return make_error(flag->name + " is a switch and takes no value (got '" + *inline_value +
                         "')");
@@ -251,6 +262,9 @@ Expected<SpawnOptions> parse_args(const std::vector<std::string>& args) {
   if (o.help || o.version) return o;
   if (o.json && !o.dry_run) {
     return make_error("--json only applies to --dry-run (the plan preview)");
+  }
+  if (o.map && (!o.dry_run || o.json)) {
+    return make_error("--map only applies to --dry-run, without --json (the plan preview)");
   }
   if (o.module && o.no_python) {
     return make_error("-m/--module and --no-python together: a module needs python; drop one");

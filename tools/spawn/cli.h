@@ -21,6 +21,8 @@ struct SpawnOptions {
   bool no_python = false;  // run the program itself
   bool dry_run = false;
   bool json = false;
+  bool map = false;      // --map: the plan drawn on the machine
+  std::string map_file;  // --map=FILE.svg: as SVG into FILE
   bool help = false;
   bool version = false;
   std::string log_path;  // "" means no log files

@@ -15,6 +15,7 @@
 #include "sys/facts.h"
 #include "tools/spawn/cli.h"
 #include "tools/spawn/library_path.h"
+#include "tools/spawn/map_report.h"
 #include "tools/spawn/output.h"
 #include "tools/spawn/program.h"
 #include "tools/spawn/rank_env.h"
@@ -100,6 +101,9 @@ int run(const std::vector<std::string>& args) {
 
   // What shaped the plan (a CPU quota's cap): one line on stderr, in a preview too.
   for (const auto& line : decisions->info) fail(0, line);
+  if (options->dry_run && options->map && facts.topology && *facts.topology) {
+    return show_map(*options, **facts.topology, *decisions);
+  }
   if (options->dry_run) {
     const Plan shown = plan_of(*decisions);
     write_all(1, options->json ? format_plan_json(shown) : format_plan_table(shown));
@@ -111,13 +115,18 @@ int run(const std::vector<std::string>& args) {
   auto command = resolve_command(*options, environment);
   if (!command) return fail(kNotFound, command.error().message);
 
+  std::string report_error;
+  const ReportCollector reports(report_wanted(planning), report_error);
+  if (!report_error.empty()) return fail(kUsageError, report_error);
   std::vector<RankStart> starts;
   std::vector<unsigned> rank_ids;
   for (const Decision& d : decisions->ranks) {
     RankStart start;
     start.rank = d.rank;
     start.cpus = d.cpus.format();
-    start.env = to_env_strings(rank_env(planning, d.handoff));
+    EnvMap env = rank_env(planning, d.handoff);
+    for (const auto& [name, value] : reports.rank_variables(d.rank)) env[name] = value;
+    start.env = to_env_strings(env);
     start.before_exec = [prepared = PreparedPlacement(d)] { prepared.apply(); };
     starts.push_back(std::move(start));
     rank_ids.push_back(d.rank);
@@ -147,6 +156,7 @@ int run(const std::vector<std::string>& args) {
   std::string summary;
   for (const auto& end : result.ranks) summary += summary_line(end);
   write_all(2, summary);
+  reports.report(result.ranks, *decisions);
   return result.exit_code;
 }
 

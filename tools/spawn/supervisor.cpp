@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -408,7 +409,8 @@ void Supervisor::read_stream(Stream& s) {
 void Supervisor::reap() {
   for (;;) {
     int status = 0;
-    const pid_t pid = ::waitpid(-1, &status, WNOHANG);
+    struct rusage usage {};
+    const pid_t pid = ::wait4(-1, &status, WNOHANG, &usage);
     if (pid <= 0) return;
     signalled_.erase(pid);  // its pid may come back as another process
     for (auto& r : running_) {
@@ -416,6 +418,10 @@ void Supervisor::reap() {
       r.alive = false;
       r.end.wait_status = status;
       r.end.wall_seconds = seconds_since(r.started_at);
+      r.end.cpu_seconds =
+          static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+          static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+      r.end.involuntary_switches = usage.ru_nivcsw;
       if (exit_code_of(status) != 0 && !first_failure_) {
         first_failure_ = exit_code_of(status);
         stop_all(SIGTERM);

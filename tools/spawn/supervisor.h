@@ -14,7 +14,6 @@
 #include <sys/types.h>
 
 #include <functional>
-
 #include <string>
 #include <vector>
 
@@ -47,6 +46,8 @@ struct RankEnd {
   std::string start_error;  // why it could not start (fork failed)
   int wait_status = 0;      // as waitpid reports it
   double wall_seconds = 0;
+  double cpu_seconds = 0;  // user + system, from wait4's rusage (its waited-for children too)
+  long involuntary_switches = 0;  // ru_nivcsw
 };
 
 struct SuperviseResult {

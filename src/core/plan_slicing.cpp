@@ -131,10 +131,68 @@ std::vector<Group> split_within_nodes(const std::vector<Slot>& slots, unsigned n
   return groups;
 }
 
+// XEONRUN_LEFTOVER_CORES=spread inside nodes: each node's slots no rank got are shared out evenly
+// over that node's ranks, first ranks first; groups stay contiguous runs of the node's slots.
+void spread_within_nodes(const std::vector<Slot>& slots, std::vector<Group>& groups) {
+  for (const Group& node : group_by_node(slots)) {
+    std::vector<std::size_t> ranks;  // the ranks on this node, in order
+    std::size_t used = 0;
+    for (std::size_t r = 0; r < groups.size(); ++r) {
+      if (!groups[r].empty() && same_locality(slots[groups[r].front()], slots[node.front()])) {
+        ranks.push_back(r);
+        used += groups[r].size();
+      }
+    }
+    if (ranks.empty()) continue;
+    const std::size_t left = node.size() - used;
+    std::size_t at = 0;
+    for (std::size_t k = 0; k < ranks.size(); ++k) {
+      const std::size_t size =
+          groups[ranks[k]].size() + left / ranks.size() + (k < left % ranks.size() ? 1 : 0);
+      groups[ranks[k]].assign(node.begin() + static_cast<std::ptrdiff_t>(at),
+                              node.begin() + static_cast<std::ptrdiff_t>(at + size));
+      at += size;
+    }
+  }
+}
+
+// Spread `wanted` ranks over the candidate groups (XEONRUN_STRATEGY=scatter). Across nodes
+// (within_nodes): round robin over the nodes that still have a candidate, each node keeping its
+// first candidates, as ipexrun; otherwise evenly spaced candidates (ipexrun's step of
+// ceil(candidates / wanted) drops ranks when it does not divide: 8 candidates, 5 ranks start 4).
+std::vector<Group> scatter(const std::vector<Slot>& slots, std::vector<Group> candidates,
+                           std::size_t wanted, bool within_nodes) {
+  std::vector<Group> chosen;
+  if (!within_nodes) {
+    for (std::size_t i = 0; i < wanted; ++i) {
+      chosen.push_back(std::move(candidates[i * candidates.size() / wanted]));
+    }
+    return chosen;
+  }
+  std::vector<std::vector<Group>> by_node;
+  for (Group& g : candidates) {
+    if (by_node.empty() || !same_locality(slots[by_node.back().front().front()], slots[g.front()]))
+      by_node.emplace_back();
+    by_node.back().push_back(std::move(g));
+  }
+  std::vector<std::size_t> take(by_node.size(), 0);
+  for (std::size_t placed = 0, node = 0; placed < wanted; node = (node + 1) % by_node.size()) {
+    if (take[node] < by_node[node].size()) {
+      ++take[node];
+      ++placed;
+    }
+  }
+  for (std::size_t node = 0; node < by_node.size(); ++node) {
+    for (std::size_t k = 0; k < take[node]; ++k) chosen.push_back(std::move(by_node[node][k]));
+  }
+  return chosen;
+}
+
 }  // namespace
 
 Expected<std::vector<Group>> split_evenly(const std::vector<Slot>& slots, unsigned nranks,
-                                          bool within_nodes, std::vector<std::string>& warnings) {
+                                          bool within_nodes, bool spread,
+                                          std::vector<std::string>& warnings) {
   const std::string what = "XEONRUN_NINSTANCES=" + std::to_string(nranks);
   if (nranks == 0) return make_error(what + ": accepted: 1 or more");
   const std::size_t n = slots.size();
@@ -148,6 +206,7 @@ Expected<std::vector<Group>> split_evenly(const std::vector<Slot>& slots, unsign
     // Always possible once nranks <= cores: ranks of one core fit anywhere.
     std::vector<Group> groups = split_within_nodes(slots, nranks);
     if (groups.size() < nranks) return make_error(what + ": accepted: 1-" + std::to_string(n));
+    if (spread) spread_within_nodes(slots, groups);
     warn_unused(slots, groups,
                 "XEONRUN_SKIP_CROSS_NODE_CORES keeps each of the " + std::to_string(nranks) +
                     " ranks of " + std::to_string(groups.front().size()) +
@@ -156,14 +215,18 @@ Expected<std::vector<Group>> split_evenly(const std::vector<Slot>& slots, unsign
     return groups;
   }
   const std::size_t each = n / nranks;
+  const std::size_t extra = spread ? n % nranks : 0;  // the first `extra` ranks get one more
   std::vector<Group> groups(nranks);
+  std::size_t at = 0;
   for (std::size_t r = 0; r < nranks; ++r) {
-    for (std::size_t i = r * each; i < (r + 1) * each; ++i) groups[r].push_back(i);
+    const std::size_t size = each + (r < extra ? 1 : 0);
+    for (std::size_t i = at; i < at + size; ++i) groups[r].push_back(i);
+    at += size;
   }
-  warn_unused(slots, groups,
-              std::to_string(n) + " cores do not split evenly into " + std::to_string(nranks) +
-                  " ranks",
-              warnings);
+  warn_unused(
+      slots, groups,
+      std::to_string(n) + " cores do not split evenly into " + std::to_string(nranks) + " ranks",
+      warnings);
   return groups;
 }
 
@@ -207,10 +270,9 @@ Expected<std::vector<Group>> slice_by_count(const std::vector<Slot>& slots, cons
     sizes.repeat = true;
   }
   if (fixed && wanted > total) {
-    std::string ask = counts.size() > 1
-                          ? what + " asks for "
-                          : "XEONRUN_NINSTANCES=" + std::to_string(*config.nranks) + " x " +
-                                what + " asks for ";
+    std::string ask = counts.size() > 1 ? what + " asks for "
+                                        : "XEONRUN_NINSTANCES=" + std::to_string(*config.nranks) +
+                                              " x " + what + " asks for ";
     // run_cpu: "Please make sure ninstances * ncores_per_instance <= total_cores".
     return make_error(ask + std::to_string(wanted) + noun + " but only " + std::to_string(total) +
                       " are usable; please make sure ninstances * ncores_per_instance <= "
@@ -236,8 +298,22 @@ Expected<std::vector<Group>> slice_by_count(const std::vector<Slot>& slots, cons
     }
   }
 
+  const bool scattered =
+      fixed && counts.size() == 1 && effective_strategy(config) == Strategy::Scatter;
+  if (scattered) sizes = Sizes{{counts.front()}, true};
   auto groups = cut(slots, sizes, within_nodes, what);
   if (!groups) return groups.error();
+  if (scattered) {
+    if (groups->size() < *config.nranks) {
+      return make_error(what + " with XEONRUN_SKIP_CROSS_NODE_CORES: only " +
+                        std::to_string(groups->size()) + " of the " +
+                        std::to_string(*config.nranks) +
+                        " ranks fit inside single NUMA nodes; accepted: fewer or smaller ranks, or "
+                        "XEONRUN_SKIP_CROSS_NODE_CORES=0");
+    }
+    *groups = scatter(slots, std::move(*groups), *config.nranks, within_nodes);
+    sizes.list.assign(*config.nranks, counts.front());
+  }
   if (fixed && groups->size() < sizes.list.size()) {
     // Only possible within nodes: the total fits but the nodes' leftovers cannot be combined.
     return make_error(what + " with XEONRUN_SKIP_CROSS_NODE_CORES: only " +

@@ -131,6 +131,67 @@ std::vector<Group> split_within_nodes(const std::vector<Slot>& slots, unsigned n
   return groups;
 }
 
+// XEONRUN_COMPAT=ipexrun inside nodes: how many ranks each node gets, as ipexrun's
+// gen_pools_ondemand shares them: each node its share of the ranks rounded up, then while there
+// are too many, one fewer for the node whose ranks are smallest (a node left with one rank counts
+// as the whole machine), then for the smallest nodes.
+std::vector<std::size_t> ranks_per_node(const std::vector<Group>& nodes, std::size_t nranks,
+                                        std::size_t total) {
+  std::vector<std::size_t> count;
+  for (const Group& node : nodes) {
+    std::size_t c = nranks * node.size() / total;
+    if (c == 0 || nranks * node.size() % total > 0) ++c;
+    count.push_back(c);
+  }
+  auto sum = [&] {
+    std::size_t s = 0;
+    for (std::size_t c : count) s += c;
+    return s;
+  };
+  for (std::size_t extra = sum() - std::min(sum(), nranks); extra > 0; --extra) {
+    std::size_t best = 0;
+    double smallest = 0;
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+      const double size = count[i] <= 1 ? static_cast<double>(total)
+                                        : static_cast<double>(nodes[i].size()) / count[i];
+      if (i == 0 || size < smallest) best = i, smallest = size;
+    }
+    if (smallest == static_cast<double>(total)) break;
+    --count[best];
+  }
+  std::vector<std::size_t> order(nodes.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return nodes[a].size() != nodes[b].size() ? nodes[a].size() < nodes[b].size() : a > b;
+  });
+  for (std::size_t k = 0; sum() > nranks && k < order.size(); ++k) {
+    if (count[order[k]] > 0) --count[order[k]];
+  }
+  return count;
+}
+
+// Each node's share of ranks (ranks_per_node), each rank node_size / share cores; with `spread`
+// the node's remainder goes one each to its first ranks.
+std::vector<Group> split_in_proportion(const std::vector<Slot>& slots, unsigned nranks,
+                                       bool spread) {
+  const std::vector<Group> nodes = group_by_node(slots);
+  const std::vector<std::size_t> count = ranks_per_node(nodes, nranks, slots.size());
+  std::vector<Group> groups;
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    if (count[i] == 0) continue;
+    const std::size_t each = nodes[i].size() / count[i];
+    const std::size_t extra = spread ? nodes[i].size() % count[i] : 0;
+    std::size_t at = 0;
+    for (std::size_t k = 0; k < count[i]; ++k) {
+      const std::size_t size = each + (k < extra ? 1 : 0);
+      groups.emplace_back(nodes[i].begin() + static_cast<std::ptrdiff_t>(at),
+                          nodes[i].begin() + static_cast<std::ptrdiff_t>(at + size));
+      at += size;
+    }
+  }
+  return groups;
+}
+
 // XEONRUN_LEFTOVER_CORES=spread inside nodes: each node's slots no rank got are shared out evenly
 // over that node's ranks, first ranks first; groups stay contiguous runs of the node's slots.
 void spread_within_nodes(const std::vector<Slot>& slots, std::vector<Group>& groups) {
@@ -191,7 +252,7 @@ std::vector<Group> scatter(const std::vector<Slot>& slots, std::vector<Group> ca
 }  // namespace
 
 Expected<std::vector<Group>> split_evenly(const std::vector<Slot>& slots, unsigned nranks,
-                                          bool within_nodes, bool spread,
+                                          bool within_nodes, bool spread, bool proportional,
                                           std::vector<std::string>& warnings) {
   const std::string what = "XEONRUN_NINSTANCES=" + std::to_string(nranks);
   if (nranks == 0) return make_error(what + ": accepted: 1 or more");
@@ -201,6 +262,15 @@ Expected<std::vector<Group>> split_evenly(const std::vector<Slot>& slots, unsign
     return make_error(what + ": there are " + std::to_string(n) + " total cores but you specify " +
                       std::to_string(nranks) +
                       " ninstances; please make sure ninstances <= total_cores");
+  }
+  if (within_nodes && proportional) {
+    std::vector<Group> groups = split_in_proportion(slots, nranks, spread);
+    warn_unused(
+        slots, groups,
+        "XEONRUN_SKIP_CROSS_NODE_CORES keeps each rank inside one NUMA node and each node's "
+        "cores are split evenly over its ranks",
+        warnings);
+    return groups;
   }
   if (within_nodes) {
     // Always possible once nranks <= cores: ranks of one core fit anywhere.

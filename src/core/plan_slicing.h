@@ -30,8 +30,11 @@ Expected<std::vector<Group>> cut(const std::vector<Slot>& slots, const Sizes& si
 // times, ranks filling node after node.
 // With `spread` (XEONRUN_LEFTOVER_CORES=spread) the slots the equal split leaves go one each to
 // the first ranks (inside each node with within_nodes), as ipexrun's --ncores-per-instance -1.
+// With `proportional` (XEONRUN_COMPAT=ipexrun) and within_nodes, each node gets its share of the
+// ranks as ipexrun shares them and splits its own cores evenly over them (ranks of different
+// nodes may differ in size).
 Expected<std::vector<Group>> split_evenly(const std::vector<Slot>& slots, unsigned nranks,
-                                          bool within_nodes, bool spread,
+                                          bool within_nodes, bool spread, bool proportional,
                                           std::vector<std::string>& warnings);
 
 // XEONRUN_NCORES_PER_INSTANCE (one count or a comma list), with or without XEONRUN_NINSTANCES and

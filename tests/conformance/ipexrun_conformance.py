@@ -71,6 +71,17 @@ SAME = [
      [inst([0, 1], [0]), inst([2, 3], [0]), inst([4, 5], [1])]),
     (P, ["--ninstances", "2", "--ncores-per-instance", "2", "--skip-cross-node-cores"],
      [inst([0, 1], [0]), inst([4, 5], [1])]),
+    # bind_numa_node with ncores 0: each node ceil(n * node / total) instances, then one fewer for
+    # the node with the smallest instances (a node with one counts as the whole pool) until n.
+    (P, ["--ninstances", "3", "--bind-numa-node"],
+     [inst(r(0, 3), [0]), inst([4, 5], [1]), inst([6, 7], [1])]),
+    (U, ["--ninstances", "3", "--bind-numa-node"],
+     [inst(r(0, 3), [0]), inst(r(4, 7), [1]), inst([8, 9], [2])]),
+    (U, ["--ninstances", "4", "--bind-numa-node"],
+     [inst(r(0, 3), [0]), inst([4, 5], [1]), inst([6, 7], [1]), inst([8, 9], [2])]),
+    (X, ["--ninstances", "6", "--bind-numa-node", "--ncores-per-instance", "-1"],
+     [inst(r(0, 2), [0]), inst(r(3, 5), [0]), inst([6, 7], [0]),
+      inst(r(8, 10), [1]), inst(r(11, 13), [1]), inst([14, 15], [1])]),
     # latency: ncores 4, ninstances 0.
     (P, ["--latency-mode"], [inst(r(0, 3), [0]), inst(r(4, 7), [1])]),
     # throughput: one instance per node (bind_numa_node, ncores 0).

@@ -596,6 +596,12 @@ const std::vector<FlagSpec>& flag_table() {
       {"--topology", "XEONRUN_TOPOLOGY", nullptr,
        "plan for lscpu:FILE, xml:FILE or synthetic:DESC"},
       {"--dry-run", "XEONRUN_DRY_RUN", "1", "print the plan, run nothing"},
+      // ipexrun's inputs under run_cpu's command line (issue #14).
+      {"--strategy", "XEONRUN_STRATEGY", nullptr, "fewer ranks than fit: close or scatter"},
+      {"--leftover-cores", "XEONRUN_LEFTOVER_CORES", nullptr,
+       "cores the ranks do not divide: unused or spread"},
+      {"--nodes-list", "XEONRUN_NODES_LIST", nullptr, "use only these NUMA nodes, e.g. 0,2-3"},
+      {"--instance-idx", "XEONRUN_INSTANCE_IDX", nullptr, "start only these ranks, e.g. 0,2-3"},
   };
   return table;
 }

@@ -150,7 +150,7 @@ Apply distributed(const char* flag) {
         ": ipexrun's distributed training is not started by xeonrun-spawn; start the ranks with "
         "your MPI (mpiexec -n N -ppn P) or torchrun and preload the library: "
         "mpiexec -n N -ppn P env LD_PRELOAD=libxeonplace.so python3 -u script.py "
-        "(each node's ranks are placed by their local rank; README, \"Under launchers\")"));
+        "(each node's ranks are placed by their local rank; README, \"Launchers and containers\")"));
   };
 }
 

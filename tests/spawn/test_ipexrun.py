@@ -6,7 +6,8 @@ through a symlink named ipexrun, as the install provides it. Ranks run with `--l
 fixture's topology unless the test is about this machine, whose expected CPUs then come from the
 affinity the test runs under (so it also passes under `taskset -c 1`).
 
-Environment (set by meson): XEONRUN_SPAWN, XEONPLACE_FIXTURES."""
+Environment (set by meson): XEONRUN_SPAWN, XEONPLACE_FIXTURES, XEONPLACE_SHIM (the built
+libxeonplace.so)."""
 
 import json
 import os
@@ -20,6 +21,7 @@ sys.dont_write_bytecode = True
 
 SPAWN = os.path.abspath(os.environ["XEONRUN_SPAWN"])
 FIXTURES = os.environ["XEONPLACE_FIXTURES"]
+SHIM = os.environ["XEONPLACE_SHIM"]
 PYTORCH_FIXTURE = "lscpu:" + os.path.join(FIXTURES, "pytorch_test_2s4c_ht.lscpu")
 
 
@@ -137,6 +139,26 @@ class IpexrunTest(unittest.TestCase):
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertEqual(sorted(l.split("] ")[1] for l in proc.stdout.splitlines()),
                          ["rank=1", "rank=3"])
+
+    def test_the_library_alone_plans_the_same_from_the_variables(self):
+        # Every ipexrun flag is XEONRUN_* variables: the preloaded library, given the variables the
+        # flags set, places each rank where the spawner's plan puts it.
+        fixture = "lscpu:" + os.path.join(FIXTURES, "xeon_2s8c.lscpu")
+        doc = self.dry_plan(["--topology", fixture, "--ninstances", "5", "--ncores-per-instance",
+                             "2", "--instance-idx", "1-4"])
+        self.assertEqual(len(doc["ranks"]), 4)
+        for rank in doc["ranks"]:
+            env = clean_env(XEONRUN_COMPAT="ipexrun", XEONRUN_TOPOLOGY=fixture,
+                            XEONRUN_NINSTANCES="5", XEONRUN_NCORES_PER_INSTANCE="2",
+                            XEONRUN_INSTANCE_IDX="1-4", XEONRUN_RANK=str(rank["rank"]),
+                            XEONRUN_DRY_RUN="1", XEONRUN_LOG_LEVEL="info", LD_PRELOAD=SHIM)
+            proc = subprocess.run(["/bin/true"], capture_output=True, text=True, env=env,
+                                  timeout=30)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            lo, hi = rank["cpus"]  # two neighbouring cores: the library logs them as LO-HI
+            self.assertEqual(hi, lo + 1)
+            wanted = f"rank {rank['rank']} of 5 (XEONRUN_RANK): CPUs {lo}-{hi},"
+            self.assertIn(wanted, proc.stderr)
 
     def test_help_lists_ipexruns_flags(self):
         proc = self.run_ipexrun(["--help"])

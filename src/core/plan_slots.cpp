@@ -64,7 +64,7 @@ CpuSet nodes_with_cpus(const Topology& topology) {
 // core.
 // With `one_per_core` (XEONRUN_COMPAT=ipexrun without logical cores) only the first listed PU of
 // each core is a slot: ipexrun drops SMT siblings from its list, and a list of siblings only then
-// still gets one PU per core instead of nothing (docs/design.md §9).
+// still gets one PU per core instead of nothing (docs/design.md §10).
 Expected<std::vector<Slot>> listed_slots(const Topology& topology, const CpuSet& list, bool logical,
                                          bool one_per_core) {
   const std::string what = "XEONRUN_CORE_LIST=" + list.format();

@@ -109,7 +109,7 @@ void apply_cpu_limit(std::vector<Slot>& slots, const Config& config,
 
 // Latency and throughput mode plan every physical core, over XEONRUN_NODES_LIST when it is set:
 // ipexrun warns that --nodes-list takes no effect there and applies it all the same, so the list
-// is honoured and not warned about (docs/design.md §9).
+// is honoured and not warned about (docs/design.md §10).
 Expected<std::vector<Slot>> mode_slots(const Topology& topology, const Config& config) {
   std::vector<Slot> slots = core_slots(topology, config.use_efficient_cores, false);
   if (!config.nodes_list) return slots;

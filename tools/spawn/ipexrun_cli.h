@@ -1,7 +1,7 @@
 // ipexrun's command line (Intel Extension for PyTorch's `ipexrun cpu`, archived in 2026), flag for
 // flag: each of its flags becomes XEONRUN_* variables through the table in ipexrun_cli.cpp, with
 // XEONRUN_COMPAT=ipexrun for the semantics that differ from run_cpu's (README "From ipexrun",
-// docs/design.md §9). Pure, like cli.h.
+// docs/design.md §10). Pure, like cli.h.
 #pragma once
 
 #include <string>

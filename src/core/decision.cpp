@@ -317,6 +317,7 @@ Decision decide_planned(const Facts& facts, const EnvMap& env, const Config& con
   input.loaded = facts.loaded;
   input.self_path = facts.self_path;
   input.env = env;
+  input.jemalloc_conf_always = config.compat == Compat::Ipexrun;
   input.benchmark = config.benchmark;
   const ChainLoad chain = compose_chain_load(input);
   d.warnings.insert(d.warnings.end(), chain.warnings.begin(), chain.warnings.end());

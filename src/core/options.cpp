@@ -80,6 +80,11 @@ constexpr Choice<BindPolicy> kBindPolicies[] = {
 constexpr Choice<Reexec> kReexecs[] = {{"auto", Reexec::Auto}, {"never", Reexec::Never}};
 constexpr Choice<CpuQuotaUse> kCpuQuotaUses[] = {{"auto", CpuQuotaUse::Auto},
                                                  {"ignore", CpuQuotaUse::Ignore}};
+constexpr Choice<Compat> kCompats[] = {{"run_cpu", Compat::RunCpu}, {"ipexrun", Compat::Ipexrun}};
+constexpr Choice<Strategy> kStrategies[] = {
+    {"auto", Strategy::Auto}, {"close", Strategy::Close}, {"scatter", Strategy::Scatter}};
+constexpr Choice<Leftover> kLeftovers[] = {{"unused", Leftover::Unused},
+                                           {"spread", Leftover::Spread}};
 
 // ---- one parser per type: the value, checked against the row's parameters ----
 
@@ -315,6 +320,15 @@ Status cpu_quota_count(const OptionSpec& spec, const std::string& value, Config&
   return Unit{};
 }
 
+// ipexrun's --instance-idx: "-1" (and empty) mean every rank, as ipexrun documents.
+Status all_instances(const OptionSpec&, const std::string& value, Config& config, bool& stored) {
+  if (value.empty() || value == "-1") {
+    config.instance_idx.reset();
+    stored = true;
+  }
+  return Unit{};
+}
+
 // ---- generated text ----
 
 std::string with_article(const char* noun) {
@@ -456,6 +470,27 @@ std::vector<OptionSpec> make_table() {
           "XEONRUN_THREADS", kThreads, "auto",
           {"an inherited OMP_NUM_THREADS: inherit keeps it, plan replaces it with the plan's; "
            "auto keeps it unless it is torchrun's own default of 1"}),
+      // ipexrun's inputs (issue #14); the spawner sets them from ipexrun's flags.
+      choice<&Config::compat>(
+          "XEONRUN_COMPAT", kCompats, "run_cpu",
+          {"ipexrun: scatter by default, one PU per listed core, GNU OpenMP gets "
+           "OMP_SCHEDULE=STATIC "
+           "and OMP_PROC_BIND=CLOSE, XEONRUN_PIN=none binds through the OpenMP runtime"}),
+      choice<&Config::strategy>(
+          "XEONRUN_STRATEGY", kStrategies, "auto",
+          {"fewer ranks than fit: close packs them, scatter spreads them over the cores and nodes; "
+           "auto: close (run_cpu), scatter (XEONRUN_COMPAT=ipexrun)"}),
+      choice<&Config::leftover_cores>(
+          "XEONRUN_LEFTOVER_CORES", kLeftovers, "unused",
+          {"cores the ranks do not divide: unused, or spread one each over the first ranks"}),
+      id_list<&Config::nodes_list>(
+          "XEONRUN_NODES_LIST", "list of NUMA node ids like 0,2-3", kMaxNodes - 1,
+          {"plan only on the cores of these NUMA nodes (ipexrun's --nodes-list)", "every node"}),
+      also_accepting(
+          id_list<&Config::instance_idx>(
+              "XEONRUN_INSTANCE_IDX", "list of ranks like 0,2-3", kMaxInstances - 1,
+              {"start only these ranks of the plan (ipexrun's --instance-idx)", "every rank"}),
+          "or -1 for every rank", all_instances),
   };
   for (auto& spec : rows) spec = generated(std::move(spec));
   return rows;
@@ -581,6 +616,12 @@ const std::vector<FlagSpec>& flag_table() {
        "when the ranks end: a report line per rank (CPU time, switches, migrations, local pages)"},
       {"--report-file", "XEONRUN_REPORT_FILE", nullptr,
        "append each rank's report to this file as a JSON line"},
+      // ipexrun's inputs under run_cpu's command line (issue #14).
+      {"--strategy", "XEONRUN_STRATEGY", nullptr, "fewer ranks than fit: close or scatter"},
+      {"--leftover-cores", "XEONRUN_LEFTOVER_CORES", nullptr,
+       "cores the ranks do not divide: unused or spread"},
+      {"--nodes-list", "XEONRUN_NODES_LIST", nullptr, "use only these NUMA nodes, e.g. 0,2-3"},
+      {"--instance-idx", "XEONRUN_INSTANCE_IDX", nullptr, "start only these ranks, e.g. 0,2-3"},
   };
   return table;
 }
@@ -670,5 +711,13 @@ const char* to_string(Reexec value) { return name_of(value, kReexecs); }
 const char* to_string(BindPolicy value) { return name_of(value, kBindPolicies); }
 const char* to_string(CpuQuotaUse value) { return name_of(value, kCpuQuotaUses); }
 const char* to_string(Threads value) { return name_of(value, kThreads); }
+const char* to_string(Compat value) { return name_of(value, kCompats); }
+const char* to_string(Strategy value) { return name_of(value, kStrategies); }
+const char* to_string(Leftover value) { return name_of(value, kLeftovers); }
+
+Strategy effective_strategy(const Config& config) {
+  if (config.strategy != Strategy::Auto) return config.strategy;
+  return config.compat == Compat::Ipexrun ? Strategy::Scatter : Strategy::Close;
+}
 
 }  // namespace xeonplace

@@ -46,6 +46,15 @@ enum class CpuQuotaUse { Auto, Ignore, Cpus };
 // (OMP_NUM_THREADS and, with XEONRUN_THREAD_POOLS=all, the pools); Auto is Inherit except for
 // torchrun's own OMP_NUM_THREADS=1 default, which the plan replaces (docs/launchers.md).
 enum class Threads { Auto, Plan, Inherit };
+// Whose semantics the same inputs follow where run_cpu and ipexrun differ (docs/design.md §11):
+// the scatter default, one PU per listed core, GNU OpenMP's variables, OpenMP-side binding.
+enum class Compat { RunCpu, Ipexrun };
+// How ranks fewer than the slices that fit are laid out: close packs them from the first core,
+// scatter spreads them evenly (ipexrun's --strategy); auto: the compat's default.
+enum class Strategy { Auto, Close, Scatter };
+// Cores left over when the ranks do not divide them: unused (run_cpu, ipexrun's 0), or handed
+// out one each to the first ranks (ipexrun's --ncores-per-instance -1).
+enum class Leftover { Unused, Spread };
 
 // Where the rank and the number of ranks came from, so logs can say it.
 struct RankSource {
@@ -94,6 +103,12 @@ struct Config {
   Threads threads{};
   bool report{};            // a report line per rank at exit (docs/design.md §10)
   std::string report_file;  // append each rank's report as a JSON line; "" for none
+  // ipexrun's inputs (issue #14): see the rows of XEONRUN_COMPAT and after in options.cpp.
+  Compat compat{};
+  Strategy strategy{};
+  Leftover leftover_cores{};
+  std::optional<CpuSet> nodes_list;    // restrict to the cores of these NUMA nodes
+  std::optional<CpuSet> instance_idx;  // start only these ranks of the plan; unset: all
   RankSource rank_source;
   // Not from the table: the decision's cap on the CPUs planned (a CPU quota, core/cpu_quota.h),
   // and the words that say where it came from, for the one line the planner writes about it.
@@ -211,5 +226,10 @@ const char* to_string(ThreadPools);
 const char* to_string(Reexec);
 const char* to_string(CpuQuotaUse);
 const char* to_string(Threads);
+const char* to_string(Compat);
+const char* to_string(Strategy);
+const char* to_string(Leftover);
+// The strategy in force: XEONRUN_STRATEGY, or the compat's default when it is auto.
+Strategy effective_strategy(const Config& config);
 
 }  // namespace xeonplace

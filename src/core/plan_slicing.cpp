@@ -131,10 +131,129 @@ std::vector<Group> split_within_nodes(const std::vector<Slot>& slots, unsigned n
   return groups;
 }
 
+// XEONRUN_COMPAT=ipexrun inside nodes: how many ranks each node gets, as ipexrun's
+// gen_pools_ondemand shares them: each node its share of the ranks rounded up, then while there
+// are too many, one fewer for the node whose ranks are smallest (a node left with one rank counts
+// as the whole machine), then for the smallest nodes.
+std::vector<std::size_t> ranks_per_node(const std::vector<Group>& nodes, std::size_t nranks,
+                                        std::size_t total) {
+  std::vector<std::size_t> count;
+  for (const Group& node : nodes) {
+    std::size_t c = nranks * node.size() / total;
+    if (c == 0 || nranks * node.size() % total > 0) ++c;
+    count.push_back(c);
+  }
+  auto sum = [&] {
+    std::size_t s = 0;
+    for (std::size_t c : count) s += c;
+    return s;
+  };
+  for (std::size_t extra = sum() - std::min(sum(), nranks); extra > 0; --extra) {
+    std::size_t best = 0;
+    double smallest = 0;
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+      const double size = count[i] <= 1 ? static_cast<double>(total)
+                                        : static_cast<double>(nodes[i].size()) / count[i];
+      if (i == 0 || size < smallest) best = i, smallest = size;
+    }
+    if (smallest == static_cast<double>(total)) break;
+    --count[best];
+  }
+  std::vector<std::size_t> order(nodes.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return nodes[a].size() != nodes[b].size() ? nodes[a].size() < nodes[b].size() : a > b;
+  });
+  for (std::size_t k = 0; sum() > nranks && k < order.size(); ++k) {
+    if (count[order[k]] > 0) --count[order[k]];
+  }
+  return count;
+}
+
+// Each node's share of ranks (ranks_per_node), each rank node_size / share cores; with `spread`
+// the node's remainder goes one each to its first ranks.
+std::vector<Group> split_in_proportion(const std::vector<Slot>& slots, unsigned nranks,
+                                       bool spread) {
+  const std::vector<Group> nodes = group_by_node(slots);
+  const std::vector<std::size_t> count = ranks_per_node(nodes, nranks, slots.size());
+  std::vector<Group> groups;
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    if (count[i] == 0) continue;
+    const std::size_t each = nodes[i].size() / count[i];
+    const std::size_t extra = spread ? nodes[i].size() % count[i] : 0;
+    std::size_t at = 0;
+    for (std::size_t k = 0; k < count[i]; ++k) {
+      const std::size_t size = each + (k < extra ? 1 : 0);
+      groups.emplace_back(nodes[i].begin() + static_cast<std::ptrdiff_t>(at),
+                          nodes[i].begin() + static_cast<std::ptrdiff_t>(at + size));
+      at += size;
+    }
+  }
+  return groups;
+}
+
+// XEONRUN_LEFTOVER_CORES=spread inside nodes: each node's slots no rank got are shared out evenly
+// over that node's ranks, first ranks first; groups stay contiguous runs of the node's slots.
+void spread_within_nodes(const std::vector<Slot>& slots, std::vector<Group>& groups) {
+  for (const Group& node : group_by_node(slots)) {
+    std::vector<std::size_t> ranks;  // the ranks on this node, in order
+    std::size_t used = 0;
+    for (std::size_t r = 0; r < groups.size(); ++r) {
+      if (!groups[r].empty() && same_locality(slots[groups[r].front()], slots[node.front()])) {
+        ranks.push_back(r);
+        used += groups[r].size();
+      }
+    }
+    if (ranks.empty()) continue;
+    const std::size_t left = node.size() - used;
+    std::size_t at = 0;
+    for (std::size_t k = 0; k < ranks.size(); ++k) {
+      const std::size_t size =
+          groups[ranks[k]].size() + left / ranks.size() + (k < left % ranks.size() ? 1 : 0);
+      groups[ranks[k]].assign(node.begin() + static_cast<std::ptrdiff_t>(at),
+                              node.begin() + static_cast<std::ptrdiff_t>(at + size));
+      at += size;
+    }
+  }
+}
+
+// Spread `wanted` ranks over the candidate groups (XEONRUN_STRATEGY=scatter). Across nodes
+// (within_nodes): round robin over the nodes that still have a candidate, each node keeping its
+// first candidates, as ipexrun; otherwise evenly spaced candidates (ipexrun's step of
+// ceil(candidates / wanted) drops ranks when it does not divide: 8 candidates, 5 ranks start 4).
+std::vector<Group> scatter(const std::vector<Slot>& slots, std::vector<Group> candidates,
+                           std::size_t wanted, bool within_nodes) {
+  std::vector<Group> chosen;
+  if (!within_nodes) {
+    for (std::size_t i = 0; i < wanted; ++i) {
+      chosen.push_back(std::move(candidates[i * candidates.size() / wanted]));
+    }
+    return chosen;
+  }
+  std::vector<std::vector<Group>> by_node;
+  for (Group& g : candidates) {
+    if (by_node.empty() || !same_locality(slots[by_node.back().front().front()], slots[g.front()]))
+      by_node.emplace_back();
+    by_node.back().push_back(std::move(g));
+  }
+  std::vector<std::size_t> take(by_node.size(), 0);
+  for (std::size_t placed = 0, node = 0; placed < wanted; node = (node + 1) % by_node.size()) {
+    if (take[node] < by_node[node].size()) {
+      ++take[node];
+      ++placed;
+    }
+  }
+  for (std::size_t node = 0; node < by_node.size(); ++node) {
+    for (std::size_t k = 0; k < take[node]; ++k) chosen.push_back(std::move(by_node[node][k]));
+  }
+  return chosen;
+}
+
 }  // namespace
 
 Expected<std::vector<Group>> split_evenly(const std::vector<Slot>& slots, unsigned nranks,
-                                          bool within_nodes, std::vector<std::string>& warnings) {
+                                          bool within_nodes, bool spread, bool proportional,
+                                          std::vector<std::string>& warnings) {
   const std::string what = "XEONRUN_NINSTANCES=" + std::to_string(nranks);
   if (nranks == 0) return make_error(what + ": accepted: 1 or more");
   const std::size_t n = slots.size();
@@ -144,10 +263,20 @@ Expected<std::vector<Group>> split_evenly(const std::vector<Slot>& slots, unsign
                       std::to_string(nranks) +
                       " ninstances; please make sure ninstances <= total_cores");
   }
+  if (within_nodes && proportional) {
+    std::vector<Group> groups = split_in_proportion(slots, nranks, spread);
+    warn_unused(
+        slots, groups,
+        "XEONRUN_SKIP_CROSS_NODE_CORES keeps each rank inside one NUMA node and each node's "
+        "cores are split evenly over its ranks",
+        warnings);
+    return groups;
+  }
   if (within_nodes) {
     // Always possible once nranks <= cores: ranks of one core fit anywhere.
     std::vector<Group> groups = split_within_nodes(slots, nranks);
     if (groups.size() < nranks) return make_error(what + ": accepted: 1-" + std::to_string(n));
+    if (spread) spread_within_nodes(slots, groups);
     warn_unused(slots, groups,
                 "XEONRUN_SKIP_CROSS_NODE_CORES keeps each of the " + std::to_string(nranks) +
                     " ranks of " + std::to_string(groups.front().size()) +
@@ -156,14 +285,18 @@ Expected<std::vector<Group>> split_evenly(const std::vector<Slot>& slots, unsign
     return groups;
   }
   const std::size_t each = n / nranks;
+  const std::size_t extra = spread ? n % nranks : 0;  // the first `extra` ranks get one more
   std::vector<Group> groups(nranks);
+  std::size_t at = 0;
   for (std::size_t r = 0; r < nranks; ++r) {
-    for (std::size_t i = r * each; i < (r + 1) * each; ++i) groups[r].push_back(i);
+    const std::size_t size = each + (r < extra ? 1 : 0);
+    for (std::size_t i = at; i < at + size; ++i) groups[r].push_back(i);
+    at += size;
   }
-  warn_unused(slots, groups,
-              std::to_string(n) + " cores do not split evenly into " + std::to_string(nranks) +
-                  " ranks",
-              warnings);
+  warn_unused(
+      slots, groups,
+      std::to_string(n) + " cores do not split evenly into " + std::to_string(nranks) + " ranks",
+      warnings);
   return groups;
 }
 
@@ -207,10 +340,9 @@ Expected<std::vector<Group>> slice_by_count(const std::vector<Slot>& slots, cons
     sizes.repeat = true;
   }
   if (fixed && wanted > total) {
-    std::string ask = counts.size() > 1
-                          ? what + " asks for "
-                          : "XEONRUN_NINSTANCES=" + std::to_string(*config.nranks) + " x " +
-                                what + " asks for ";
+    std::string ask = counts.size() > 1 ? what + " asks for "
+                                        : "XEONRUN_NINSTANCES=" + std::to_string(*config.nranks) +
+                                              " x " + what + " asks for ";
     // run_cpu: "Please make sure ninstances * ncores_per_instance <= total_cores".
     return make_error(ask + std::to_string(wanted) + noun + " but only " + std::to_string(total) +
                       " are usable; please make sure ninstances * ncores_per_instance <= "
@@ -236,8 +368,22 @@ Expected<std::vector<Group>> slice_by_count(const std::vector<Slot>& slots, cons
     }
   }
 
+  const bool scattered =
+      fixed && counts.size() == 1 && effective_strategy(config) == Strategy::Scatter;
+  if (scattered) sizes = Sizes{{counts.front()}, true};
   auto groups = cut(slots, sizes, within_nodes, what);
   if (!groups) return groups.error();
+  if (scattered) {
+    if (groups->size() < *config.nranks) {
+      return make_error(what + " with XEONRUN_SKIP_CROSS_NODE_CORES: only " +
+                        std::to_string(groups->size()) + " of the " +
+                        std::to_string(*config.nranks) +
+                        " ranks fit inside single NUMA nodes; accepted: fewer or smaller ranks, or "
+                        "XEONRUN_SKIP_CROSS_NODE_CORES=0");
+    }
+    *groups = scatter(slots, std::move(*groups), *config.nranks, within_nodes);
+    sizes.list.assign(*config.nranks, counts.front());
+  }
   if (fixed && groups->size() < sizes.list.size()) {
     // Only possible within nodes: the total fits but the nodes' leftovers cannot be combined.
     return make_error(what + " with XEONRUN_SKIP_CROSS_NODE_CORES: only " +

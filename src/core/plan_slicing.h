@@ -28,11 +28,18 @@ Expected<std::vector<Group>> cut(const std::vector<Slot>& slots, const Sizes& si
 // mode too, so that ranks never share a core). With within_nodes (XEONRUN_SKIP_CROSS_NODE_CORES)
 // every rank takes its slots from one node: the largest equal size the nodes can hold nranks
 // times, ranks filling node after node.
+// With `spread` (XEONRUN_LEFTOVER_CORES=spread) the slots the equal split leaves go one each to
+// the first ranks (inside each node with within_nodes), as ipexrun's --ncores-per-instance -1.
+// With `proportional` (XEONRUN_COMPAT=ipexrun) and within_nodes, each node gets its share of the
+// ranks as ipexrun shares them and splits its own cores evenly over them (ranks of different
+// nodes may differ in size).
 Expected<std::vector<Group>> split_evenly(const std::vector<Slot>& slots, unsigned nranks,
-                                          bool within_nodes, std::vector<std::string>& warnings);
+                                          bool within_nodes, bool spread, bool proportional,
+                                          std::vector<std::string>& warnings);
 
 // XEONRUN_NCORES_PER_INSTANCE (one count or a comma list), with or without XEONRUN_NINSTANCES and
-// XEONRUN_SKIP_CROSS_NODE_CORES.
+// XEONRUN_SKIP_CROSS_NODE_CORES. One count with XEONRUN_NINSTANCES under XEONRUN_STRATEGY=scatter:
+// every slice that fits is a candidate and the ranks are spread over them.
 Expected<std::vector<Group>> slice_by_count(const std::vector<Slot>& slots, const Config& config,
                                             std::vector<std::string>& warnings);
 

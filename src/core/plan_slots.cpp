@@ -62,8 +62,11 @@ CpuSet nodes_with_cpus(const Topology& topology) {
 // XEONRUN_CORE_LIST: the listed CPUs, grouped by node and ascending within it, each a slot; in
 // logical mode the listed siblings of one core form one slot, so that ranks still never share a
 // core.
-Expected<std::vector<Slot>> listed_slots(const Topology& topology, const CpuSet& list,
-                                         bool logical) {
+// With `one_per_core` (XEONRUN_COMPAT=ipexrun without logical cores) only the first listed PU of
+// each core is a slot: ipexrun drops SMT siblings from its list, and a list of siblings only then
+// still gets one PU per core instead of nothing (docs/design.md §11).
+Expected<std::vector<Slot>> listed_slots(const Topology& topology, const CpuSet& list, bool logical,
+                                         bool one_per_core) {
   const std::string what = "XEONRUN_CORE_LIST=" + list.format();
   const std::string accepted = "; accepted: usable CPUs " + topology.allowed_cpus.format();
   if (list.empty()) return make_error(what + ": the list is empty" + accepted);
@@ -87,10 +90,10 @@ Expected<std::vector<Slot>> listed_slots(const Topology& topology, const CpuSet&
       return make_error(what + ": CPU " + std::to_string(cpu) +
                         " is outside the CPUs this process may use" + accepted);
     }
-    if (logical) {
+    if (logical || one_per_core) {
       auto [it, inserted] = slot_of_core.try_emplace(pu->core, slots.size());
       if (!inserted) {
-        slots[it->second].cpus.push_back(cpu);
+        if (logical) slots[it->second].cpus.push_back(cpu);
         continue;
       }
     }
@@ -159,16 +162,47 @@ std::size_t cap_slots(std::vector<Slot>& slots, unsigned cpus, bool spread) {
   return total;
 }
 
+Expected<std::vector<Slot>> restrict_to_nodes(const Topology& topology, std::vector<Slot> slots,
+                                              const CpuSet& nodes) {
+  const std::string what = "XEONRUN_NODES_LIST=" + nodes.format();
+  const std::string accepted = "; accepted: nodes with CPUs " + nodes_with_cpus(topology).format();
+  if (nodes.empty()) return make_error(what + ": the list is empty" + accepted);
+  for (unsigned id : nodes.ids()) {
+    const NumaNode* node = find_node(topology, id);
+    if (node == nullptr) {
+      return make_error(what + ": node " + std::to_string(id) + " does not exist on " +
+                        topology.source + accepted);
+    }
+    if (node->cpuless()) {
+      return make_error(what + ": node " + std::to_string(id) +
+                        " has no CPUs (a memory-only node)" + accepted);
+    }
+  }
+  slots.erase(
+      std::remove_if(slots.begin(), slots.end(),
+                     [&](const Slot& slot) { return !nodes.contains(slot.node) || slot.borrowed; }),
+      slots.end());
+  if (slots.empty()) {
+    return make_error(what +
+                      ": none of these nodes' CPUs is usable here (offline, outside the allowed "
+                      "set, efficient cores not enabled, or not in XEONRUN_CORE_LIST)" +
+                      accepted);
+  }
+  return slots;
+}
+
 Expected<std::vector<Slot>> select_slots(const Topology& topology, const Config& config) {
   std::vector<Slot> slots;
   if (config.core_list) {
-    auto listed = listed_slots(topology, *config.core_list, config.use_logical_core);
+    auto listed = listed_slots(topology, *config.core_list, config.use_logical_core,
+                               config.compat == Compat::Ipexrun);
     if (!listed) return listed.error();
     slots = std::move(*listed);
   } else {
     slots = core_slots(topology, config.use_efficient_cores, config.use_logical_core);
   }
   if (config.node_id) return restrict_to_node(topology, std::move(slots), *config.node_id);
+  if (config.nodes_list) return restrict_to_nodes(topology, std::move(slots), *config.nodes_list);
   if (slots.empty()) {
     return make_error(
         "no usable CPUs on " + topology.source + " (all offline or outside the allowed set" +

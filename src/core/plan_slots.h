@@ -52,6 +52,10 @@ Expected<std::vector<Slot>> select_slots(const Topology& topology, const Config&
 // before, 0 when nothing was taken away.
 std::size_t cap_slots(std::vector<Slot>& slots, unsigned cpus, bool spread);
 
+// XEONRUN_NODES_LIST: only the slots of these nodes; each node must exist and have CPUs.
+Expected<std::vector<Slot>> restrict_to_nodes(const Topology& topology, std::vector<Slot> slots,
+                                              const CpuSet& nodes);
+
 // One group per NUMA node (and per borrowed locality), ascending by node id.
 std::vector<Group> group_by_node(const std::vector<Slot>& slots);
 

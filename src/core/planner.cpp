@@ -107,13 +107,34 @@ void apply_cpu_limit(std::vector<Slot>& slots, const Config& config,
                  std::to_string(before) + " usable CPUs (XEONRUN_CPU_QUOTA=ignore plans them all)");
 }
 
+// Latency and throughput mode plan every physical core, over XEONRUN_NODES_LIST when it is set:
+// ipexrun warns that --nodes-list takes no effect there and applies it all the same, so the list
+// is honoured and not warned about (docs/design.md §11).
+Expected<std::vector<Slot>> mode_slots(const Topology& topology, const Config& config) {
+  std::vector<Slot> slots = core_slots(topology, config.use_efficient_cores, false);
+  if (!config.nodes_list) return slots;
+  return planning::restrict_to_nodes(topology, std::move(slots), *config.nodes_list);
+}
+
+// Groups whose slots were handed out past their run made contiguous again: the k-th group takes
+// the next size(k) slots, so that a rank's cores stay neighbours.
+std::vector<Group> renumbered(std::vector<Group> groups) {
+  std::size_t at = 0;
+  for (Group& g : groups) {
+    for (std::size_t& i : g) i = at++;
+  }
+  return groups;
+}
+
 Expected<Slicing> slice_latency(const Topology& topology, const Config& config,
                                 std::vector<std::string>& warnings,
                                 std::vector<std::string>& info) {
   constexpr unsigned kLatencyCores = 4;  // run_cpu's latency mode
   warn_exclusive(config, "latency", warnings);
   Slicing s;
-  s.slots = core_slots(topology, config.use_efficient_cores, false);
+  auto slots = mode_slots(topology, config);
+  if (!slots) return slots.error();
+  s.slots = std::move(*slots);
   apply_cpu_limit(s.slots, config, info);
   if (s.slots.size() < kLatencyCores) {
     return make_error("XEONRUN_MODE=latency: latency mode gives each rank " +
@@ -126,6 +147,14 @@ Expected<Slicing> slice_latency(const Topology& topology, const Config& config,
   auto groups = cut(s.slots, Sizes{{kLatencyCores}, true}, false, "XEONRUN_MODE=latency");
   if (!groups) return groups.error();
   s.groups = std::move(*groups);
+  if (config.leftover_cores == Leftover::Spread) {
+    // The cores past the last whole rank go one each to the first ranks.
+    std::size_t next = s.groups.empty() ? 0 : s.groups.back().back() + 1;
+    for (std::size_t r = 0; next < s.slots.size() && r < s.groups.size(); ++r, ++next) {
+      s.groups[r].push_back(next);
+    }
+    s.groups = renumbered(std::move(s.groups));
+  }
   warn_unused(s.slots, s.groups, "latency mode gives each rank 4 cores", warnings);
   return s;
 }
@@ -135,7 +164,9 @@ Expected<Slicing> slice_throughput(const Topology& topology, const Config& confi
                                    std::vector<std::string>& info) {
   warn_exclusive(config, "throughput", warnings);
   Slicing s;
-  s.slots = core_slots(topology, config.use_efficient_cores, false);
+  auto slots = mode_slots(topology, config);
+  if (!slots) return slots.error();
+  s.slots = std::move(*slots);
   apply_cpu_limit(s.slots, config, info);
   if (s.slots.empty()) {
     return make_error("XEONRUN_MODE=throughput: no usable cores on " + topology.source);
@@ -169,7 +200,9 @@ Expected<Slicing> slice(const Topology& topology, const Config& config,
     return s;
   }
   auto groups = config.ncores_per_instance.empty()
-                    ? split_evenly(s.slots, *config.nranks, config.skip_cross_node_cores, warnings)
+                    ? split_evenly(s.slots, *config.nranks, config.skip_cross_node_cores,
+                                   config.leftover_cores == Leftover::Spread,
+                                   config.compat == Compat::Ipexrun, warnings)
                     : slice_by_count(s.slots, config, warnings);
   if (!groups) return groups.error();
   s.groups = std::move(*groups);
@@ -282,6 +315,21 @@ Expected<Plan> plan(const Topology& topology, const Config& config) {
   const Slicing& s = *sliced;
   result.nranks = static_cast<unsigned>(s.groups.size());
 
+  if (config.instance_idx) {
+    const CpuSet& wanted = *config.instance_idx;
+    if (wanted.empty() || wanted.ids().back() >= result.nranks) {
+      return make_error(
+          "XEONRUN_INSTANCE_IDX=" + wanted.format() +
+          ": rank out of range; accepted: -1 (every rank) or ranks " +
+          (result.nranks == 1 ? std::string("0") : "0-" + std::to_string(result.nranks - 1)) +
+          " (" + std::to_string(result.nranks) + " planned)");
+    }
+    if (config.rank && !wanted.contains(*config.rank)) {
+      return make_error("XEONRUN_RANK=" + std::to_string(*config.rank) +
+                        ": not one of XEONRUN_INSTANCE_IDX=" + wanted.format() +
+                        "; accepted: one of those ranks, or XEONRUN_INSTANCE_IDX=-1");
+    }
+  }
   if (config.rank) {
     if (*config.rank >= result.nranks) {
       return make_error(
@@ -295,6 +343,7 @@ Expected<Plan> plan(const Topology& topology, const Config& config) {
   }
   result.ranks.reserve(s.groups.size());
   for (unsigned r = 0; r < result.nranks; ++r) {
+    if (config.instance_idx && !config.instance_idx->contains(r)) continue;
     result.ranks.push_back(place(topology, config, s, r, mem_nodes));
   }
   return result;

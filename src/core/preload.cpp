@@ -211,7 +211,8 @@ ChainLoad compose_chain_load(const ChainLoadInput& input) {
     result.added.push_back(lib.path);
     if (starts_with(stem_of(lib.path), "libjemalloc")) {
       jemalloc_added = true;
-      jemalloc_added_explicitly = jemalloc_added_explicitly || lib.explicit_choice;
+      jemalloc_added_explicitly =
+          jemalloc_added_explicitly || lib.explicit_choice || input.jemalloc_conf_always;
     }
   }
 

@@ -73,6 +73,9 @@ struct ChainLoadInput {
   std::string self_path;            // absolute path of libxeonplace.so (kept in LD_PRELOAD)
   EnvMap env;                       // the current environment (LD_PRELOAD, MALLOC_CONF)
   bool benchmark = false;           // XEONRUN_BENCHMARK: kJemallocBenchmarkMallocConf
+  // XEONRUN_COMPAT=ipexrun: MALLOC_CONF for jemalloc chosen by `auto` too (ipexrun sets it
+  // whichever way jemalloc was chosen, launcher_base.py's set_memory_allocator).
+  bool jemalloc_conf_always = false;
 };
 
 struct ChainLoad {

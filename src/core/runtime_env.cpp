@@ -20,13 +20,38 @@ bool is_thread_pool(const std::string& name) {
   return false;
 }
 
+// XEONRUN_COMPAT=ipexrun's OpenMP variables (its launcher_base.py and launcher_multi_instances.py):
+// KMP_AFFINITY=compact unless a rank uses every logical CPU, KMP_BLOCKTIME=1; for GNU OpenMP
+// OMP_SCHEDULE=STATIC and OMP_PROC_BIND=CLOSE. With XEONRUN_PIN=none (--multi-task-manager none)
+// the runtime binds the threads to the rank's CPUs instead of the process: KMP_AFFINITY's
+// explicit proclist, or GOMP_CPU_AFFINITY.
+void ipexrun_openmp_env(const RankPlacement& rank, const Config& config, std::vector<EnvVar>& env) {
+  const bool logical = plans_logical_cores(config);
+  const bool openmp_binds = config.pin == Pin::None;
+  if (config.omp_runtime == OmpRuntime::Intel) {
+    if (openmp_binds) {
+      env.push_back(
+          {"KMP_AFFINITY", "granularity=fine,proclist=[" + rank.cpus.format() + "],explicit"});
+    } else if (!(logical && !config.node_id && !config.nodes_list && !config.core_list)) {
+      env.push_back({"KMP_AFFINITY", "granularity=fine,compact,1,0"});
+    }
+    env.push_back({"KMP_BLOCKTIME", "1"});
+    return;
+  }
+  env.push_back({"OMP_SCHEDULE", "STATIC"});
+  env.push_back({"OMP_PROC_BIND", "CLOSE"});
+  if (openmp_binds) env.push_back({"GOMP_CPU_AFFINITY", rank.cpus.format()});
+}
+
 }  // namespace
 
 std::vector<EnvVar> planned_runtime_env(const RankPlacement& rank, const Config& config) {
   std::vector<EnvVar> env;
   env.push_back({"OMP_NUM_THREADS", std::to_string(rank.omp_threads)});
   const bool logical = plans_logical_cores(config);
-  if (config.omp_runtime == OmpRuntime::Intel) {
+  if (config.compat == Compat::Ipexrun) {
+    ipexrun_openmp_env(rank, config, env);
+  } else if (config.omp_runtime == OmpRuntime::Intel) {
     // run_cpu leaves KMP_AFFINITY unset when a rank uses the logical cores of every node, and sets
     // it otherwise; the plan matches it so that its environment equals run_cpu's.
     if (!(logical && !config.node_id)) {

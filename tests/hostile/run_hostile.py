@@ -165,9 +165,18 @@ def bad_values(tmp):
         "XEONRUN_ON_ERROR": (CHOICE_GARBAGE + ["ignore", "warning"], {}),
         "XEONRUN_BIND_POLICY": (CHOICE_GARBAGE + ["keep", "replaced"], {}),
         "XEONRUN_THREAD_POOLS": (CHOICE_GARBAGE + ["mkl", "all,openmp", "0"], {}),
+        # ipexrun's inputs (issue #14)
+        "XEONRUN_COMPAT": (CHOICE_GARBAGE + ["ipex", "run-cpu", "ipexrun,run_cpu"], {}),
+        "XEONRUN_STRATEGY": (CHOICE_GARBAGE + ["spread", "scatter,close"], {}),
+        "XEONRUN_LEFTOVER_CORES": (CHOICE_GARBAGE + ["-1", "0", "greedy"], {}),
+        "XEONRUN_NODES_LIST": (LIST_GARBAGE + [str(node), f"{node}-{node + 2}", HUGE_LIST], {}),
+        # "-1" is every rank, as ipexrun documents.
+        "XEONRUN_INSTANCE_IDX": ([v for v in LIST_GARBAGE if v != "-1"] + ["-2", str(NRANKS)],
+                                 ranks),
         "XEONRUN_CPU_QUOTA": (CHOICE_GARBAGE + ["0", "-1", "2.5", "1e3", "4294967296", "65537",
                                                 "max", "4 cpus"], {}),
         "XEONRUN_BENCHMARK": (BOOLEAN_GARBAGE, {}),
+        "XEONRUN_THREADS": (CHOICE_GARBAGE + ["4", "keep", "plan,inherit"], {}),
         # The placement xeonrun-spawn hands to a rank: malformed, or CPUs and nodes this process
         # may not use, is refused, never applied.
         "XEONRUN_PLACEMENT": (["", "v2", "v1", "bogus", "v1;rank=0", "\x01",

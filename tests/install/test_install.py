@@ -120,6 +120,18 @@ class InstalledTree(unittest.TestCase):
         rank = this_machine().plan(1)[0]
         self.assertIn("[run0] placed=1 cpus=" + comma_text(rank.cpus), ranks.stdout, ranks.stderr)
 
+    def test_ipexrun_is_installed_as_the_spawner_with_ipexruns_command_line(self):
+        link = self.installed(os.path.join(BINDIR, "ipexrun"))
+        self.assertEqual(os.readlink(link), "xeonrun-spawn")
+        # Named ipexrun or given ipexrun's backend word `cpu`: the same plan.
+        args = ["--dry-run", "--json", "--ninstances", "1", "--no-python", "/bin/true"]
+        named = run([link] + args, env=clean_env())
+        worded = run([self.installed(os.path.join(BINDIR, "xeonrun-spawn")), "cpu"] + args,
+                     env=clean_env())
+        self.assertEqual(named.returncode, 0, named.stderr)
+        self.assertEqual(named.stdout, worded.stdout)
+        self.assertIn("XEONRUN_COMPAT", run([link, "--help"], env=clean_env()).stdout)
+
     def test_man_pages_and_completion_are_installed(self):
         mandir = os.environ["XEONPLACE_MANDIR"]
         datadir = os.environ["XEONPLACE_DATADIR"]

@@ -153,6 +153,21 @@ std::vector<GoodValue> good_values() {
       {"XEONRUN_ON_ERROR", "warn", [](const Config& c) { return c.on_error == OnError::Warn; }},
       {"XEONRUN_DISABLE", "0", [](const Config& c) { return !c.disable; }},
       {"XEONRUN_DISABLE", "Yes", [](const Config& c) { return c.disable; }},
+      {"XEONRUN_COMPAT", "ipexrun", [](const Config& c) { return c.compat == Compat::Ipexrun; }},
+      {"XEONRUN_STRATEGY", "scatter",
+       [](const Config& c) { return c.strategy == Strategy::Scatter; }},
+      {"XEONRUN_LEFTOVER_CORES", "spread",
+       [](const Config& c) { return c.leftover_cores == Leftover::Spread; }},
+      {"XEONRUN_BENCHMARK", "1", [](const Config& c) { return c.benchmark; }},
+      {"XEONRUN_NODES_LIST", "0,2-3",
+       [](const Config& c) {
+         return c.nodes_list == CpuSet{0, 2, 3};
+       }},
+      {"XEONRUN_INSTANCE_IDX", "0,2-3",
+       [](const Config& c) {
+         return c.instance_idx == CpuSet{0, 2, 3};
+       }},
+      {"XEONRUN_INSTANCE_IDX", "-1", [](const Config& c) { return !c.instance_idx; }},
   };
 }
 
@@ -230,6 +245,12 @@ std::vector<BadValue> bad_values() {
       {"XEONRUN_REPORT_FILE", "/tmp/", "a directory"},
       {"XEONRUN_ON_ERROR", "ignore", "unknown value"},
       {"XEONRUN_DISABLE", "please", "not a boolean"},
+      {"XEONRUN_COMPAT", "ipex", "unknown value"},
+      {"XEONRUN_STRATEGY", "spread", "unknown value"},
+      {"XEONRUN_LEFTOVER_CORES", "-1", "unknown value"},
+      {"XEONRUN_BENCHMARK", "fast", "not a boolean"},
+      {"XEONRUN_NODES_LIST", "", "empty value"},
+      {"XEONRUN_INSTANCE_IDX", "-2", ""},
   };
 }
 

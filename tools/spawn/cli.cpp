@@ -8,6 +8,7 @@
 
 #include "core/options.h"
 #include "core/text.h"
+#include "tools/spawn/ipexrun_cli.h"
 
 namespace xeonplace::spawn {
 namespace {
@@ -166,6 +167,11 @@ Status check_value(const FlagSpec& f, const std::string& value) {
   return ok();
 }
 
+bool is_count(const std::string& arg) {
+  return !arg.empty() && arg.size() <= 9 &&
+         std::all_of(arg.begin(), arg.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
 bool is_mode_latency(const std::string& v) { return v == "latency"; }
 bool is_mode_throughput(const std::string& v) { return v == "throughput"; }
 bool is_mode_multi(const std::string& v) { return v != "latency" && v != "throughput"; }
@@ -242,6 +248,13 @@ Expected<SpawnOptions> parse_args(const std::vector<std::string>& args) {
       return make_error(flag->name + " is a switch and takes no value (got '" + *inline_value +
                         "')");
     }
+    if (!inline_value && flag->placement &&
+        std::string(flag->placement->variable) == "XEONRUN_NCORES_PER_INSTANCE") {
+      // run_cpu on PyTorch main (2026): one count per rank, space-separated
+      // (--ncores-per-instance 43 43 42); the counts end at the first argument that is not one,
+      // so `--ncores-per-instance 4 app.py` still runs app.py.
+      while (i + 1 < args.size() && is_count(args[i + 1])) value += "," + args[++i];
+    }
     if (flag->local) {
       Status applied = flag->local->apply(o, value);
       if (!applied) return applied.error();
@@ -273,6 +286,19 @@ Expected<SpawnOptions> parse_args(const std::vector<std::string>& args) {
     return make_error("no program given (usage: xeonrun-spawn [FLAGS] [--] PROGRAM [ARGS...])");
   }
   return o;
+}
+
+std::optional<LauncherFlagInfo> launcher_flag(const std::string& name) {
+  for (const auto& f : local_flags()) {
+    if (name == f.flag) return LauncherFlagInfo{f.metavar != nullptr, f.apply, f.metavar, f.help};
+  }
+  return std::nullopt;
+}
+
+Expected<SpawnOptions> parse_command_line(const std::string& argv0,
+                                          const std::vector<std::string>& args) {
+  if (is_ipexrun_invocation(argv0, args)) return parse_ipexrun_args(argv0, args);
+  return parse_args(args);
 }
 
 std::string with_flag_names(const std::string& message, const SpawnOptions& options) {

@@ -3,6 +3,7 @@
 // launcher itself. Pure: parsing never touches the machine.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -36,6 +37,23 @@ struct SpawnOptions {
 
 // `args` excludes argv[0]. Errors are one line naming the flag, the bad value and what is accepted.
 Expected<SpawnOptions> parse_args(const std::vector<std::string>& args);
+
+// The command line as the tool was invoked: ipexrun's flags and semantics under the name
+// `ipexrun` or when the first argument is ipexrun's backend word `cpu` (tools/spawn/ipexrun_cli.h),
+// run_cpu's otherwise. `argv0` is argv[0] as given.
+Expected<SpawnOptions> parse_command_line(const std::string& argv0,
+                                          const std::vector<std::string>& args);
+
+// The launcher's own flags that ipexrun's command line keeps (--dry-run, --topology, ...): applies
+// `name` (dash spelling) when it is one of them. nullopt: not a launcher flag; `takes_value` says
+// whether it needs a value.
+struct LauncherFlagInfo {
+  bool takes_value = false;
+  std::function<Status(SpawnOptions&, const std::string&)> apply;
+  const char* metavar = nullptr;
+  const char* help = nullptr;
+};
+std::optional<LauncherFlagInfo> launcher_flag(const std::string& name);
 
 // A planning error names a variable; when a flag set it, say which ("... (from --node-id)").
 std::string with_flag_names(const std::string& message, const SpawnOptions& options);

@@ -14,6 +14,7 @@
 #include "sys/apply.h"
 #include "sys/facts.h"
 #include "tools/spawn/cli.h"
+#include "tools/spawn/ipexrun_cli.h"
 #include "tools/spawn/library_path.h"
 #include "tools/spawn/map_report.h"
 #include "tools/spawn/output.h"
@@ -71,14 +72,14 @@ xeonplace::Plan plan_of(const xeonplace::RankDecisions& decisions) {
   return plan;
 }
 
-int run(const std::vector<std::string>& args) {
+int run(const std::string& argv0, const std::vector<std::string>& args) {
   using namespace xeonplace;
   using namespace xeonplace::spawn;
 
-  auto options = parse_args(args);
+  auto options = parse_command_line(argv0, args);
   if (!options) return fail(kUsageError, options.error().message);
   if (options->help) {
-    write_all(1, help_text());
+    write_all(1, options->flag_env.count("XEONRUN_COMPAT") ? ipexrun_help_text() : help_text());
     return 0;
   }
   if (options->version) {
@@ -162,4 +163,6 @@ int run(const std::vector<std::string>& args) {
 
 }  // namespace
 
-int main(int argc, char** argv) { return run(std::vector<std::string>(argv + 1, argv + argc)); }
+int main(int argc, char** argv) {
+  return run(argc > 0 ? argv[0] : "", std::vector<std::string>(argv + 1, argv + argc));
+}

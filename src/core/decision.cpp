@@ -39,7 +39,7 @@ bool sets(const std::vector<EnvVar>& vars, const std::string& name) {
 }
 
 std::vector<EnvVar> placed_variables(const HandedPlacement& p, const EnvMap& env) {
-  return {
+  std::vector<EnvVar> placed = {
       {"XEONRUN_PLACED_RANK", std::to_string(p.rank)},
       {"XEONRUN_PLACED_NRANKS", std::to_string(p.nranks)},
       {kPlacedCpus, p.cpus.format()},
@@ -48,6 +48,8 @@ std::vector<EnvVar> placed_variables(const HandedPlacement& p, const EnvMap& env
       {kPlacedEnv, join(p.env, ",")},
       {"XEONRUN_PLACED_LAUNCHER", launcher_context(env)},
   };
+  if (!p.helpers.empty()) placed.push_back({"XEONRUN_PLACED_HELPER_CPUS", p.helpers.format()});
+  return placed;
 }
 
 void fill_from(Decision& d, const HandedPlacement& p) {
@@ -58,6 +60,7 @@ void fill_from(Decision& d, const HandedPlacement& p) {
   d.mems = p.mems;
   d.membind = p.membind;
   d.pin = p.pin;
+  d.helper_cpus = p.helpers;
 }
 
 // A memory-policy mode the running kernel lacks is bad configuration for this machine (exit 2, or
@@ -284,7 +287,10 @@ Decision decide_planned(const Facts& facts, const EnvMap& env, const Config& con
   handed.membind = config.membind;
   handed.pin = config.pin;
   handed.source = source;
+  handed.helpers = rank.helper_cpus;
   fill_from(d, handed);
+  d.domain = rank.domain;
+  d.thread_skip = config.thread_skip;
   d.omp_threads = rank.omp_threads;
   d.runtime = merge_with_user_env(rank.env, env, d.warnings);
   handed.env = names_with_planned_values(rank.env, env);
@@ -314,6 +320,7 @@ Expected<Decision> decide_handed(const Facts& facts, const EnvMap& env, const Co
   if (!handed) return handed.error();
   Decision d;
   fill_from(d, *handed);
+  d.thread_skip = config.thread_skip;
   for (const std::string& name : handed->env) {
     if (const auto value = lookup(env, name)) d.runtime.push_back({name, *value});
   }
@@ -552,7 +559,7 @@ std::string format_handed_placement(const HandedPlacement& p) {
   return "v1;rank=" + std::to_string(p.rank) + ";nranks=" + std::to_string(p.nranks) +
          ";cpus=" + p.cpus.format() + ";mems=" + p.mems.format() +
          ";membind=" + to_string(p.membind) + ";pin=" + to_string(p.pin) + ";source=" + p.source +
-         ";env=" + join(p.env, ",");
+         ";env=" + join(p.env, ",") + (p.helpers.empty() ? "" : ";helpers=" + p.helpers.format());
 }
 
 namespace {
@@ -583,7 +590,10 @@ Expected<HandedPlacement> parse_handed_placement(const std::string& text) {
                                       "membind", "pin",    "source", "env"};
   constexpr std::size_t kFields = sizeof kKeys / sizeof *kKeys;
   if (fields.empty() || fields[0] != "v1") return handed_error(text, "not version v1");
-  if (fields.size() != kFields + 1) return handed_error(text, "wrong number of fields");
+  const bool with_helpers = fields.size() == kFields + 2;
+  if (fields.size() != kFields + 1 && !with_helpers) {
+    return handed_error(text, "wrong number of fields");
+  }
   std::string values[kFields];
   for (std::size_t i = 0; i < kFields; ++i) {
     const std::string key = std::string(kKeys[i]) + "=";
@@ -617,6 +627,15 @@ Expected<HandedPlacement> parse_handed_placement(const std::string& text) {
   for (const std::string_view name : split(values[7], ',')) {
     if (!name.empty()) p.env.emplace_back(name);
   }
+  if (with_helpers) {
+    const std::string& last = fields[kFields + 1];
+    if (!starts_with(last, "helpers=")) return handed_error(text, "expected helpers=");
+    Expected<CpuSet> helpers = CpuSet::parse(last.substr(8), kPlacementVariable);
+    if (!helpers || helpers->empty() || !helpers->is_subset_of(p.cpus)) {
+      return handed_error(text, "helpers must be a non-empty subset of cpus");
+    }
+    p.helpers = *helpers;
+  }
   return p;
 }
 
@@ -643,6 +662,7 @@ void record_what_was_applied(Decision& d, bool cpus_applied, const CpuSet& cpus_
     if (!handed) continue;
     if (!memory_applied) handed->membind = Membind::None;
     if (cpus_refused) handed->cpus = cpus_in_force;
+    if (!handed->helpers.is_subset_of(handed->cpus)) handed->helpers = CpuSet{};
     var.value = format_handed_placement(*handed);
   }
 }

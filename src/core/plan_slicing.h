@@ -24,12 +24,19 @@ struct Sizes {
 Expected<std::vector<Group>> cut(const std::vector<Slot>& slots, const Sizes& sizes,
                                  bool within_nodes, const std::string& what);
 
+// cut() where a rank never straddles a run of `runs` (one id per slot, consecutive slots of a run
+// share it: plan_domains.h's domain_runs); empty `runs`: no constraint.
+Expected<std::vector<Group>> cut_in_runs(const std::vector<Slot>& slots, const Sizes& sizes,
+                                         const std::vector<unsigned>& runs,
+                                         const std::string& what);
+
 // XEONRUN_NINSTANCES alone: slots.size() // nranks slots each (counted in cores in logical
 // mode too, so that ranks never share a core). With within_nodes (XEONRUN_SKIP_CROSS_NODE_CORES)
 // every rank takes its slots from one node: the largest equal size the nodes can hold nranks
 // times, ranks filling node after node.
+// XEONRUN_DOMAIN keeps the ranks inside domains where the sizes allow (plan_domains.h).
 Expected<std::vector<Group>> split_evenly(const std::vector<Slot>& slots, unsigned nranks,
-                                          bool within_nodes, std::vector<std::string>& warnings);
+                                          const Config& config, std::vector<std::string>& warnings);
 
 // XEONRUN_NCORES_PER_INSTANCE (one count or a comma list), with or without XEONRUN_NINSTANCES and
 // XEONRUN_SKIP_CROSS_NODE_CORES.

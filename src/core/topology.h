@@ -33,7 +33,7 @@ struct Pu {
   bool allowed = true;  // inside the cgroup cpuset and the inherited affinity
   NodeLink node_link = NodeLink::Own;
   // Machine-wide unique id of its last-level (L3) cache domain, when the source told (hwloc's L3
-  // object, lscpu's L3 column); the planner keeps ranks inside one (docs/design.md §9).
+  // object, lscpu's L3 column); the planner keeps ranks inside one (docs/design.md §10).
   std::optional<unsigned> l3{};
 };
 

@@ -1,6 +1,6 @@
 // Time to discover this machine: hwloc with its defaults vs xeonplace's lean live loader.
 // Usage: bench_topology_load [LOADS]   (default 20; prints the first load and the median)
-// BENCH_ONLY=l3: the lean hwloc load with and without L3 caches, alternating (docs/design.md §9).
+// BENCH_ONLY=l3: the lean hwloc load with and without L3 caches, alternating (docs/design.md §10).
 // The first load of a process also pays hwloc's one-time component setup (plugin dlopen), which
 // is what a preloaded library pays once per process.
 #include <hwloc.h>
@@ -42,7 +42,7 @@ void lean_load() {
 }
 
 // The lean hwloc load alone (no cgroup reading, no conversion), with or without the L3 caches the
-// planner's cache domains need (docs/design.md §9): their difference is what keeping L3 costs.
+// planner's cache domains need (docs/design.md §10): their difference is what keeping L3 costs.
 void lean_hwloc_load(bool keep_l3) {
   hwloc_topology_t topology = nullptr;
   if (hwloc_topology_init(&topology) != 0) std::exit(1);

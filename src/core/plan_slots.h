@@ -22,7 +22,7 @@ struct Slot {
   // with a node's own CPUs.
   bool borrowed = false;
   unsigned package = 0;
-  unsigned core = 0;           // Pu::core of its CPUs
+  unsigned core = 0;             // Pu::core of its CPUs
   std::optional<unsigned> l3{};  // its L3 domain, when the topology describes caches
 };
 

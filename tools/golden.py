@@ -30,6 +30,13 @@ MODES = {
     "node_id1": ["--node-id", "1"],
     "ncores2_skip_cross_node": ["--ncores-per-instance", "2", "--skip-cross-node-cores"],
     "core_list_ninstances2": ["--core-list", "0,3,4,7", "--ninstances", "2"],
+    # Cache domains and helper cores (issue #15): ranks of 3 cores inside L3 domains where run_cpu's
+    # split straddles them, one rank per L3 domain, mixed sizes under auto, helper cores.
+    "domain_l3_ncores3": ["--domain", "l3", "--ncores-per-instance", "3"],
+    "ncores3": ["--ncores-per-instance", "3"],
+    "throughput_domain_l3": ["--throughput-mode", "--domain", "l3"],
+    "ncores_2_4_4_2": ["--ncores-per-instance", "2,4,4,2"],
+    "helper_cores1_ninstances2": ["--ninstances", "2", "--helper-cores", "1"],
 }
 
 # Env values that depend on the machine the test runs on, not on the plan.
@@ -43,8 +50,10 @@ def normalize(plan):
         env = {k: v for k, v in rank.get("env", {}).items()
                if k not in MACHINE_KEYS and not str(v).startswith("/")}
         ranks.append({"rank": rank["rank"], "cpus": rank["cpus"], "mems": rank["mems"],
-                      "omp_threads": rank["omp_threads"], "env": env,
+                      "omp_threads": rank["omp_threads"], "domain": rank["domain"], "env": env,
                       "warnings": rank.get("warnings", [])})
+        if "helper_cpus" in rank:
+            ranks[-1]["helper_cpus"] = rank["helper_cpus"]
     return {"nranks": plan["nranks"], "ranks": ranks, "warnings": plan.get("warnings", [])}
 
 
@@ -64,6 +73,36 @@ def facts_of(facts_tool, fixture_dir, name):
     if proc.returncode != 0:
         return None  # a fixture the loader refuses: its goldens are error lines
     return json.loads(proc.stdout)
+
+
+def smallest_domain(pus, cpus):
+    """The smallest domain holding all of `cpus`, from the fixture's facts."""
+    for key, name in (("l3", "l3"), ("node", "numa"), ("package", "package")):
+        values = {pus[c][key] for c in cpus if c in pus}
+        if len(values) == 1 and None not in values and \
+                (key != "l3" or len({pus[c]["node"] for c in cpus}) == 1):
+            return f"{name}:{values.pop()}"
+    return "machine"
+
+
+def domain_errors(pus, rank, l3_asked):
+    """The plan's domain is the smallest one holding the rank; under --domain l3, a rank fits
+    in one L3 domain whenever the fixture describes caches and some rank could."""
+    errors = []
+    wanted = smallest_domain(pus, rank["cpus"])
+    if rank["domain"] != wanted:
+        errors.append(f"rank {rank['rank']}: domain {rank['domain']!r}, the fixture says {wanted!r}")
+    if l3_asked and all(pu["l3"] is not None for pu in pus.values() if pu["usable"]):
+        per_l3 = {}
+        for pu in pus.values():
+            if pu["usable"]:
+                per_l3.setdefault((pu["l3"], pu["node"]), set()).add(pu["core"])
+        largest = max(len(cores) for cores in per_l3.values())
+        cores = {pus[c]["core"] for c in rank["cpus"]}
+        if len(cores) <= largest and not wanted.startswith("l3:"):
+            errors.append(f"rank {rank['rank']}: {len(cores)} cores straddle L3 domains "
+                          f"under --domain l3 ({largest} cores per domain)")
+    return errors
 
 
 def invariant_errors(facts, mode, flags, result):
@@ -87,9 +126,15 @@ def invariant_errors(facts, mode, flags, result):
                 errors.append(f"rank {r}: CPU {cpu} shares core {pu['core']} with rank {owner}")
             if pu["efficient"] and "--use-efficient-cores" not in flags:
                 errors.append(f"rank {r}: CPU {cpu} is an efficient core")
-        if rank["omp_threads"] != len(cpus) or rank["env"].get("OMP_NUM_THREADS") != str(len(cpus)):
+        helpers = rank.get("helper_cpus", [])
+        computing = len(cpus) - len(helpers)
+        if not set(helpers) <= set(cpus):
+            errors.append(f"rank {r}: helper CPUs {helpers} outside its CPUs")
+        if rank["omp_threads"] != computing or \
+                rank["env"].get("OMP_NUM_THREADS") != str(computing):
             errors.append(f"rank {r}: OMP_NUM_THREADS {rank['env'].get('OMP_NUM_THREADS')} / "
-                          f"omp_threads {rank['omp_threads']} != {len(cpus)} CPUs")
+                          f"omp_threads {rank['omp_threads']} != {computing} CPUs less helpers")
+        errors += domain_errors(pus, rank, "--domain" in flags and "l3" in flags)
         homes = {pus[c]["node"] for c in cpus if c in pus}
         unbound = any(pus[c]["link"] == "none" for c in cpus if c in pus) or \
             not homes <= allowed_mems

@@ -10,6 +10,8 @@
  *   XEONRUN_PLACED_MEMS     NUMA memory nodes of the rank, a list   "0"
  *   XEONRUN_PLACED_MEMBIND  memory policy applied                   "bind", "preferred",
  *                                                                   "interleave" or "none"
+ *   XEONRUN_PLACED_HELPER_CPUS  CPUs of the rank kept for helper    "3"
+ *                           threads (XEONRUN_HELPER_CORES), only when it keeps some
  *
  * Child processes inherit these variables (and the affinity and memory policy), which tells their
  * copy of the library not to place them again. The functions below read the same variables, so
@@ -54,6 +56,11 @@ int xeonplace_cpus(int* out, int max);
 
 /* The same for the NUMA memory nodes of the rank. */
 int xeonplace_mems(int* out, int max);
+
+/* The same for the CPUs the rank keeps for helper threads (XEONRUN_HELPER_CORES: oneCCL workers,
+ * communication and progress threads), a subset of xeonplace_cpus(): 0 when it keeps none, -1 when
+ * the process was not placed. OMP_NUM_THREADS counts the other CPUs only. */
+int xeonplace_helper_cpus(int* out, int max);
 
 /* The memory policy applied: "bind", "preferred", "interleave" or "none"; NULL when the process was
  * not placed. The string is owned by the environment: copy it if you change the environment. */

@@ -39,7 +39,7 @@ bool sets(const std::vector<EnvVar>& vars, const std::string& name) {
 }
 
 std::vector<EnvVar> placed_variables(const HandedPlacement& p, const EnvMap& env) {
-  return {
+  std::vector<EnvVar> placed = {
       {"XEONRUN_PLACED_RANK", std::to_string(p.rank)},
       {"XEONRUN_PLACED_NRANKS", std::to_string(p.nranks)},
       {kPlacedCpus, p.cpus.format()},
@@ -48,6 +48,8 @@ std::vector<EnvVar> placed_variables(const HandedPlacement& p, const EnvMap& env
       {kPlacedEnv, join(p.env, ",")},
       {"XEONRUN_PLACED_LAUNCHER", launcher_context(env)},
   };
+  if (!p.helpers.empty()) placed.push_back({"XEONRUN_PLACED_HELPER_CPUS", p.helpers.format()});
+  return placed;
 }
 
 void fill_from(Decision& d, const HandedPlacement& p) {
@@ -58,6 +60,7 @@ void fill_from(Decision& d, const HandedPlacement& p) {
   d.mems = p.mems;
   d.membind = p.membind;
   d.pin = p.pin;
+  d.helper_cpus = p.helpers;
 }
 
 // A memory-policy mode the running kernel lacks is bad configuration for this machine (exit 2, or
@@ -306,7 +309,10 @@ Decision decide_planned(const Facts& facts, const EnvMap& env, const Config& con
   handed.membind = config.membind;
   handed.pin = config.pin;
   handed.source = source;
+  handed.helpers = rank.helper_cpus;
   fill_from(d, handed);
+  d.domain = rank.domain;
+  d.thread_skip = config.thread_skip;
   d.omp_threads = rank.omp_threads;
   const EnvMap user_env = without_replaced_thread_counts(facts, env, config, d.debug);
   d.runtime = merge_with_user_env(rank.env, user_env, d.warnings);
@@ -338,6 +344,7 @@ Expected<Decision> decide_handed(const Facts& facts, const EnvMap& env, const Co
   if (!handed) return handed.error();
   Decision d;
   fill_from(d, *handed);
+  d.thread_skip = config.thread_skip;
   for (const std::string& name : handed->env) {
     if (const auto value = lookup(env, name)) d.runtime.push_back({name, *value});
   }
@@ -612,7 +619,8 @@ std::string format_handed_placement(const HandedPlacement& p) {
   return "v1;rank=" + std::to_string(p.rank) + ";nranks=" + std::to_string(p.nranks) +
          ";cpus=" + p.cpus.format() + ";mems=" + p.mems.format() +
          ";membind=" + to_string(p.membind) + ";pin=" + to_string(p.pin) + ";source=" + p.source +
-         ";env=" + join(p.env, ",") + (p.inputs.empty() ? "" : ";inputs=" + p.inputs);
+         ";env=" + join(p.env, ",") + (p.helpers.empty() ? "" : ";helpers=" + p.helpers.format()) +
+         (p.inputs.empty() ? "" : ";inputs=" + p.inputs);
 }
 
 namespace {
@@ -637,7 +645,7 @@ bool is_fingerprint(const std::string& text) {
 Error handed_error(const std::string& text, const std::string& reason) {
   return value_error(kPlacementVariable, text, reason,
                      "v1;rank=R;nranks=N;cpus=LIST;mems=LIST;membind=M;pin=P;source=S;env=NAMES"
-                     "[;inputs=HEX], as xeonrun-spawn writes it");
+                     "[;helpers=LIST][;inputs=HEX], as xeonrun-spawn writes it");
 }
 
 }  // namespace
@@ -645,16 +653,17 @@ Error handed_error(const std::string& text, const std::string& reason) {
 Expected<HandedPlacement> parse_handed_placement(const std::string& text) {
   const std::vector<std::string_view> pieces = split(text, ';');
   const std::vector<std::string> fields(pieces.begin(), pieces.end());
-  static const char* const kKeys[] = {"rank", "nranks", "cpus", "mems",  "membind",
-                                      "pin",  "source", "env",  "inputs"};
+  static const char* const kKeys[] = {"rank",    "nranks", "cpus",   "mems",
+                                      "membind", "pin",    "source", "env"};
   constexpr std::size_t kFields = sizeof kKeys / sizeof *kKeys;
   if (fields.empty() || fields[0] != "v1") return handed_error(text, "not version v1");
-  // The last field (inputs=) is optional: a re-exec's handoff has none.
-  if (fields.size() != kFields + 1 && fields.size() != kFields) {
+  // Two optional fields follow env=, in this order: helpers= (XEONRUN_HELPER_CORES) and inputs=
+  // (xeonrun-spawn's word, always last; a re-exec's handoff has none).
+  if (fields.size() < kFields + 1 || fields.size() > kFields + 3) {
     return handed_error(text, "wrong number of fields");
   }
   std::string values[kFields];
-  for (std::size_t i = 0; i + 1 < fields.size(); ++i) {
+  for (std::size_t i = 0; i < kFields; ++i) {
     const std::string key = std::string(kKeys[i]) + "=";
     if (!starts_with(fields[i + 1], key)) return handed_error(text, "expected " + key);
     values[i] = fields[i + 1].substr(key.size());
@@ -686,10 +695,23 @@ Expected<HandedPlacement> parse_handed_placement(const std::string& text) {
   for (const std::string_view name : split(values[7], ',')) {
     if (!name.empty()) p.env.emplace_back(name);
   }
-  if (fields.size() == kFields + 1 && !is_fingerprint(values[8])) {
-    return handed_error(text, "inputs is not 16 lowercase hex digits");
+  std::size_t next = kFields + 1;
+  if (next < fields.size() && starts_with(fields[next], "helpers=")) {
+    Expected<CpuSet> helpers = CpuSet::parse(fields[next].substr(8), kPlacementVariable);
+    if (!helpers || helpers->empty() || !helpers->is_subset_of(p.cpus)) {
+      return handed_error(text, "helpers must be a non-empty subset of cpus");
+    }
+    p.helpers = *helpers;
+    ++next;
   }
-  p.inputs = values[8];
+  if (next < fields.size() && starts_with(fields[next], "inputs=")) {
+    p.inputs = fields[next].substr(7);
+    if (!is_fingerprint(p.inputs)) {
+      return handed_error(text, "inputs is not 16 lowercase hex digits");
+    }
+    ++next;
+  }
+  if (next != fields.size()) return handed_error(text, "expected helpers= or inputs= last");
   return p;
 }
 
@@ -716,6 +738,7 @@ void record_what_was_applied(Decision& d, bool cpus_applied, const CpuSet& cpus_
     if (!handed) continue;
     if (!memory_applied) handed->membind = Membind::None;
     if (cpus_refused) handed->cpus = cpus_in_force;
+    if (!handed->helpers.is_subset_of(handed->cpus)) handed->helpers = CpuSet{};
     var.value = format_handed_placement(*handed);
   }
 }

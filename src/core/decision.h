@@ -4,6 +4,7 @@
 // src/sys/. Every path the engine can take is a unit test of this file.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,6 +25,7 @@ namespace xeonplace {
 // decides, the preload obeys"). One line, `;`-separated `key=value` fields:
 //   XEONRUN_PLACEMENT=v1;rank=0;nranks=2;cpus=0-3;mems=0;membind=bind;pin=process;
 //                     source=XEONRUN_RANK;env=OMP_NUM_THREADS,KMP_AFFINITY
+// with a last field helpers=LIST only when the rank keeps helper cores (XEONRUN_HELPER_CORES).
 inline constexpr const char* kPlacementVariable = "XEONRUN_PLACEMENT";
 
 // What the shell must gather before deciding, read from the environment alone (pure).
@@ -107,9 +109,12 @@ struct Decision {
   std::string source;  // where the rank came from: "XEONRUN_RANK", "torchrun", ...
   CpuSet cpus;
   CpuSet mems;
+  CpuSet helper_cpus;        // XEONRUN_HELPER_CORES: the rank's CPUs kept for helper threads
+  std::string domain;        // the smallest domain holding the rank ("" when handed over)
   unsigned omp_threads = 0;  // the plan's thread count (0: handed over, not planned here)
   Membind membind = Membind::Bind;
   Pin pin = Pin::Process;
+  std::uint64_t thread_skip = 0;  // XEONRUN_THREAD_SKIP, for XEONRUN_PIN=thread
   // false in a re-executed image: its threads inherited the slice through execve, and pinning
   // them again would undo the binding an OpenMP runtime gave its initial thread.
   bool pin_existing_threads = true;
@@ -161,6 +166,7 @@ struct HandedPlacement {
   // applies the placement itself between fork and exec. The front then only confirms that the
   // placement is in force, without loading the engine (docs/design.md §4). "" when absent.
   std::string inputs;
+  CpuSet helpers;  // XEONRUN_HELPER_CORES' CPUs; an optional last field "helpers=LIST"
 };
 std::string format_handed_placement(const HandedPlacement& placement);
 Expected<HandedPlacement> parse_handed_placement(const std::string& text);

@@ -1,7 +1,5 @@
 #include "core/lscpu.h"
 
-#include "core/text.h"
-
 #include <algorithm>
 #include <cctype>
 #include <map>
@@ -9,13 +7,14 @@
 #include <vector>
 
 #include "core/option_values.h"
+#include "core/text.h"
 
 namespace xeonplace {
 namespace {
 
 constexpr const char* kAccepted =
-    "accepted: the output of lscpu --parse=CPU,Core,Socket,Node (optionally with ,Online)";
-
+    "accepted: the output of lscpu --parse=CPU,Core,Socket,Node (optionally with ,Online and "
+    ",Cache)";
 
 std::string_view trim(std::string_view text) {
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) {
@@ -54,8 +53,21 @@ struct Columns {
   std::size_t socket = 2;
   std::optional<std::size_t> node = 3;
   std::optional<std::size_t> online;
+  // The L3 cache id: its own column ("L3", what lscpu -p and --parse=...,Cache print), or one part
+  // of a column like "L1d:L1i:L2:L3" (older util-linux).
+  std::optional<std::size_t> l3;
+  std::optional<std::size_t> l3_part;
   std::string names = "CPU,Core,Socket,Node";
 };
+
+void find_l3(std::size_t column, const std::string& name, Columns& columns) {
+  const std::vector<std::string_view> parts = split(name, ':');
+  for (std::size_t part = 0; part < parts.size(); ++part) {
+    if (parts[part] != "L3") continue;
+    columns.l3 = column;
+    if (parts.size() > 1) columns.l3_part = part;
+  }
+}
 
 // A header is a comment whose text is a comma list starting with CPU; prose comments have spaces.
 std::optional<Columns> header_columns(std::string_view comment) {
@@ -75,6 +87,7 @@ std::optional<Columns> header_columns(std::string_view comment) {
     if (name == "SOCKET") socket = i;
     if (name == "NODE") columns.node = i;
     if (name == "ONLINE") columns.online = i;
+    find_l3(i, name, columns);
   }
   // Without Core or Socket the dump cannot describe the machine; report it with the data lines.
   columns.core = core.value_or(names.size());
@@ -171,6 +184,23 @@ Expected<Topology> parse_lscpu(std::string_view text, const std::string& source)
       Expected<unsigned> node = number(*columns.node, "Node");
       if (!node) return node.error();
       row.pu.node = *node;
+    }
+
+    if (columns.l3 && !blank(*columns.l3)) {
+      std::string_view field = fields[*columns.l3];
+      if (columns.l3_part) {
+        const std::vector<std::string_view> parts = split(field, ':');
+        field = *columns.l3_part < parts.size() ? parts[*columns.l3_part] : std::string_view();
+      }
+      // A CPU without an L3 (some VMs print an empty field) has no cache domain.
+      if (!field.empty()) {
+        std::optional<unsigned> l3 = parse_id(field);
+        if (!l3) {
+          return make_error(where + "L3 '" + printable(field) + "' is not an id in '" +
+                            printable(line) + "'; " + kAccepted);
+        }
+        row.pu.l3 = *l3;
+      }
     }
 
     auto [seen, inserted] = line_of_cpu.try_emplace(row.pu.cpu, line_no);

@@ -77,6 +77,11 @@ constexpr Choice<Threads> kThreads[] = {
     {"auto", Threads::Auto}, {"plan", Threads::Plan}, {"inherit", Threads::Inherit}};
 constexpr Choice<BindPolicy> kBindPolicies[] = {
     {"auto", BindPolicy::Auto}, {"respect", BindPolicy::Respect}, {"replace", BindPolicy::Replace}};
+constexpr Choice<Domain> kDomains[] = {{"auto", Domain::Auto},
+                                       {"numa", Domain::Numa},
+                                       {"l3", Domain::L3},
+                                       {"package", Domain::Package},
+                                       {"core", Domain::Core}};
 constexpr Choice<Reexec> kReexecs[] = {{"auto", Reexec::Auto}, {"never", Reexec::Never}};
 constexpr Choice<CpuQuotaUse> kCpuQuotaUses[] = {{"auto", CpuQuotaUse::Auto},
                                                  {"ignore", CpuQuotaUse::Ignore}};
@@ -329,6 +334,36 @@ Status all_instances(const OptionSpec&, const std::string& value, Config& config
   return Unit{};
 }
 
+// XEONRUN_THREAD_SKIP: likwid-pin's skip mask, a hexadecimal number (0x optional) of at most 64
+// bits; bit i set skips the i-th thread creation (docs/design.md, helper threads).
+Status thread_skip_mask(const OptionSpec& spec, const std::string& value, Config& config,
+                        bool& stored) {
+  std::string_view digits = value;
+  stored = true;
+  config.thread_skip = 0;
+  if (value.empty()) return Unit{};  // a Text row: empty is its unset meaning
+  if (starts_with(digits, "0x") || starts_with(digits, "0X")) digits.remove_prefix(2);
+  if (digits.empty()) return spec_error(spec, value, "no hexadecimal digits");
+  if (digits.size() > 16) return spec_error(spec, value, "more than 64 bits");
+  std::uint64_t mask = 0;
+  for (char c : digits) {
+    const int digit = c >= '0' && c <= '9'   ? c - '0'
+                      : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                      : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                             : -1;
+    if (digit < 0) return spec_error(spec, value, "not a hexadecimal number");
+    mask = (mask << 4) | static_cast<unsigned>(digit);
+  }
+  config.thread_skip = mask;
+  return Unit{};
+}
+
+// A row whose hook parses and stores the value itself (its field is not of the type's value).
+Status parse_by_hook(const OptionSpec& spec, const std::string& value, Config& config) {
+  bool stored = false;
+  return spec.hook(spec, value, config, stored);
+}
+
 // ---- generated text ----
 
 std::string with_article(const char* noun) {
@@ -491,6 +526,24 @@ std::vector<OptionSpec> make_table() {
               "XEONRUN_INSTANCE_IDX", "list of ranks like 0,2-3", kMaxInstances - 1,
               {"start only these ranks of the plan (ipexrun's --instance-idx)", "every rank"}),
           "or -1 for every rank", all_instances),
+      // Issue #15: cache domains, helper cores and helper threads (docs/design.md).
+      choice<&Config::domain>(
+          "XEONRUN_DOMAIN", kDomains, "auto",
+          {"what ranks are cut by: a rank never straddles an l3 (last-level cache), numa, package "
+           "or core domain when sizes allow; auto: the smallest domain holding whole ranks without "
+           "leftovers, else numa; throughput mode gives one rank per domain"}),
+      integer<&Config::helper_cores>(
+          "XEONRUN_HELPER_CORES", "count", 0, kMaxSetId,
+          {"cores per rank (its last ones) kept for helper threads: not in OMP_NUM_THREADS, "
+           "exported as CCL_WORKER_COUNT and CCL_WORKER_AFFINITY",
+           "0"}),
+      also_accepting(
+          row("XEONRUN_THREAD_SKIP", OptionType::Text, nullptr, {"hexadecimal mask like 0x1"},
+              {"XEONRUN_PIN=thread: bit i skips the i-th pthread_create (likwid-pin's "
+               "skip mask); skipped threads run on the helper cores, else the rank's",
+               "0x0, no thread skipped"},
+              parse_by_hook),
+          nullptr, thread_skip_mask),
   };
   for (auto& spec : rows) spec = generated(std::move(spec));
   return rows;
@@ -555,6 +608,8 @@ const std::vector<OutputSpec>& output_table() {
        "the CPUs it runs on, as a list like 0-3 (the affinity in force when pinning was refused "
        "or a wrapper narrowed it)"},
       {"XEONRUN_PLACED_MEMS", "its memory nodes, as a list like 0"},
+      {"XEONRUN_PLACED_HELPER_CPUS",
+       "the CPUs of its helper cores (XEONRUN_HELPER_CORES), a subset of XEONRUN_PLACED_CPUS"},
       {"XEONRUN_PLACED_MEMBIND",
        "its memory policy (bind, preferred, interleave, none: none when the kernel refused it)"},
       {"XEONRUN_PLACED_ENV", "runtime variables holding the plan's value (OMP_...)"},
@@ -622,6 +677,10 @@ const std::vector<FlagSpec>& flag_table() {
        "cores the ranks do not divide: unused or spread"},
       {"--nodes-list", "XEONRUN_NODES_LIST", nullptr, "use only these NUMA nodes, e.g. 0,2-3"},
       {"--instance-idx", "XEONRUN_INSTANCE_IDX", nullptr, "start only these ranks, e.g. 0,2-3"},
+      // Issue #15: cache domains, helper cores and helper threads.
+      {"--domain", "XEONRUN_DOMAIN", nullptr, "cut ranks by auto, numa, l3, package or core"},
+      {"--helper-cores", "XEONRUN_HELPER_CORES", nullptr, "cores per rank for helper threads"},
+      {"--thread-skip", "XEONRUN_THREAD_SKIP", nullptr, "thread creations not pinned, e.g. 0x1"},
   };
   return table;
 }
@@ -719,5 +778,6 @@ Strategy effective_strategy(const Config& config) {
   if (config.strategy != Strategy::Auto) return config.strategy;
   return config.compat == Compat::Ipexrun ? Strategy::Scatter : Strategy::Close;
 }
+const char* to_string(Domain value) { return name_of(value, kDomains); }
 
 }  // namespace xeonplace

@@ -3,6 +3,7 @@
 // maps run_cpu's command-line flags onto variables, so the CLI and the library can never disagree.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,6 +26,10 @@ enum class Pin { Process, Thread, None };
 // Which thread pools get the rank's thread count (issue #15): every pool that reads a variable
 // (BLAS libraries, numexpr, numba, TensorFlow, rayon), or OpenMP's alone.
 enum class ThreadPools { All, OpenMp };
+// The domain ranks are cut by (docs/design.md, cache domains): a rank never straddles one when the
+// sizes allow it. Numa is run_cpu's behaviour; Auto takes the smallest domain that holds whole
+// ranks without leftovers, else behaves as Numa.
+enum class Domain { Auto, Numa, L3, Package, Core };
 enum class OnError { Abort, Warn };
 enum class LogLevel { Debug, Info, Warn, Error, Off };
 // What to do when the launcher already bound this rank to some CPUs (issue #6).
@@ -109,6 +114,10 @@ struct Config {
   Leftover leftover_cores{};
   std::optional<CpuSet> nodes_list;    // restrict to the cores of these NUMA nodes
   std::optional<CpuSet> instance_idx;  // start only these ranks of the plan; unset: all
+  // Issue #15, cache domains and helper cores (options.cpp, the block at the end of the table).
+  Domain domain{};
+  unsigned helper_cores{};      // cores per rank kept for helper threads (oneCCL workers)
+  std::uint64_t thread_skip{};  // XEONRUN_PIN=thread: creations to skip (likwid-pin's mask)
   RankSource rank_source;
   // Not from the table: the decision's cap on the CPUs planned (a CPU quota, core/cpu_quota.h),
   // and the words that say where it came from, for the one line the planner writes about it.
@@ -231,5 +240,6 @@ const char* to_string(Strategy);
 const char* to_string(Leftover);
 // The strategy in force: XEONRUN_STRATEGY, or the compat's default when it is auto.
 Strategy effective_strategy(const Config& config);
+const char* to_string(Domain);
 
 }  // namespace xeonplace

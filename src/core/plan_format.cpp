@@ -1,11 +1,11 @@
 #include "core/plan_format.h"
 
-#include "core/text.h"
-
 #include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
+
+#include "core/text.h"
 
 namespace xeonplace {
 namespace {
@@ -70,7 +70,6 @@ void append_strings(std::string& out, const std::vector<std::string>& items) {
   out += ']';
 }
 
-
 std::string pad(std::string text, std::size_t width) {
   if (text.size() < width) text.append(width - text.size(), ' ');
   return text;
@@ -79,30 +78,32 @@ std::string pad(std::string text, std::size_t width) {
 }  // namespace
 
 std::string format_plan_table(const Plan& plan) {
-  struct Row {
-    std::string rank, cpus, mems, omp, warnings;
-  };
-  std::vector<Row> rows;
-  rows.push_back({"rank", "cpus", "mems", "omp", "warnings"});
+  // The helpers column only when some rank keeps helper cores (XEONRUN_HELPER_CORES).
+  const bool helpers = std::any_of(plan.ranks.begin(), plan.ranks.end(),
+                                   [](const RankPlacement& r) { return !r.helper_cpus.empty(); });
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back({"rank", "cpus", "mems", "omp", "domain"});
+  if (helpers) rows.back().push_back("helpers");
+  rows.back().push_back("warnings");
   for (const RankPlacement& r : plan.ranks) {
     rows.push_back({std::to_string(r.rank), r.cpus.format(), r.mems.format(),
-                    std::to_string(r.omp_threads), join(r.warnings, "; ")});
+                    std::to_string(r.omp_threads), r.domain});
+    if (helpers) rows.back().push_back(r.helper_cpus.format());
+    rows.back().push_back(join(r.warnings, "; "));
   }
-  std::size_t w_rank = 0, w_cpus = 0, w_mems = 0, w_omp = 0;
-  for (const Row& row : rows) {
-    w_rank = std::max(w_rank, row.rank.size());
-    w_cpus = std::max(w_cpus, row.cpus.size());
-    w_mems = std::max(w_mems, row.mems.size());
-    w_omp = std::max(w_omp, row.omp.size());
+  std::vector<std::size_t> widths(rows.front().size() - 1, 0);
+  for (const auto& row : rows) {
+    for (std::size_t i = 0; i < widths.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
   }
   std::string out;
   if (plan.ranks.size() != plan.nranks) {
     out += std::to_string(plan.nranks) + (plan.nranks == 1 ? " rank" : " ranks") +
            " planned; showing " + std::to_string(plan.ranks.size()) + "\n";
   }
-  for (const Row& row : rows) {
-    std::string line = pad(row.rank, w_rank) + "  " + pad(row.cpus, w_cpus) + "  " +
-                       pad(row.mems, w_mems) + "  " + pad(row.omp, w_omp) + "  " + row.warnings;
+  for (const auto& row : rows) {
+    std::string line;
+    for (std::size_t i = 0; i < widths.size(); ++i) line += pad(row[i], widths[i]) + "  ";
+    line += row.back();
     line.erase(line.find_last_not_of(' ') + 1);
     out += line + "\n";
   }
@@ -117,9 +118,15 @@ std::string format_plan_json(const Plan& plan) {
     if (i) out += ", ";
     out += "{\"rank\": " + std::to_string(r.rank) + ", \"cpus\": ";
     append_ids(out, r.cpus);
+    if (!r.helper_cpus.empty()) {
+      out += ", \"helper_cpus\": ";
+      append_ids(out, r.helper_cpus);
+    }
     out += ", \"mems\": ";
     append_ids(out, r.mems);
-    out += ", \"omp_threads\": " + std::to_string(r.omp_threads) + ", \"env\": {";
+    out += ", \"omp_threads\": " + std::to_string(r.omp_threads) + ", \"domain\": ";
+    append_json_string(out, r.domain);
+    out += ", \"env\": {";
     for (std::size_t j = 0; j < r.env.size(); ++j) {
       if (j) out += ", ";
       append_json_string(out, r.env[j].name);

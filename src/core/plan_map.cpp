@@ -445,10 +445,11 @@ char rank_glyph(unsigned rank) {
 }
 
 CpuMark mark_of(const Topology& topology, const MapPlan& plan, const Pu& pu) {
+  // A rank's helper cores are in its affinity but reserved: they show as reserved.
+  if (plan.reserved.contains(pu.cpu)) return {CpuMarkKind::Reserved, 0};
   for (const MapRank& r : plan.ranks) {
     if (r.cpus.contains(pu.cpu)) return {CpuMarkKind::Rank, r.rank};
   }
-  if (plan.reserved.contains(pu.cpu)) return {CpuMarkKind::Reserved, 0};
   if (!pu.online) return {CpuMarkKind::Offline, 0};
   if (!topology.usable(pu)) return {CpuMarkKind::NotAllowed, 0};
   return {CpuMarkKind::Free, 0};

@@ -18,8 +18,8 @@ struct MapRank {
   CpuSet mems;
 };
 
-// What the map shows on the machine: each rank's CPUs, and the CPUs the plan keeps back (helper
-// cores: none until a plan reserves some).
+// What the map shows on the machine: each rank's CPUs, and the CPUs the plan keeps back (the
+// ranks' helper cores, XEONRUN_HELPER_CORES: in a rank's affinity, shown as reserved).
 struct MapPlan {
   unsigned nranks = 0;
   std::vector<MapRank> ranks;

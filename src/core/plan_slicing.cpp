@@ -8,6 +8,7 @@
 
 #include "core/cpuset.h"
 #include "core/option_values.h"
+#include "core/plan_domains.h"
 #include "core/planner.h"
 
 namespace xeonplace::planning {
@@ -54,6 +55,14 @@ std::size_t total_weight(const std::vector<Slot>& slots) {
 
 Expected<std::vector<Group>> cut(const std::vector<Slot>& slots, const Sizes& sizes,
                                  bool within_nodes, const std::string& what) {
+  return cut_in_runs(
+      slots, sizes, within_nodes ? domain_runs(slots, Level::Numa) : std::vector<unsigned>{}, what);
+}
+
+Expected<std::vector<Group>> cut_in_runs(const std::vector<Slot>& slots, const Sizes& sizes,
+                                         const std::vector<unsigned>& runs,
+                                         const std::string& what) {
+  const bool within_nodes = !runs.empty();  // within runs: nodes, or the domains of a level
   const std::size_t n = slots.size();
   // run_end[i]: one past the last slot of the node run that contains slot i; prefix[i]: weight of
   // slots before i. Both make the per-rank node-fit test O(1).
@@ -61,7 +70,7 @@ Expected<std::vector<Group>> cut(const std::vector<Slot>& slots, const Sizes& si
   std::vector<std::size_t> prefix(n + 1, 0);
   for (std::size_t i = 0; i < n; ++i) prefix[i + 1] = prefix[i] + weight(slots[i]);
   for (std::size_t i = n; i-- > 0;) {
-    run_end[i] = (i + 1 < n && same_locality(slots[i + 1], slots[i])) ? run_end[i + 1] : i + 1;
+    run_end[i] = (within_nodes && i + 1 < n && runs[i + 1] == runs[i]) ? run_end[i + 1] : i + 1;
   }
 
   std::vector<Group> groups;
@@ -252,8 +261,11 @@ std::vector<Group> scatter(const std::vector<Slot>& slots, std::vector<Group> ca
 }  // namespace
 
 Expected<std::vector<Group>> split_evenly(const std::vector<Slot>& slots, unsigned nranks,
-                                          bool within_nodes, bool spread, bool proportional,
+                                          const Config& config,
                                           std::vector<std::string>& warnings) {
+  const bool within_nodes = config.skip_cross_node_cores;
+  const bool spread = config.leftover_cores == Leftover::Spread;
+  const bool proportional = config.compat == Compat::Ipexrun;
   const std::string what = "XEONRUN_NINSTANCES=" + std::to_string(nranks);
   if (nranks == 0) return make_error(what + ": accepted: 1 or more");
   const std::size_t n = slots.size();
@@ -292,6 +304,17 @@ Expected<std::vector<Group>> split_evenly(const std::vector<Slot>& slots, unsign
     const std::size_t size = each + (r < extra ? 1 : 0);
     for (std::size_t i = at; i < at + size; ++i) groups[r].push_back(i);
     at += size;
+  }
+  // Sizes are counted in slots here, in logical CPUs by cut(): the domains apply when every slot
+  // weighs the same, and every rank is of one size (no leftover spread).
+  const std::size_t per_slot = weight(slots.front());
+  const bool uniform = std::all_of(slots.begin(), slots.end(),
+                                   [&](const Slot& slot) { return weight(slot) == per_slot; });
+  if (uniform && extra == 0 && config.domain != Domain::Numa) {
+    const Sizes sizes{std::vector<unsigned>(nranks, static_cast<unsigned>(each * per_slot)), false};
+    auto in_domains = cut_in_domains(slots, sizes, false, config.domain, nranks, what, warnings);
+    if (!in_domains) return in_domains.error();
+    groups = std::move(*in_domains);
   }
   warn_unused(
       slots, groups,
@@ -371,7 +394,12 @@ Expected<std::vector<Group>> slice_by_count(const std::vector<Slot>& slots, cons
   const bool scattered =
       fixed && counts.size() == 1 && effective_strategy(config) == Strategy::Scatter;
   if (scattered) sizes = Sizes{{counts.front()}, true};
-  auto groups = cut(slots, sizes, within_nodes, what);
+  // Scattered ranks are cut as run_cpu cuts them, then spread (scatter()); the others keep
+  // inside XEONRUN_DOMAIN's domains where the sizes allow.
+  Level level = Level::None;
+  auto groups = scattered ? cut(slots, sizes, within_nodes, what)
+                          : cut_in_domains(slots, sizes, within_nodes, config.domain,
+                                           fixed ? sizes.list.size() : 0, what, warnings, &level);
   if (!groups) return groups.error();
   if (scattered) {
     if (groups->size() < *config.nranks) {
@@ -400,6 +428,10 @@ Expected<std::vector<Group>> slice_by_count(const std::vector<Slot>& slots, cons
           std::to_string(total) + " usable" + noun;
   } else {
     why = std::to_string(total) + noun + " do not divide into ranks of " + join_sizes(counts);
+  }
+  if (level < Level::Numa) {
+    why += std::string(", and XEONRUN_DOMAIN keeps each rank inside one ") + level_name(level) +
+           " domain, leaving each domain's remainder unused";
   }
   warn_unused(slots, *groups, why, warnings);
   return groups;

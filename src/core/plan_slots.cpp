@@ -30,6 +30,8 @@ std::vector<Slot> core_slots(const Topology& topology, bool efficient, bool logi
     slot.node = core.node;
     slot.borrowed = core.node_link != NodeLink::Own;
     slot.package = core.package;
+    slot.core = core.id;
+    slot.l3 = core.l3;
     if (logical) {
       slot.cpus = std::move(core.cpus);
     } else {
@@ -97,7 +99,8 @@ Expected<std::vector<Slot>> listed_slots(const Topology& topology, const CpuSet&
         continue;
       }
     }
-    slots.push_back(Slot{pu->node, {cpu}, pu->node_link != NodeLink::Own, pu->package});
+    slots.push_back(
+        Slot{pu->node, {cpu}, pu->node_link != NodeLink::Own, pu->package, pu->core, pu->l3});
   }
   // Machines that number CPUs round-robin across nodes (0,2,4.. on node 0) would otherwise get
   // ranks spanning nodes from a list that has a node-local split.

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <tuple>
 #include <vector>
 
@@ -21,6 +22,8 @@ struct Slot {
   // with a node's own CPUs.
   bool borrowed = false;
   unsigned package = 0;
+  unsigned core = 0;             // Pu::core of its CPUs
+  std::optional<unsigned> l3{};  // its L3 domain, when the topology describes caches
 };
 
 // What slots are grouped by: the node, or for borrowed CPUs their package.

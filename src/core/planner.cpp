@@ -33,25 +33,26 @@
 //   (HBM, CXL).
 #include "core/planner.h"
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "core/bind_policy.h"
+#include "core/plan_domains.h"
 #include "core/plan_slicing.h"
 #include "core/plan_slots.h"
 #include "core/runtime_env.h"
+#include "core/text.h"
 
 namespace xeonplace {
 namespace {
 
 using planning::cap_slots;
 using planning::core_slots;
-using planning::cut;
 using planning::find_node;
 using planning::Group;
-using planning::group_by_node;
 using planning::select_slots;
 using planning::Sizes;
 using planning::slice_by_count;
@@ -144,7 +145,8 @@ Expected<Slicing> slice_latency(const Topology& topology, const Config& config,
                       "); accepted: a machine or allowed set with at least 4 cores, or "
                       "XEONRUN_NCORES_PER_INSTANCE");
   }
-  auto groups = cut(s.slots, Sizes{{kLatencyCores}, true}, false, "XEONRUN_MODE=latency");
+  auto groups = planning::cut_in_domains(s.slots, Sizes{{kLatencyCores}, true}, false,
+                                         config.domain, 0, "XEONRUN_MODE=latency", warnings);
   if (!groups) return groups.error();
   s.groups = std::move(*groups);
   if (config.leftover_cores == Leftover::Spread) {
@@ -171,7 +173,8 @@ Expected<Slicing> slice_throughput(const Topology& topology, const Config& confi
   if (s.slots.empty()) {
     return make_error("XEONRUN_MODE=throughput: no usable cores on " + topology.source);
   }
-  s.groups = group_by_node(s.slots);
+  s.groups = planning::group_by_domain(s.slots,
+                                       planning::grouping_level(s.slots, config.domain, warnings));
   return s;
 }
 
@@ -191,7 +194,8 @@ Expected<Slicing> slice(const Topology& topology, const Config& config,
     // A bare rank, or multi-instance: one rank per node. Otherwise run_cpu's default: one rank on
     // every slot.
     if (config.rank || config.mode == Mode::MultiInstance) {
-      s.groups = group_by_node(s.slots);
+      s.groups = planning::group_by_domain(
+          s.slots, planning::grouping_level(s.slots, config.domain, warnings));
     } else {
       Group all(s.slots.size());
       for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
@@ -200,9 +204,7 @@ Expected<Slicing> slice(const Topology& topology, const Config& config,
     return s;
   }
   auto groups = config.ncores_per_instance.empty()
-                    ? split_evenly(s.slots, *config.nranks, config.skip_cross_node_cores,
-                                   config.leftover_cores == Leftover::Spread,
-                                   config.compat == Compat::Ipexrun, warnings)
+                    ? split_evenly(s.slots, *config.nranks, config, warnings)
                     : slice_by_count(s.slots, config, warnings);
   if (!groups) return groups.error();
   s.groups = std::move(*groups);
@@ -268,6 +270,11 @@ CpuSet home_nodes(const Topology& topology, RankPlacement& placement, const CpuS
   return mems;
 }
 
+// XEONRUN_HELPER_CORES: the last `helper_cores` slots of a group are its helper cores.
+std::size_t compute_slots(const Config& config, const Group& group) {
+  return group.size() - std::min<std::size_t>(config.helper_cores, group.size());
+}
+
 RankPlacement place(const Topology& topology, const Config& config, const Slicing& s, unsigned rank,
                     const std::optional<CpuSet>& mem_nodes) {
   RankPlacement placement;
@@ -276,11 +283,17 @@ RankPlacement place(const Topology& topology, const Config& config, const Slicin
   placement.cpus = cpus_of(s.slots, group);
   CpuSet cpu_nodes;
   std::size_t threads = 0;
-  for (std::size_t i : group) {
-    cpu_nodes.add(s.slots[i].node);
-    threads += weight(s.slots[i]);
+  const std::size_t computing = compute_slots(config, group);
+  for (std::size_t at = 0; at < group.size(); ++at) {
+    const Slot& slot = s.slots[group[at]];
+    cpu_nodes.add(slot.node);
+    if (at < computing) threads += weight(slot);
+    for (unsigned cpu : slot.cpus) {
+      if (at >= computing) placement.helper_cpus.add(cpu);
+    }
   }
   placement.omp_threads = static_cast<unsigned>(threads);
+  placement.domain = planning::domain_of(topology, placement.cpus);
   if (cpu_nodes.count() > 1) {
     // run_cpu's numa_aware_check.
     placement.warnings.push_back("Numa Aware: cores " + placement.cpus.format() +
@@ -294,6 +307,33 @@ RankPlacement place(const Topology& topology, const Config& config, const Slicin
                                    home_nodes(topology, placement, cpu_nodes), placement.warnings);
   placement.env = planned_runtime_env(placement, config);
   return placement;
+}
+
+// Every rank keeps at least one core for compute.
+Status check_helper_cores(const Config& config, const Slicing& s) {
+  if (config.helper_cores == 0) return Unit{};
+  std::size_t smallest = s.groups.empty() ? 0 : s.groups.front().size();
+  for (const Group& group : s.groups) smallest = std::min(smallest, group.size());
+  if (config.helper_cores < smallest) return Unit{};
+  return make_error("XEONRUN_HELPER_CORES=" + std::to_string(config.helper_cores) +
+                    ": the smallest rank has " + std::to_string(smallest) +
+                    (smallest == 1 ? " core" : " cores") +
+                    " and keeps at least one for compute; accepted: 0.." +
+                    std::to_string(smallest == 0 ? 0 : smallest - 1));
+}
+
+// oneCCL's workers (docs/design.md, helper cores): CCL_WORKER_AFFINITY lists one CPU per worker
+// of every local rank, rank after rank (oneCCL reads entry local_rank * count + worker).
+std::vector<EnvVar> ccl_env(const Config& config, const Slicing& s) {
+  if (config.helper_cores == 0) return {};
+  std::vector<std::string> cpus;
+  for (const Group& group : s.groups) {
+    for (std::size_t at = compute_slots(config, group); at < group.size(); ++at) {
+      cpus.push_back(std::to_string(s.slots[group[at]].cpus.front()));
+    }
+  }
+  return {{"CCL_WORKER_COUNT", std::to_string(config.helper_cores)},
+          {"CCL_WORKER_AFFINITY", join(cpus, ",")}};
 }
 
 }  // namespace
@@ -314,6 +354,13 @@ Expected<Plan> plan(const Topology& topology, const Config& config) {
   if (!sliced) return sliced.error();
   const Slicing& s = *sliced;
   result.nranks = static_cast<unsigned>(s.groups.size());
+  if (Status helpers = check_helper_cores(config, s); !helpers) return helpers.error();
+  const std::vector<EnvVar> ccl = ccl_env(config, s);
+  auto placed = [&](unsigned rank) {
+    RankPlacement placement = place(topology, config, s, rank, mem_nodes);
+    placement.env.insert(placement.env.end(), ccl.begin(), ccl.end());
+    return placement;
+  };
 
   if (config.instance_idx) {
     const CpuSet& wanted = *config.instance_idx;
@@ -338,13 +385,13 @@ Expected<Plan> plan(const Topology& topology, const Config& config) {
           " (" + std::to_string(result.nranks) + (result.nranks == 1 ? " rank" : " ranks") +
           " planned)");
     }
-    result.ranks.push_back(place(topology, config, s, *config.rank, mem_nodes));
+    result.ranks.push_back(placed(*config.rank));
     return result;
   }
   result.ranks.reserve(s.groups.size());
   for (unsigned r = 0; r < result.nranks; ++r) {
     if (config.instance_idx && !config.instance_idx->contains(r)) continue;
-    result.ranks.push_back(place(topology, config, s, r, mem_nodes));
+    result.ranks.push_back(placed(r));
   }
   return result;
 }

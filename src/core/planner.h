@@ -18,7 +18,9 @@ struct RankPlacement {
   unsigned rank = 0;
   CpuSet cpus;               // OS indices this rank runs on
   CpuSet mems;               // memory nodes (numactl -m)
-  unsigned omp_threads = 0;  // OMP_NUM_THREADS
+  unsigned omp_threads = 0;  // OMP_NUM_THREADS: its CPUs less the helper cores'
+  CpuSet helper_cpus;        // XEONRUN_HELPER_CORES: its last cores, kept for helper threads
+  std::string domain;        // the smallest domain holding its CPUs: "l3:2", "numa:0", ...
   std::vector<EnvVar> env;   // runtime variables to export (OMP_*, KMP_*; libraries come in #4)
   std::vector<std::string> warnings;  // e.g. "rank 1 spans NUMA nodes 0,1"
 };

@@ -11,6 +11,16 @@ bool Topology::has_hybrid_cpus() const {
                      [](const Pu& pu) { return pu.kind == CpuKind::Efficient; });
 }
 
+bool Topology::has_l3_domains() const {
+  bool any = false;
+  for (const Pu& pu : pus) {
+    if (!usable(pu)) continue;
+    if (!pu.l3) return false;
+    any = true;
+  }
+  return any;
+}
+
 std::vector<Core> Topology::usable_cores(bool include_efficient) const {
   // Keyed by Pu::core, which is machine-wide unique. A core takes its node, package and kind from
   // its first PU; its siblings share them on every real machine.
@@ -24,6 +34,7 @@ std::vector<Core> Topology::usable_cores(bool include_efficient) const {
       core.id = pu.core;
       core.package = pu.package;
       core.node = pu.node;
+      core.l3 = pu.l3;
       core.kind = pu.kind;
       core.node_link = pu.node_link;
     }

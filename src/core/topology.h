@@ -32,6 +32,9 @@ struct Pu {
   bool online = true;
   bool allowed = true;  // inside the cgroup cpuset and the inherited affinity
   NodeLink node_link = NodeLink::Own;
+  // Machine-wide unique id of its last-level (L3) cache domain, when the source told (hwloc's L3
+  // object, lscpu's L3 column); the planner keeps ranks inside one (docs/design.md §12).
+  std::optional<unsigned> l3{};
 };
 
 struct NumaNode {
@@ -49,6 +52,7 @@ struct Core {
   CpuKind kind = CpuKind::Performance;
   std::vector<unsigned> cpus;  // ascending OS indices of its online, allowed PUs
   NodeLink node_link = NodeLink::Own;
+  std::optional<unsigned> l3{};  // its first PU's L3 domain
 };
 
 // One entry of hwloc's NUMA distance matrix (relative latency from one node to another).
@@ -69,6 +73,8 @@ struct Topology {
 
   bool usable(const Pu& pu) const { return pu.online && pu.allowed; }
   bool has_hybrid_cpus() const;
+  // Whether every usable PU has an L3 domain (the source described the caches).
+  bool has_l3_domains() const;
 
   // Cores with at least one usable PU, ordered by NUMA node, then own node before borrowed (see
   // NodeLink, borrowed ones by package), then by first PU. Efficient cores are left out unless

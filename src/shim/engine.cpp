@@ -57,11 +57,18 @@ std::string summary(const Decision& d, const std::string& memory) {
 // XEONRUN_PIN=thread: likwid-pin's order (this thread counts as the first CPU, each later thread
 // gets the next one), but this thread keeps the whole slice: OpenMP runtimes build their places
 // from the initial thread's mask, and a one-CPU mask would put the whole team on that CPU.
+// Helper cores take no compute thread; skipped creations (XEONRUN_THREAD_SKIP) run on them, or on
+// the whole rank when it keeps none (docs/design.md, helper threads).
 void pin_new_threads(const Decision& d, const xeonplace_front& front, Log& log) {
   if (d.pin != Pin::Thread) return;
-  const std::vector<unsigned> ids = d.cpus.ids();
-  const std::vector<int> cpus(ids.begin(), ids.end());
-  if (front.set_thread_cpus(cpus.data(), static_cast<int>(cpus.size()), 1) != 0) {
+  std::vector<int> cpus;
+  for (unsigned cpu : d.cpus.ids()) {
+    if (!d.helper_cpus.contains(cpu)) cpus.push_back(static_cast<int>(cpu));
+  }
+  const std::vector<unsigned> skip_ids = (d.helper_cpus.empty() ? d.cpus : d.helper_cpus).ids();
+  const std::vector<int> skip(skip_ids.begin(), skip_ids.end());
+  if (front.set_thread_skip(d.thread_skip, skip.data(), static_cast<int>(skip.size())) != 0 ||
+      front.set_thread_cpus(cpus.data(), static_cast<int>(cpus.size()), 1) != 0) {
     log.warn("out of memory: XEONRUN_PIN=thread falls back to process pinning for new threads");
   }
 }

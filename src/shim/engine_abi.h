@@ -10,8 +10,8 @@ extern "C" {
 #endif
 
 /* 2: XEONPLACE_ENGINE_KEEP. A front of version 1 would unload an engine whose exit handler is
- * registered, so the engine refuses it. */
-#define XEONPLACE_ENGINE_ABI_VERSION 2u
+ * registered, so the engine refuses it. 3: set_thread_skip (XEONRUN_THREAD_SKIP). */
+#define XEONPLACE_ENGINE_ABI_VERSION 3u
 #define XEONPLACE_ENGINE_ENTRY "xeonplace_engine_run"
 #define XEONPLACE_ENGINE_FILE "libxeonplace-engine.so"
 
@@ -26,6 +26,10 @@ struct xeonplace_front {
   /* XEONRUN_PIN=thread: each thread created from now on gets the next CPU of `cpus`, round-robin,
    * starting with cpus[first]. The front copies the list. Returns 0, or -1 when out of memory. */
   int (*set_thread_cpus)(const int* cpus, int count, int first);
+  /* XEONRUN_THREAD_SKIP (likwid-pin's skip mask): the i-th thread created (i < 64) with bit i of
+   * `mask` set takes no CPU of the round-robin and runs on `cpus` instead (the helper cores, else
+   * the whole rank). Called before set_thread_cpus; the front copies the list. Returns 0 or -1. */
+  int (*set_thread_skip)(unsigned long long mask, const int* cpus, int count);
 };
 
 /* What the engine tells the front to do next. */

@@ -185,6 +185,11 @@ static _Atomic(pthread_create_fn) real_pthread_create;
 static int* thread_cpus;             /* written once, before thread_cpu_count is published */
 static _Atomic int thread_cpu_count; /* 0: thread pinning off, plain forward */
 static atomic_uint next_thread_cpu;
+/* XEONRUN_THREAD_SKIP: written once by set_thread_skip, before thread_cpu_count is published. */
+static unsigned long long skip_mask;
+static int* skip_cpus;
+static int skip_cpu_count;
+static atomic_uint thread_creations; /* pthread_create calls since thread pinning started */
 
 static pthread_create_fn resolve_pthread_create(void) {
   pthread_create_fn fn = atomic_load_explicit(&real_pthread_create, memory_order_acquire);
@@ -197,14 +202,29 @@ static pthread_create_fn resolve_pthread_create(void) {
   return fn;
 }
 
+static int* copy_ints(const int* from, int count) {
+  int* copy = malloc(sizeof(int) * (size_t)count);
+  if (copy != NULL) memcpy(copy, from, sizeof(int) * (size_t)count);
+  return copy;
+}
+
 static int set_thread_cpus(const int* cpus, int count, int first) {
   if (count <= 0 || atomic_load(&thread_cpu_count) != 0) return 0;
-  int* copy = malloc(sizeof(int) * (size_t)count);
+  int* copy = copy_ints(cpus, count);
   if (copy == NULL) return -1;
-  memcpy(copy, cpus, sizeof(int) * (size_t)count);
   thread_cpus = copy;
   atomic_store(&next_thread_cpu, (unsigned)(first < 0 ? 0 : first));
   atomic_store_explicit(&thread_cpu_count, count, memory_order_release);
+  return 0;
+}
+
+static int set_thread_skip(unsigned long long mask, const int* cpus, int count) {
+  if (mask == 0 || count <= 0 || atomic_load(&thread_cpu_count) != 0) return 0;
+  int* copy = copy_ints(cpus, count);
+  if (copy == NULL) return -1;
+  skip_cpus = copy;
+  skip_cpu_count = count;
+  skip_mask = mask;
   return 0;
 }
 
@@ -251,23 +271,20 @@ static int attr_has_affinity(const pthread_attr_t* attr) {
   return CPU_COUNT(&set) != CPU_SETSIZE;
 }
 
-EXPORT int pthread_create(pthread_t* thread, const pthread_attr_t* attr, void* (*start)(void*),
-                          void* arg) {
-  pthread_create_fn real = resolve_pthread_create();
-  if (real == NULL) return EAGAIN;
-  int count = atomic_load_explicit(&thread_cpu_count, memory_order_acquire);
-  if (count == 0 || attr_has_affinity(attr)) return real(thread, attr, start, arg);
-
-  int cpu = thread_cpus[atomic_fetch_add(&next_thread_cpu, 1u) % (unsigned)count];
-  size_t size = CPU_ALLOC_SIZE(cpu + 1);
-  cpu_set_t* set = CPU_ALLOC(cpu + 1);
+/* Creates the thread with an affinity of `cpus` (a copy of the caller's attr, never the attr). */
+static int create_on(const int* cpus, int count, pthread_create_fn real, pthread_t* thread,
+                     const pthread_attr_t* attr, void* (*start)(void*), void* arg) {
+  int highest = 0;
+  for (int i = 0; i < count; ++i) highest = cpus[i] > highest ? cpus[i] : highest;
+  size_t size = CPU_ALLOC_SIZE(highest + 1);
+  cpu_set_t* set = CPU_ALLOC(highest + 1);
   pthread_attr_t pinned;
   if (set == NULL || copy_attr(attr, &pinned) != 0) {
     CPU_FREE(set);
     return real(thread, attr, start, arg);
   }
   CPU_ZERO_S(size, set);
-  CPU_SET_S(cpu, size, set);
+  for (int i = 0; i < count; ++i) CPU_SET_S(cpus[i], size, set);
   int rc = pthread_attr_setaffinity_np(&pinned, size, set);
   if (rc == 0) rc = real(thread, &pinned, start, arg);
   pthread_attr_destroy(&pinned);
@@ -276,6 +293,24 @@ EXPORT int pthread_create(pthread_t* thread, const pthread_attr_t* attr, void* (
    * pinning be the reason a thread does not start. */
   if (rc == EINVAL) rc = real(thread, attr, start, arg);
   return rc;
+}
+
+/* likwid-pin's order: every call counts (i-th creation, from 0); a skipped one
+ * (XEONRUN_THREAD_SKIP) runs on the skip CPUs and takes no CPU of the round-robin (docs/design.md,
+ * helper threads). */
+EXPORT int pthread_create(pthread_t* thread, const pthread_attr_t* attr, void* (*start)(void*),
+                          void* arg) {
+  pthread_create_fn real = resolve_pthread_create();
+  if (real == NULL) return EAGAIN;
+  int count = atomic_load_explicit(&thread_cpu_count, memory_order_acquire);
+  if (count == 0) return real(thread, attr, start, arg);
+  unsigned index = atomic_fetch_add(&thread_creations, 1u);
+  if (attr_has_affinity(attr)) return real(thread, attr, start, arg);
+  if (index < 64 && ((skip_mask >> index) & 1u) != 0) {
+    return create_on(skip_cpus, skip_cpu_count, real, thread, attr, start, arg);
+  }
+  int cpu = thread_cpus[atomic_fetch_add(&next_thread_cpu, 1u) % (unsigned)count];
+  return create_on(&cpu, 1, real, thread, attr, start, arg);
 }
 
 /* ---- the rank's process tree: children run on the rank's CPUs (design.md §5) ---- */
@@ -729,6 +764,7 @@ __attribute__((constructor)) static void xeonplace_front_init(int argc, char** a
       .envp = envp,
       .front_path = front,
       .set_thread_cpus = set_thread_cpus,
+      .set_thread_skip = set_thread_skip,
   };
   const int result = entry(&self);
   if (result == XEONPLACE_ENGINE_EXIT) _exit(XEONPLACE_EXIT_CONFIG_ERROR);
@@ -790,6 +826,12 @@ EXPORT int xeonplace_cpus(int* out, int max) {
 
 EXPORT int xeonplace_mems(int* out, int max) {
   return placed_list("XEONRUN_PLACED_MEMS", out, max);
+}
+
+EXPORT int xeonplace_helper_cpus(int* out, int max) {
+  if (!xeonplace_placed()) return -1;
+  if (getenv("XEONRUN_PLACED_HELPER_CPUS") == NULL) return 0;
+  return placed_list("XEONRUN_PLACED_HELPER_CPUS", out, max);
 }
 
 EXPORT const char* xeonplace_membind(void) {

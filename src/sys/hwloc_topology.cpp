@@ -179,6 +179,9 @@ void configure_lean_discovery(hwloc_topology_t topology, bool live) {
   hwloc_topology_set_all_types_filter(topology, HWLOC_TYPE_FILTER_KEEP_NONE);
   hwloc_topology_set_type_filter(topology, HWLOC_OBJ_CORE, HWLOC_TYPE_FILTER_KEEP_ALL);
   hwloc_topology_set_type_filter(topology, HWLOC_OBJ_PACKAGE, HWLOC_TYPE_FILTER_KEEP_ALL);
+  // L3 caches are the planner's cache domains (docs/design.md, cache domains); the cost of keeping
+  // them is measured there (tools/bench/bench_topology_load).
+  hwloc_topology_set_type_filter(topology, HWLOC_OBJ_L3CACHE, HWLOC_TYPE_FILTER_KEEP_ALL);
   // Groups stay where they carry structure: hwloc attaches a NUMA node that matches no core or
   // package (sub-NUMA clusters, "numa:2" in a synthetic description) to a Group, and without it
   // the node would inherit the whole machine's cpuset and lose its locality.
@@ -223,6 +226,9 @@ Expected<Topology> topology_from_hwloc(hwloc_topology_t topology, hwloc_const_cp
     // past the real cores keeps ids unique.
     pu.core = core ? core->logical_index : core_count + obj->logical_index;
     pu.package = logical_or_zero(hwloc_get_ancestor_obj_by_type(topology, HWLOC_OBJ_PACKAGE, obj));
+    if (hwloc_obj_t l3 = hwloc_get_ancestor_obj_by_type(topology, HWLOC_OBJ_L3CACHE, obj)) {
+      pu.l3 = l3->logical_index;
+    }
     if (auto node = node_of_cpu(nodes, pu.cpu, false)) {
       pu.node = *node;
     } else {
@@ -247,6 +253,8 @@ Expected<Topology> topology_from_hwloc(hwloc_topology_t topology, hwloc_const_cp
     hwloc_obj_t core = covering_object(topology, HWLOC_OBJ_CORE, id);
     pu.core = core ? core->logical_index : next_core++;
     pu.package = logical_or_zero(covering_object(topology, HWLOC_OBJ_PACKAGE, id));
+    if (hwloc_obj_t l3 = covering_object(topology, HWLOC_OBJ_L3CACHE, id))
+      pu.l3 = l3->logical_index;
     if (auto node = node_of_cpu(nodes, id, true)) {
       pu.node = *node;
     } else {

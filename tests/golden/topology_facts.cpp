@@ -1,6 +1,7 @@
 // topology_facts xml:FILE: the machine facts of a fixture as JSON, loaded by the project's own
 // loader, for tools/golden.py's invariant checks (which never trust hand-written expectations):
-// {"pus": [{"cpu", "core", "node", "link", "efficient", "usable"}], "nodes": [{"id", "allowed",
+// {"pus": [{"cpu", "core", "package", "node", "l3" (null: no cache information), "link",
+// "efficient", "usable"}], "nodes": [{"id", "allowed",
 // "cpus"}], "allowed_mems": [...]}.
 #include <cstdio>
 #include <string>
@@ -44,7 +45,10 @@ int main(int argc, char** argv) {
   bool first = true;
   for (const xeonplace::Pu& pu : topology->pus) {
     out += std::string(first ? "" : ", ") + "{\"cpu\": " + std::to_string(pu.cpu) +
-           ", \"core\": " + std::to_string(pu.core) + ", \"node\": " + std::to_string(pu.node) +
+           ", \"core\": " + std::to_string(pu.core) +
+           ", \"package\": " + std::to_string(pu.package) +
+           ", \"node\": " + std::to_string(pu.node) +
+           ", \"l3\": " + (pu.l3 ? std::to_string(*pu.l3) : std::string("null")) +
            ", \"link\": \"" + link_name(pu.node_link) +
            "\", \"efficient\": " + (pu.kind == xeonplace::CpuKind::Efficient ? "true" : "false") +
            ", \"usable\": " + (topology->usable(pu) ? "true" : "false") + "}";

@@ -177,6 +177,12 @@ def bad_values(tmp):
                                                 "max", "4 cpus"], {}),
         "XEONRUN_BENCHMARK": (BOOLEAN_GARBAGE, {}),
         "XEONRUN_THREADS": (CHOICE_GARBAGE + ["4", "keep", "plan,inherit"], {}),
+        # Issue #15: cache domains, helper cores (as many as the one rank's cores leave it no
+        # compute core), likwid-pin's skip mask.
+        "XEONRUN_DOMAIN": (CHOICE_GARBAGE + ["l2", "numa,l3", "L3 "], {}),
+        "XEONRUN_HELPER_CORES": (INTEGER_GARBAGE + [str(cores), "4294967295"],
+                                 {"XEONRUN_NINSTANCES": "1"}),
+        "XEONRUN_THREAD_SKIP": (["0x", "zz", "0x1g", "0x" + "f" * 17, "-1", "1 ", "\x01"], {}),
         # The placement xeonrun-spawn hands to a rank: malformed, or CPUs and nodes this process
         # may not use, is refused, never applied.
         "XEONRUN_PLACEMENT": (["", "v2", "v1", "bogus", "v1;rank=0", "\x01",
@@ -185,7 +191,13 @@ def bad_values(tmp):
                                handed(cpus=HUGE_LIST, mems="0"), handed(cpus="0", mems="0",
                                                                         membind="bogus"),
                                handed(cpus="0", mems="0", pin="threads"),
-                               handed(cpus="99999", mems="0"), handed(cpus="0", mems="1000")],
+                               handed(cpus="99999", mems="0"), handed(cpus="0", mems="1000"),
+                               # helper CPUs (XEONRUN_HELPER_CORES) empty, outside the rank's, or
+                               # a field that is not helpers=
+                               handed(cpus="0", mems="0") + ";helpers=",
+                               handed(cpus="0", mems="0") + ";helpers=99999",
+                               handed(cpus="0", mems="0") + ";helpers=0;more=1",
+                               handed(cpus="0", mems="0") + ";bogus=0"],
                               {}),
     }
 

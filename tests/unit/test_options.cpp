@@ -2,6 +2,7 @@
 // fallback, the flags and the generated documentation.
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <functional>
 #include <set>
 #include <string>
@@ -132,6 +133,14 @@ std::vector<GoodValue> good_values() {
       {"XEONRUN_THREADS", "plan", [](const Config& c) { return c.threads == Threads::Plan; }},
       {"XEONRUN_THREADS", "Inherit",
        [](const Config& c) { return c.threads == Threads::Inherit; }},
+      // Issue #15: cache domains, helper cores, helper threads.
+      {"XEONRUN_DOMAIN", "L3", [](const Config& c) { return c.domain == Domain::L3; }},
+      {"XEONRUN_DOMAIN", "numa", [](const Config& c) { return c.domain == Domain::Numa; }},
+      {"XEONRUN_HELPER_CORES", "2", [](const Config& c) { return c.helper_cores == 2; }},
+      {"XEONRUN_THREAD_SKIP", "0x5", [](const Config& c) { return c.thread_skip == 5; }},
+      {"XEONRUN_THREAD_SKIP", "FFFFFFFFFFFFFFFF",
+       [](const Config& c) { return c.thread_skip == ~std::uint64_t{0}; }},
+      {"XEONRUN_THREAD_SKIP", "", [](const Config& c) { return c.thread_skip == 0; }},
       {"XEONRUN_LOG_LEVEL", "debug",
        [](const Config& c) { return c.log_level == LogLevel::Debug; }},
       {"XEONRUN_LOG_LEVEL", "off", [](const Config& c) { return c.log_level == LogLevel::Off; }},
@@ -234,6 +243,11 @@ std::vector<BadValue> bad_values() {
       {"XEONRUN_CPU_QUOTA", "max", "unknown value"},
       {"XEONRUN_BENCHMARK", "fast", "XEONRUN_BENCHMARK=fast"},
       {"XEONRUN_THREADS", "4", "unknown value"},
+      {"XEONRUN_DOMAIN", "l2", "unknown value"},
+      {"XEONRUN_HELPER_CORES", "-1", "not a decimal integer"},
+      {"XEONRUN_THREAD_SKIP", "0x", "no hexadecimal digits"},
+      {"XEONRUN_THREAD_SKIP", "0x1g", "not a hexadecimal number"},
+      {"XEONRUN_THREAD_SKIP", "0x10000000000000000", "more than 64 bits"},
       {"XEONRUN_LOG_LEVEL", "verbose", "unknown value"},
       {"XEONRUN_LOG_FILE", "/var/log/", "a directory"},
       {"XEONRUN_TOPOLOGY", "machine.xml", "unknown topology source"},

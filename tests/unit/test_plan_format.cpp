@@ -20,6 +20,7 @@ Plan two_ranks() {
     rank.cpus = r == 0 ? CpuSet{0, 1, 2, 3} : CpuSet{4, 5, 6, 7};
     rank.mems = CpuSet{r};
     rank.omp_threads = 4;
+    rank.domain = "numa:" + std::to_string(r);
     rank.env = {{"OMP_NUM_THREADS", "4"}, {"KMP_BLOCKTIME", "1"}};
     plan.ranks.push_back(rank);
   }
@@ -30,9 +31,11 @@ TEST(PlanFormat, JsonHasDesignShape) {
   EXPECT_EQ(format_plan_json(two_ranks()),
             "{\"nranks\": 2, \"ranks\": ["
             "{\"rank\": 0, \"cpus\": [0,1,2,3], \"mems\": [0], \"omp_threads\": 4, "
-            "\"env\": {\"OMP_NUM_THREADS\": \"4\", \"KMP_BLOCKTIME\": \"1\"}, \"warnings\": []}, "
+            "\"domain\": \"numa:0\", \"env\": {\"OMP_NUM_THREADS\": \"4\", \"KMP_BLOCKTIME\": "
+            "\"1\"}, \"warnings\": []}, "
             "{\"rank\": 1, \"cpus\": [4,5,6,7], \"mems\": [1], \"omp_threads\": 4, "
-            "\"env\": {\"OMP_NUM_THREADS\": \"4\", \"KMP_BLOCKTIME\": \"1\"}, \"warnings\": []}"
+            "\"domain\": \"numa:1\", \"env\": {\"OMP_NUM_THREADS\": \"4\", \"KMP_BLOCKTIME\": "
+            "\"1\"}, \"warnings\": []}"
             "], \"warnings\": []}\n");
 }
 
@@ -63,9 +66,9 @@ TEST(PlanFormat, TableShowsListsAndWarnings) {
   plan.ranks[1].warnings = {"first", "second"};
   plan.warnings = {"CPUs 8-9 are not used by any rank"};
   EXPECT_EQ(format_plan_table(plan),
-            "rank  cpus  mems  omp  warnings\n"
-            "0     0-3   0     4\n"
-            "1     4-7   1     4    first; second\n"
+            "rank  cpus  mems  omp  domain  warnings\n"
+            "0     0-3   0     4    numa:0\n"
+            "1     4-7   1     4    numa:1  first; second\n"
             "warning: CPUs 8-9 are not used by any rank\n");
 }
 
@@ -74,8 +77,8 @@ TEST(PlanFormat, TableSaysWhenOnlyOneRankOfThePlanIsShown) {
   plan.ranks.erase(plan.ranks.begin());
   EXPECT_EQ(format_plan_table(plan),
             "2 ranks planned; showing 1\n"
-            "rank  cpus  mems  omp  warnings\n"
-            "1     4-7   1     4\n");
+            "rank  cpus  mems  omp  domain  warnings\n"
+            "1     4-7   1     4    numa:1\n");
 }
 
 TEST(PlanFormat, TableColumnsWidenForLongLists) {
@@ -84,9 +87,22 @@ TEST(PlanFormat, TableColumnsWidenForLongLists) {
   plan.ranks[0].mems = CpuSet{0, 12};
   plan.ranks[0].omp_threads = 120;
   EXPECT_EQ(format_plan_table(plan),
-            "rank  cpus          mems  omp  warnings\n"
-            "0     0,2,4,6,8,10  0,12  120\n"
-            "1     4-7           1     4\n");
+            "rank  cpus          mems  omp  domain  warnings\n"
+            "0     0,2,4,6,8,10  0,12  120  numa:0\n"
+            "1     4-7           1     4    numa:1\n");
+}
+
+TEST(PlanFormat, HelperCpusAreShownOnlyWhenARankKeepsSome) {
+  Plan plan = two_ranks();
+  plan.ranks[0].helper_cpus = CpuSet{3};
+  plan.ranks[0].omp_threads = 3;
+  EXPECT_EQ(format_plan_table(plan),
+            "rank  cpus  mems  omp  domain  helpers  warnings\n"
+            "0     0-3   0     3    numa:0  3\n"
+            "1     4-7   1     4    numa:1\n");
+  const std::string json = format_plan_json(plan);
+  EXPECT_NE(json.find("\"cpus\": [0,1,2,3], \"helper_cpus\": [3], "), std::string::npos) << json;
+  EXPECT_EQ(json.find("\"helper_cpus\"", json.find("\"rank\": 1")), std::string::npos) << json;
 }
 
 TEST(PlanFormat, JsonOfNinstancesTwoOnUpstreamFixtureIsRunCpusPlan) {
@@ -107,10 +123,10 @@ TEST(PlanFormat, JsonOfNinstancesTwoOnUpstreamFixtureIsRunCpusPlan) {
       "\"KMP_BLOCKTIME\": \"1\"}";
   EXPECT_EQ(format_plan_json(*plan),
             "{\"nranks\": 2, \"ranks\": [{\"rank\": 0, \"cpus\": [0,1,2,3], \"mems\": [0], "
-            "\"omp_threads\": 4, " +
+            "\"omp_threads\": 4, \"domain\": \"numa:0\", " +
                 env +
                 ", \"warnings\": []}, {\"rank\": 1, \"cpus\": "
-                "[4,5,6,7], \"mems\": [1], \"omp_threads\": 4, " +
+                "[4,5,6,7], \"mems\": [1], \"omp_threads\": 4, \"domain\": \"numa:1\", " +
                 env +
                 ", \"warnings\": []}], "
                 "\"warnings\": []}\n");

@@ -45,6 +45,14 @@ TEST(PlanMap, EachCpuGetsItsMark) {
   EXPECT_EQ(mark_of(t, plan, t.pus[7]).kind, CpuMarkKind::Offline);
 }
 
+TEST(PlanMap, HelperCoresInsideARankShowAsReserved) {
+  const Topology t = small_machine();
+  MapPlan plan = one_rank_on_package0();
+  plan.reserved = CpuSet{5};  // the rank's own CPU, kept for helper threads
+  EXPECT_EQ(mark_of(t, plan, t.pus[1]).kind, CpuMarkKind::Rank);
+  EXPECT_EQ(mark_of(t, plan, t.pus[5]).kind, CpuMarkKind::Reserved);
+}
+
 TEST(PlanMap, SiblingsSitTogetherUnderTheirPackage) {
   const std::string text = map_text(small_machine(), one_rank_on_package0(), MapStyle{});
   // Package 0: cores {0,4} and {1,5}, both rank 0; package 1: {2,6} free/not allowed, {3,7}

@@ -1,5 +1,6 @@
 // Time to discover this machine: hwloc with its defaults vs xeonplace's lean live loader.
 // Usage: bench_topology_load [LOADS]   (default 20; prints the first load and the median)
+// BENCH_ONLY=l3: the lean hwloc load with and without L3 caches, alternating (docs/design.md §12).
 // The first load of a process also pays hwloc's one-time component setup (plugin dlopen), which
 // is what a preloaded library pays once per process.
 #include <hwloc.h>
@@ -12,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sys/hwloc_topology.h"
 #include "sys/topology_source.h"
 
 namespace {
@@ -39,6 +41,21 @@ void lean_load() {
   }
 }
 
+// The lean hwloc load alone (no cgroup reading, no conversion), with or without the L3 caches the
+// planner's cache domains need (docs/design.md §12): their difference is what keeping L3 costs.
+void lean_hwloc_load(bool keep_l3) {
+  hwloc_topology_t topology = nullptr;
+  if (hwloc_topology_init(&topology) != 0) std::exit(1);
+  xeonplace::configure_lean_discovery(topology, true);
+  if (!keep_l3)
+    hwloc_topology_set_type_filter(topology, HWLOC_OBJ_L3CACHE, HWLOC_TYPE_FILTER_KEEP_NONE);
+  if (hwloc_topology_load(topology) != 0) {
+    std::fprintf(stderr, "bench_topology_load: lean hwloc load failed\n");
+    std::exit(1);
+  }
+  hwloc_topology_destroy(topology);
+}
+
 void report(const char* name, const std::function<void()>& work, int loads) {
   std::vector<double> times;
   for (int i = 0; i < loads; ++i) times.push_back(milliseconds(work));
@@ -61,6 +78,20 @@ int main(int argc, char** argv) {
   const bool run_default = only == nullptr || std::string_view(only) == "default";
   const bool run_lean = only == nullptr || std::string_view(only) == "lean";
   if (run_lean) report("xeonplace lean live loader", lean_load, loads);
+  // BENCH_ONLY=l3: the lean hwloc load with and without L3, alternating run by run.
+  if (only != nullptr && std::string_view(only) == "l3") {
+    std::vector<double> with, without;
+    for (int i = 0; i < loads; ++i) {
+      without.push_back(milliseconds([] { lean_hwloc_load(false); }));
+      with.push_back(milliseconds([] { lean_hwloc_load(true); }));
+    }
+    std::sort(with.begin(), with.end());
+    std::sort(without.begin(), without.end());
+    std::printf("lean hwloc load, no L3        median of %d %7.3f ms\n", loads,
+                without[without.size() / 2]);
+    std::printf("lean hwloc load, L3 kept      median of %d %7.3f ms\n", loads,
+                with[with.size() / 2]);
+  }
   if (run_default) report("hwloc defaults", hwloc_default_load, loads);
   return 0;
 }

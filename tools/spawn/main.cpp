@@ -67,6 +67,8 @@ xeonplace::Plan plan_of(const xeonplace::RankDecisions& decisions) {
     rank.env = d.handoff;
     rank.warnings = d.warnings;
     rank.omp_threads = d.omp_threads;
+    rank.helper_cpus = d.helper_cpus;
+    rank.domain = d.domain;
     plan.ranks.push_back(std::move(rank));
   }
   return plan;

@@ -18,7 +18,10 @@ namespace {
 MapPlan map_plan(const RankDecisions& decisions) {
   MapPlan plan;
   plan.nranks = decisions.nranks;
-  for (const Decision& d : decisions.ranks) plan.ranks.push_back({d.rank, d.cpus, d.mems});
+  for (const Decision& d : decisions.ranks) {
+    plan.ranks.push_back({d.rank, d.cpus, d.mems});
+    plan.reserved = plan.reserved | d.helper_cpus;
+  }
   return plan;
 }
 

@@ -53,7 +53,7 @@ packages=(
   # meson-python asks for patchelf
   python3-mesonpy python3-build python3-venv patchelf
   # the Debian packages, built, checked and installed (suite deb)
-  dpkg-dev debhelper lintian git
+  dpkg-dev build-essential debhelper lintian git
 )
 [[ $job == demo ]] && packages=("${demo_packages[@]}")
 

@@ -32,12 +32,13 @@ PYTHON = os.environ.get("PYTHON_FOR_PACKAGE", "/usr/bin/python3")
 
 APP = textwrap.dedent("""\
     import json, os, sys
+    # Before torch: its OpenMP runtime binds this thread to one CPU of the rank (KMP_AFFINITY).
+    affinity = sorted(os.sched_getaffinity(0))
     import torch
     import xeonplace
     p = xeonplace.placement()
     print(json.dumps({"placement": p._asdict() if p else None,
-                      "torch_threads": torch.get_num_threads(),
-                      "affinity": sorted(os.sched_getaffinity(0)),
+                      "torch_threads": torch.get_num_threads(), "affinity": affinity,
                       "prefix": sys.prefix, "package": xeonplace.__file__}))
     """)
 

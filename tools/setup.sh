@@ -10,14 +10,24 @@ job="${1:-build}"
 top="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build_dir="${XEONPLACE_BUILD_DIR:-$top/build}"
 
-packages=(
+# What `tools/setup.sh demo` installs: the build, the required libraries, and what the demo's ranks
+# preload (tcmalloc and LLVM's OpenMP runtime, libomp.so.5). Nothing else: a bare machine reaches
+# the demo's output after these alone.
+demo_packages=(
   # build
   meson ninja-build pkg-config g++ gcc
   # required libraries
   libhwloc-dev libnuma-dev libspdlog-dev libfmt-dev
+  # what the demo's ranks chain-load
+  libgoogle-perftools4 libomp5-14
+)
+
+# What `build` and `test` install: the demo's packages and what the test suites need.
+packages=(
+  "${demo_packages[@]}"
   googletest libgtest-dev libgmock-dev
   # what placed programs chain-load, and the tools tests compare with
-  libjemalloc2 libgoogle-perftools4 libtcmalloc-minimal4 libomp-14-dev
+  libjemalloc2 libtcmalloc-minimal4 libomp-14-dev
   numactl hwloc util-linux python3 procps
   # QEMU guests with virtual sockets/SMT/NUMA (meson test --suite vm); the generic kernel, not
   # the cloud one (no NUMA emulation there)
@@ -39,7 +49,13 @@ packages=(
   openmpi-bin libopenmpi-dev mpich slurm-wlm
   # the generated man pages are checked with groff -ww and man -l (tests/install, suite docs)
   groff-base man-db
+  # the Python package's wheel, built offline and installed into a venv (suite python-package);
+  # meson-python asks for patchelf
+  python3-mesonpy python3-build python3-venv patchelf
+  # the Debian packages, built, checked and installed (suite deb)
+  dpkg-dev build-essential debhelper lintian git
 )
+[[ $job == demo ]] && packages=("${demo_packages[@]}")
 
 missing=()
 for p in "${packages[@]}"; do
@@ -55,10 +71,13 @@ fi
 
 werror=false
 [[ $job == test ]] && werror=true
+tests=true
+[[ $job == demo ]] && tests=false  # the demo builds the library, the spawner and the demo only
+options=(-Dwerror=$werror -Dtests=$tests -Dvm_tests=$tests)
 if [[ -f $build_dir/build.ninja ]]; then
-  meson configure "$build_dir" -Dwerror=$werror >/dev/null
+  meson configure "$build_dir" "${options[@]}" >/dev/null
 else
-  meson setup "$build_dir" "$top" -Dwerror=$werror >/dev/null
+  meson setup "$build_dir" "$top" "${options[@]}" >/dev/null
 fi
 ninja -C "$build_dir" >&2
 
@@ -75,6 +94,12 @@ case "$job" in
     taskset -c "$one_cpu" meson test -C "$build_dir" --no-rebuild --print-errorlogs \
       --num-processes 2 --logbase testlog-onecpu --suite integration --suite chainload \
       --suite spawn --suite hostile --suite launchers || status=$?
+    # The Debian packages (issue #17): built, installed into /usr, used from there and purged,
+    # alone, after the suites that use the build tree (suite deb; testlog-deb.json, which .ci/run
+    # counts too).
+    echo "setup: the Debian packages (meson test --suite deb)" >&2
+    meson test -C "$build_dir" --no-rebuild --print-errorlogs --logbase testlog-deb --suite deb \
+      || status=$?
     ((status == 0)) || exit "$status"
     # Issue #8: an ASan+UBSan build of the unit, integration and hostile suites, then a bounded
     # libFuzzer run of every parser and the planner.

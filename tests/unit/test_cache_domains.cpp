@@ -11,22 +11,14 @@
 
 #include "core/lscpu.h"
 #include "core/planner.h"
+#include "fixtures.h"
 #include "sys/topology_source.h"
 
 namespace xeonplace {
 namespace {
 
-Topology real_fixture(const std::string& name) {
-  Expected<Topology> topology = load_hwloc_xml(std::string(XEONPLACE_FIXTURES) + "/real/" + name);
-  EXPECT_TRUE(topology.ok()) << (topology.ok() ? "" : topology.error().message);
-  return topology.ok() ? std::move(topology).value() : Topology{};
-}
-
-Plan planned(const Topology& topology, const Config& config) {
-  Expected<Plan> result = plan(topology, config);
-  EXPECT_TRUE(result.ok()) << (result.ok() ? "" : result.error().message);
-  return result.ok() ? std::move(result).value() : Plan{};
-}
+using test::planned;
+Topology real_fixture(const std::string& name) { return test::xml_fixture("real/" + name); }
 
 const Pu& pu_of(const Topology& topology, unsigned cpu) {
   for (const Pu& pu : topology.pus) {

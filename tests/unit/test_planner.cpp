@@ -11,35 +11,17 @@
 
 #include "core/lscpu.h"
 #include "core/planner.h"
+#include "fixtures.h"
 #include "sys/topology_source.h"
 
 namespace xeonplace {
 namespace {
 
+using test::planned;
+using test::xml_fixture;
+Topology fixture(const std::string& name) { return test::lscpu_fixture(name); }
+
 constexpr const char* kUpstream = "pytorch_test_2s4c_ht.lscpu";
-
-Topology fixture(const std::string& name) {
-  std::ifstream in(std::string(XEONPLACE_FIXTURES) + "/" + name);
-  EXPECT_TRUE(in.good()) << name;
-  std::stringstream text;
-  text << in.rdbuf();
-  Expected<Topology> topology = parse_lscpu(text.str(), "lscpu:" + name);
-  EXPECT_TRUE(topology.ok()) << (topology.ok() ? "" : topology.error().message);
-  return topology.ok() ? std::move(topology).value() : Topology{};
-}
-
-// The hwloc XML fixtures, for what an lscpu dump cannot say (CPU kinds, CPU-less nodes, cgroups).
-Topology xml_fixture(const std::string& name) {
-  Expected<Topology> topology = load_hwloc_xml(std::string(XEONPLACE_FIXTURES) + "/" + name);
-  EXPECT_TRUE(topology.ok()) << (topology.ok() ? "" : topology.error().message);
-  return topology.ok() ? std::move(topology).value() : Topology{};
-}
-
-Plan planned(const Topology& topology, const Config& config) {
-  Expected<Plan> result = plan(topology, config);
-  EXPECT_TRUE(result.ok()) << (result.ok() ? "" : result.error().message);
-  return result.ok() ? std::move(result).value() : Plan{};
-}
 
 std::string plan_error(const Topology& topology, const Config& config) {
   Expected<Plan> result = plan(topology, config);

@@ -12,19 +12,12 @@
 #include "core/lscpu.h"
 #include "core/options.h"
 #include "core/planner.h"
+#include "fixtures.h"
 
 namespace xeonplace {
 namespace {
 
-Topology fixture(const std::string& name) {
-  std::ifstream in(std::string(XEONPLACE_FIXTURES) + "/" + name);
-  EXPECT_TRUE(in.good()) << name;
-  std::stringstream text;
-  text << in.rdbuf();
-  Expected<Topology> topology = parse_lscpu(text.str(), "lscpu:" + name);
-  EXPECT_TRUE(topology.ok()) << (topology.ok() ? "" : topology.error().message);
-  return topology.ok() ? std::move(topology).value() : Topology{};
-}
+Topology fixture(const std::string& name) { return test::lscpu_fixture(name); }
 
 Config config_of(const EnvMap& env) {
   Expected<Config> config = parse_config(env);

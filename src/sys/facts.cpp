@@ -9,6 +9,7 @@
 
 #include "core/bind_policy.h"
 #include "core/cpu_quota.h"
+#include "core/text.h"
 #include "sys/affinity.h"
 #include "sys/environment.h"
 #include "sys/io.h"
@@ -82,12 +83,8 @@ std::optional<bool> parent_started_with(const std::string& name) {
   const Expected<std::string> text = read_whole_file(path, std::size_t{1} << 22);
   if (!text) return std::nullopt;
   const std::string prefix = name + "=";
-  std::size_t start = 0;
-  while (start < text->size()) {
-    std::size_t end = text->find('\0', start);
-    if (end == std::string::npos) end = text->size();
-    if (text->compare(start, prefix.size(), prefix) == 0) return true;
-    start = end + 1;
+  for (const std::string_view entry : split(*text, '\0')) {
+    if (starts_with(entry, prefix)) return true;
   }
   return false;
 }

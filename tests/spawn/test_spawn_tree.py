@@ -194,8 +194,30 @@ class Tree(unittest.TestCase):
 
 
 def process_state(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        return f.read().rsplit(")", 1)[1].split()[0]
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "gone"
+
+
+def children(pid):
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(word) for word in f.read().split()]
+    except OSError:
+        return []
+
+
+def stopped(pid):
+    """Whether `pid` is stopped. dash starts a command with vfork(): a signal that lands between
+    the vfork and the exec stops the child, and the shell then waits for it in state D for as long
+    as the child is stopped, which is the shell stopped too (it can run nothing)."""
+    state = process_state(pid)
+    if state == "T":
+        return True
+    kids = children(pid)
+    return state == "D" and bool(kids) and all(process_state(kid) == "T" for kid in kids)
 
 
 class Suspend(unittest.TestCase):
@@ -212,8 +234,9 @@ class Suspend(unittest.TestCase):
             p.send_signal(signal.SIGTSTP)
             self.assertTrue(wait_for(lambda: process_state(p.pid) == "T"), "launcher not stopped")
             for pid in pids:
-                self.assertTrue(wait_for(lambda: process_state(pid) == "T"),
-                                f"rank {pid} not stopped: {process_state(pid)}")
+                self.assertTrue(wait_for(lambda: stopped(pid)),
+                                f"rank {pid} not stopped: {process_state(pid)}, children "
+                                f"{[(kid, process_state(kid)) for kid in children(pid)]}")
             time.sleep(1.5)  # longer than the ranks' sleep: stopped, they must not finish
             with open(os.path.join(logs, "run_rank0.log")) as f:
                 self.assertNotIn("finished", f.read())

@@ -23,6 +23,9 @@ static void print_cpus(const char* key, pid_t tid) {
     printf("%s=error\n", key);
     return;
   }
+  /* One line under stdout's lock: the "threads" threads print at once, and their pieces must not
+   * interleave ("thread1_cpus=thread2_cpus=1\n0\n" lost a key under load). */
+  flockfile(stdout);
   printf("%s=", key);
   const char* sep = "";
   for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
@@ -32,6 +35,7 @@ static void print_cpus(const char* key, pid_t tid) {
     }
   }
   printf("\n");
+  funlockfile(stdout);
 }
 
 static void print_mempolicy(void) {

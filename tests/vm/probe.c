@@ -147,9 +147,27 @@ static void print_mempolicy(FILE* f) {
   fputs("]}", f);
 }
 
-// Touches `mib` MiB of fresh anonymous memory and counts its pages per node.
+// The free pages of node `node` now (its sysfs meminfo's MemFree), or -1 without that node.
+static long free_pages(int node, long page) {
+  char path[96], line[256];
+  snprintf(path, sizeof path, "/sys/devices/system/node/node%d/meminfo", node);
+  FILE* meminfo = fopen(path, "r");
+  long kib = -1;
+  while (meminfo && fgets(line, sizeof line, meminfo)) {
+    const char* field = strstr(line, "MemFree:");
+    if (field) kib = atol(field + strlen("MemFree:"));
+  }
+  if (meminfo) fclose(meminfo);
+  return kib < 0 ? -1 : kib * 1024 / page;
+}
+
+// Touches `mib` MiB of fresh anonymous memory and counts its pages per node; "free_before" is
+// what each node had free before (a node that is to fill holds what it had free, not its size:
+// the kernel and the initramfs may use part of it).
 static void print_pages(FILE* f, size_t mib) {
   long page = sysconf(_SC_PAGESIZE);
+  long free_before[kMaxNodes];
+  for (int n = 0; n < kMaxNodes; ++n) free_before[n] = free_pages(n, page);
   size_t len = mib << 20;
   size_t count = len / (size_t)page;
   char* buf = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -183,6 +201,13 @@ static void print_pages(FILE* f, size_t mib) {
     for (int n = 0; n < kMaxNodes; ++n) {
       if (!counts[n]) continue;
       fprintf(f, "%s\"%d\":%d", first ? "" : ",", n, counts[n]);
+      first = 0;
+    }
+    fputs("},\"free_before\":{", f);
+    first = 1;
+    for (int n = 0; n < kMaxNodes; ++n) {
+      if (free_before[n] < 0) continue;
+      fprintf(f, "%s\"%d\":%ld", first ? "" : ",", n, free_before[n]);
       first = 0;
     }
     fputs("}}", f);

@@ -94,6 +94,20 @@ class ReportChecks(unittest.TestCase):
                         placed=("0,2", "0-1", "0"))
         self.assertTrue(any("not interleaved" in f for f in checks.check_report(case, rank, skewed)))
 
+    def test_preferred_many_full_is_judged_against_what_the_node_had_free(self):
+        def pages(on_node4, free_node4):
+            return {"total": 40960, "unknown": 0, "by_node": {"4": on_node4, "3": 40960 - on_node4},
+                    "free_before": {"3": 60000, "4": free_node4}}
+        full = checks._check_pages(pages(16729, 16800), [4], "preferred-many-full")
+        self.assertEqual(full, [])  # half the node was taken before: it filled what was free
+        short = checks._check_pages(pages(8000, 32000), [4], "preferred-many-full")
+        self.assertTrue(any("which had 32000 pages free" in f for f in short), short)
+        all_there = checks._check_pages(pages(40960, 60000), [4], "preferred-many-full")
+        self.assertTrue(all_there)  # nothing fell back: not the case's premise
+        unknown = checks._check_pages({"total": 40960, "unknown": 0, "by_node": {"4": 40000, "3": 960}},
+                                      [4], "preferred-many-full")
+        self.assertTrue(unknown)  # an old probe without free_before proves nothing
+
     def test_preferred_accepts_preferred_many(self):
         case = Case("p", {}, 1, memory="preferred")
         rank = {"rank": 0, "cpus": [0, 2], "mems": [4]}

@@ -182,11 +182,17 @@ def _check_pages(pages, nodes, memory):
     outside = sum(v for n, v in by_node.items() if n not in nodes)
     where = ", ".join("node %d: %d" % kv for kv in sorted(by_node.items()))
     if memory == "preferred-many-full":
-        # The preferred node fills (most of its 128 MiB), the rest falls back elsewhere: no OOM.
+        # The preferred nodes fill, the rest falls back elsewhere: no OOM. "Fill" is measured
+        # against what the nodes had free when the probe started (free_before), not their size:
+        # the kernel and the unpacked initramfs may hold part of a node, more of it when the boot
+        # ran slowly on a loaded host (16729 pages of node 4's 32768 were free in one CI run).
         preferred = sum(by_node.get(n, 0) for n in nodes)
-        if preferred < total // 2 or total - preferred == 0:
-            fails.append("pages: %d of %d on preferred nodes %s, expected them full (over half) "
-                         "and the rest elsewhere (%s)" % (preferred, total, _fmt(nodes), where))
+        free = {int(k): v for k, v in pages.get("free_before", {}).items()}
+        had = sum(free.get(n, 0) for n in nodes)
+        if not had or preferred < 0.8 * min(had, total) or total - preferred == 0:
+            fails.append("pages: %d of %d on preferred nodes %s, which had %d pages free: expected "
+                         "them full (over 80%%) and the rest elsewhere (%s)" % (
+                             preferred, total, _fmt(nodes), had, where))
         return fails
     if memory in ("preferred", "preferred-many"):
         if sum(by_node.get(n, 0) for n in nodes[:1 if memory == "preferred" else None]) \

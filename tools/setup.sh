@@ -31,7 +31,7 @@ packages=(
   numactl hwloc util-linux python3 procps
   # QEMU guests with virtual sockets/SMT/NUMA (meson test --suite vm); the generic kernel, not
   # the cloud one (no NUMA emulation there)
-  qemu-system-x86 linux-image-amd64 busybox-static cpio
+  qemu-system-x86 linux-image-amd64 linux-image-6.12-amd64 busybox-static cpio
   # the run_cpu being replaced, for the conformance test and the launch benchmark
   python3-torch
   # thread pools other than OpenMP (issue #15): numpy on OpenBLAS, numexpr, and threadpoolctl to

@@ -201,6 +201,9 @@ def main():
     parser.add_argument("--save-dir",
                         help="keep the console, every result file and the guest's hwloc XML "
                              "(lstopo) in this directory, for diagnosis or new fixtures")
+    parser.add_argument("--kernel", choices=("newest", "oldest"), default="newest",
+                        help="which generic kernel of /boot the guest boots (XEONVM_KERNEL "
+                             "overrides): the oldest still refuses modes newer than itself")
     parser.add_argument("--control-only", action="store_true",
                         help="run only the numactl control (proves the harness and the probe "
                              "without the library)")
@@ -215,7 +218,7 @@ def main():
     if args.control_only:
         guest = dataclasses.replace(guest, cases=[])
     try:
-        tools = find_host_tools()
+        tools = find_host_tools(args.kernel)
         build = args.build_dir
         args.probe = _require(args.probe or os.path.join(build, "tests/vm/vm-probe"), "vm-probe")
         args.library = os.path.join(build, "src/shim/libxeonplace.so")

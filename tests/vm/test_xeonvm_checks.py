@@ -108,6 +108,14 @@ class ReportChecks(unittest.TestCase):
                                       [4], "preferred-many-full")
         self.assertTrue(unknown)  # an old probe without free_before proves nothing
 
+    def test_weighted_interleave_follows_the_node_weights(self):
+        weights = {0: 1, 1: 1, 4: 3}
+        weighted = {"total": 5000, "unknown": 0, "by_node": {"0": 1000, "1": 1000, "4": 3000}}
+        even = {"total": 5000, "unknown": 0, "by_node": {"0": 1667, "1": 1667, "4": 1666}}
+        self.assertEqual(checks._check_pages(weighted, [0, 1, 4], "weighted-interleave", weights), [])
+        fails = checks._check_pages(even, [0, 1, 4], "weighted-interleave", weights)
+        self.assertTrue(any("not weighted 1:1:3" in f for f in fails), fails)
+
     def test_preferred_accepts_preferred_many(self):
         case = Case("p", {}, 1, memory="preferred")
         rank = {"rank": 0, "cpus": [0, 2], "mems": [4]}

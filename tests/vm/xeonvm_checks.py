@@ -171,7 +171,7 @@ def cgroup_expectation(case, state, topo):
     return dataclasses.replace(case, expect_cpus=expect_cpus, expect_mems=expect_mems)
 
 
-def _check_pages(pages, nodes, memory):
+def _check_pages(pages, nodes, memory, weights=None):
     if "error" in pages:
         return ["pages: %s" % pages["error"]]
     total = pages["total"]
@@ -201,6 +201,16 @@ def _check_pages(pages, nodes, memory):
                 by_node.get(nodes[0], 0), total, nodes[0], where))
     elif outside:
         fails.append("pages: %d of %d outside nodes %s (%s)" % (outside, total, _fmt(nodes), where))
+    if memory == "weighted-interleave" and weights:
+        # Each node's share within a quarter of what its weight gives it.
+        whole = sum(weights.get(n, 1) for n in nodes)
+        off = [n for n in nodes
+               if abs(by_node.get(n, 0) - total * weights.get(n, 1) / whole)
+               > 0.25 * total * weights.get(n, 1) / whole]
+        if off:
+            fails.append("pages not weighted %s: nodes %s off their share of %d (%s)" % (
+                ":".join(str(weights.get(n, 1)) for n in nodes), _fmt(off), total, where))
+        return fails
     if memory in ("interleave", "weighted-interleave"):
         fair = total / len(nodes)
         thin = [n for n in nodes if by_node.get(n, 0) < fair / 2]
@@ -266,7 +276,7 @@ def check_report(case, rank, report):
     if stray:
         fails.append("main thread ran on CPUs %s outside %s" % (_fmt(stray), _fmt(cpus)))
     fails += _check_policy(report["mempolicy"], mems, case.memory)
-    fails += _check_pages(report["pages"], mems, case.memory)
+    fails += _check_pages(report["pages"], mems, case.memory, case.node_weights)
     env = report["env"]
     if parse_list(env.get("XEONRUN_PLACED_CPUS")) != cpus:
         fails.append("XEONRUN_PLACED_CPUS=%s, planned %s" % (env.get("XEONRUN_PLACED_CPUS"),

@@ -29,24 +29,29 @@ class HostTools:
     cpio: str
 
 
-def _newest_generic_kernel():
-    # The cloud kernel has no NUMA emulation support worth having here (and no 9p); only the
-    # generic one from linux-image-amd64 is accepted.
+def _generic_kernels():
+    """The generic kernels in /boot, oldest first (Debian 12: 6.1 from linux-image-amd64, 6.12
+    from linux-image-6.12-amd64). The cloud kernel has no NUMA emulation support worth having
+    here (and no 9p); only generic ones are accepted."""
     kernels = [k for k in glob.glob("/boot/vmlinuz-*") if "cloud" not in k]
 
     def version_key(path):
-        return [int(p) if p.isdigit() else 0 for p in re.split(r"[.-]", path.split("vmlinuz-")[1])]
+        return [int(p) if p.isdigit() else 0 for p in re.split(r"[.+-]", path.split("vmlinuz-")[1])]
 
-    return sorted(kernels, key=version_key)[-1] if kernels else None
+    return sorted(kernels, key=version_key)
 
 
-def find_host_tools():
+def find_host_tools(kernel_choice="newest"):
+    """The host's QEMU, busybox and cpio, and a kernel: XEONVM_KERNEL, else the newest (or, with
+    kernel_choice "oldest", the oldest) generic kernel in /boot."""
     qemu = shutil.which("qemu-system-x86_64")
     if not qemu:
         raise HostSetupError(
             "qemu-system-x86_64 not found: install the Debian package qemu-system-x86 "
             "(tools/setup.sh installs it)")
-    kernel = os.environ.get("XEONVM_KERNEL") or _newest_generic_kernel()
+    kernels = _generic_kernels()
+    chosen = (kernels[0] if kernel_choice == "oldest" else kernels[-1]) if kernels else None
+    kernel = os.environ.get("XEONVM_KERNEL") or chosen
     if not kernel or not os.access(kernel, os.R_OK):
         raise HostSetupError(
             "no readable generic kernel /boot/vmlinuz-*-amd64 (XEONVM_KERNEL=%s): install the "

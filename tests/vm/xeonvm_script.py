@@ -118,7 +118,11 @@ def _case_script(case, spawn, library):
     d = "/tmp/out/" + case.name
     passed_as_env = {k: v for k, v in case.env.items() if k not in _FLAGS}
     flags = _spawn_flags(case.env)
-    lines = ["mkdir -p %s" % d, "("]
+    lines = ["mkdir -p %s" % d]
+    weights = "/sys/kernel/mm/mempolicy/weighted_interleave"
+    for node, weight in sorted((case.node_weights or {}).items()):
+        lines.append("[ -d %s ] && echo %d > %s/node%d" % (weights, weight, weights, node))
+    lines.append("(")
     for name, value in passed_as_env.items():
         lines.append("  export %s=%s" % (name, shlex.quote(value)))
     # A hung rank costs one case (status 143), not the whole boot's time budget.
@@ -156,7 +160,11 @@ def report_script(spawn, library):
     d = REPORT_DIR
     probe = [PROBE, "--out", d, "--label", "report"]
     w = ["timeout", str(CASE_TIMEOUT)]
-    lines = ["mkdir -p %s" % d, "("]
+    lines = ["mkdir -p %s" % d]
+    weights = "/sys/kernel/mm/mempolicy/weighted_interleave"
+    for node, weight in sorted((case.node_weights or {}).items()):
+        lines.append("[ -d %s ] && echo %d > %s/node%d" % (weights, weight, weights, node))
+    lines.append("(")
     lines.append("  %s > %s/spawn.log 2>&1; echo $? > %s/spawn.rc" % (_q(
         [*w, spawn, "--ninstances", "2", "--report", "--report-file", d + "/spawn.jsonl",
          "--no-python", *probe]), d, d))

@@ -38,6 +38,9 @@ class Case:
     # (major, minor) of the first release that has it. On an older guest kernel the plan and every
     # launch must exit 2 naming that release; on a newer one the case is checked as placed.
     needs_kernel: tuple = None
+    # {node: weight} written to /sys/kernel/mm/mempolicy/weighted_interleave/node<N> before the
+    # case's launches, where the guest's kernel has them (6.9+); the pages must follow them.
+    node_weights: dict = None
 
 
 @dataclasses.dataclass
@@ -172,12 +175,15 @@ def _snc_with_memory_node():
                                          "XEONRUN_MEMBIND": "preferred-many"}, 1,
                  expect_cpus=[[0, 2, 4, 6, 8, 10, 12, 14]], expect_mems=[[4]],
                  memory="preferred-many-full", mib=160, launch=("spawn",)),
-            # Linux 6.9's mode: Debian 12's 6.1 guest kernel lacks it, and must be told so (the
-            # spawner by its plan, the library by each LD_PRELOAD rank).
+            # Linux 6.9's mode: Debian 12's 6.1 kernel lacks it, and must be told so (the spawner
+            # by its plan, the library by each LD_PRELOAD rank); on 6.12 (linux-image-6.12-amd64)
+            # the pages follow the kernel's node weights, set here to 3 for the CXL-like node 4:
+            # 3 pages of 5 there, where a plain interleave over three nodes would put 1 of 3.
             Case("weighted-interleave", {"XEONRUN_NINSTANCES": "2",
                                          "XEONRUN_MEMBIND": "weighted-interleave"}, 2,
                  expect_cpus=[[0, 2, 4, 6], [8, 10, 12, 14]], expect_mems=[[0, 1, 4], [2, 3, 4]],
-                 memory="weighted-interleave", needs_kernel=(6, 9), launch=("preload",)),
+                 memory="weighted-interleave", needs_kernel=(6, 9), launch=("preload",),
+                 node_weights={0: 1, 1: 1, 2: 1, 3: 1, 4: 3}, mib=16),
         ])
 
 

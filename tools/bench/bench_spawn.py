@@ -22,8 +22,10 @@ Variants:
   spawn+lib+rt the same with the defaults: the library also re-executes each rank with an
                allocator and LLVM OpenMP preloaded, as run_cpu's environment does
   spawn+lib/s  placement only on the synthetic topology with --disable-taskset
-               --disable-numactl (plans in every rank, applies nothing: the library's own cost
-               for N above this machine's core count)
+               --disable-numactl: each rank gets a fixture's plan it cannot apply, so the library
+               loads the engine and logs a dry run in every rank. Not what a placed rank costs
+               (its front confirms the placement without the engine): 32 really placed ranks are
+               measured in a 32-CPU QEMU guest by bench_spawn_vm.py (ninja -C build bench-spawn-vm)
   run_cpu      /usr/bin/python3 -m torch.backends.xeon.run_cpu --ninstances N --no_python /bin/true
                (Debian python3-torch 1.13); its exit status is recorded, it fails above 2 ranks here
 """

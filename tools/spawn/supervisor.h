@@ -34,7 +34,8 @@ struct RankStart {
 
 struct SuperviseOptions {
   Command command;
-  std::string tag_prefix = "run";  // console tag "[run0] "
+  std::string tag_prefix = "run";              // console tag "[run0] "
+  std::string program_name = "xeonrun-spawn";  // names the launcher in a rank's "cannot run" line
   double grace_period_seconds = 5.0;
 };
 

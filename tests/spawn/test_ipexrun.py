@@ -213,6 +213,15 @@ class IpexrunTest(unittest.TestCase):
         self.assertEqual(proc.returncode, 127, proc.stderr)
         self.assertTrue(proc.stderr.startswith("ipexrun: error: program 'no-such-program-here'"),
                         proc.stderr)
+        # A rank that cannot be exec'd says so from inside the rank, under the rank's tag.
+        bad = os.path.join(self.tmp, "not-a-program")
+        with open(bad, "wb") as f:
+            f.write(b"\x7fELF not really")
+        os.chmod(bad, 0o755)
+        proc = self.run_ipexrun(["--library", "", "--ninstances", "1", "--no-python", bad])
+        self.assertEqual(proc.returncode, 127, proc.stderr)
+        self.assertIn(f"[run0] ipexrun: error: cannot run '{bad}': ", proc.stderr)
+        self.assertRegex(proc.stderr, r"(?m)^ipexrun: rank 0  cpus \S+  exit 127  wall ")
         self.assertTrue(self.run_ipexrun(["--help"]).stdout.startswith("usage: ipexrun [cpu] "))
         self.assertTrue(self.run_ipexrun(["--version"]).stdout.startswith("ipexrun "))
 

@@ -177,7 +177,7 @@ int run(const std::string& argv0, const std::vector<std::string>& args) {
   SuperviseOptions supervise_options;
   supervise_options.command = std::move(*command);
   supervise_options.tag_prefix = options->log_file_prefix;
-  supervise_options.program_name = options->program_name;
+  supervise_options.error_prefix = lines.error_prefix();
   supervise_options.grace_period_seconds = options->grace_period_seconds;
   SuperviseResult result = supervise(starts, supervise_options);
   close_rank_logs(*logs);

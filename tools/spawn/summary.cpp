@@ -45,8 +45,12 @@ void LauncherLines::say(const std::string& message) const {
   write(program_ + ": " + message + "\n");
 }
 
+std::string LauncherLines::error_prefix() const {
+  return program_ + (ipexrun_ ? ": error: " : ": ");
+}
+
 int LauncherLines::error(int code, const std::string& message) const {
-  say(ipexrun_ ? "error: " + message : message);
+  write(error_prefix() + message + "\n");
   return code;
 }
 

@@ -27,7 +27,8 @@ class LauncherLines {
   ~LauncherLines();
 
   const std::string& program() const { return program_; }
-  void say(const std::string& message) const;             // "NAME: message"
+  std::string error_prefix() const;            // "NAME: ", or "NAME: error: " under ipexrun's
+  void say(const std::string& message) const;  // "NAME: message"
   int error(int code, const std::string& message) const;  // says it as an error, returns `code`
   void write(const std::string& lines) const;             // whole lines, already named
   void set_log(int fd) { log_fd_ = fd; }                  // owned from now on

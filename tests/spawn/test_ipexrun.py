@@ -267,14 +267,15 @@ class IpexrunTest(unittest.TestCase):
         allowed = {time.strftime("%Y%m%d%H%M%S", time.localtime(t))
                    for t in range(int(before), int(after) + 1)}
         self.assertIn(stamp, allowed)
-        expected = sorted([f"bench_{stamp}_instances.log"] + [
-            f"bench_{stamp}_instance_{r['rank']}_cores_{ipex_cores(r['cpus']).replace(',', '_')}.log"
-            for r in plan["ranks"]])
+        def instance_log(r):
+            cores = ipex_cores(r["cpus"]).replace(",", "_")
+            return f"bench_{stamp}_instance_{r['rank']}_cores_{cores}.log"
+
+        expected = sorted([f"bench_{stamp}_instances.log"] + [instance_log(r) for r in plan["ranks"]])
         self.assertEqual([r["rank"] for r in plan["ranks"]], [1, 3])
         self.assertEqual(names, expected)
         for r in plan["ranks"]:
-            name = f"bench_{stamp}_instance_{r['rank']}_cores_{ipex_cores(r['cpus']).replace(',', '_')}.log"
-            with open(os.path.join(logs, name)) as f:
+            with open(os.path.join(logs, instance_log(r))) as f:
                 self.assertEqual(sorted(f.read().splitlines()),
                                  [f"err-{r['rank']}", f"out-{r['rank']}"])
         with open(os.path.join(logs, f"bench_{stamp}_instances.log")) as f:

@@ -271,7 +271,8 @@ class IpexrunTest(unittest.TestCase):
             cores = ipex_cores(r["cpus"]).replace(",", "_")
             return f"bench_{stamp}_instance_{r['rank']}_cores_{cores}.log"
 
-        expected = sorted([f"bench_{stamp}_instances.log"] + [instance_log(r) for r in plan["ranks"]])
+        expected = sorted([f"bench_{stamp}_instances.log"] +
+                          [instance_log(r) for r in plan["ranks"]])
         self.assertEqual([r["rank"] for r in plan["ranks"]], [1, 3])
         self.assertEqual(names, expected)
         for r in plan["ranks"]:

@@ -91,7 +91,10 @@ xeonplace::Expected<std::vector<xeonplace::spawn::RankLogs>> rank_logs(
   if (!opened) return opened;
   std::string why;
   const int fd = open_launcher_log(options.log_path, ipexrun_launcher_log_name(stamped), why);
-  if (fd < 0) return xeonplace::make_error("--log-dir: " + why);
+  if (fd < 0) {
+    close_rank_logs(*opened);
+    return xeonplace::make_error("--log-dir: " + why);
+  }
   lines.set_log(fd);
   return opened;
 }

@@ -11,10 +11,12 @@ libxeonplace.so)."""
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 sys.dont_write_bytecode = True
@@ -34,6 +36,26 @@ def clean_env(**extra):
         env.pop(k, None)
     env.update(extra)
     return env
+
+
+def cpu_text(cpus):
+    """The launcher's CPU list: runs of consecutive ids as LO-HI, a lone id as itself."""
+    runs = []
+    for cpu in cpus:
+        if runs and cpu == runs[-1][1] + 1:
+            runs[-1][1] = cpu
+        else:
+            runs.append([cpu, cpu])
+    return ",".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
+
+
+def ipex_cores(cpus):
+    """ipexrun's CPU list in its log file names: the ids when no two are consecutive, else every
+    run written FIRST-LAST, a lone id included."""
+    runs = cpu_text(cpus).split(",")
+    if all("-" not in r for r in runs):
+        return ",".join(map(str, cpus))
+    return ",".join(r if "-" in r else f"{r}-{r}" for r in runs)
 
 
 class IpexrunTest(unittest.TestCase):
@@ -74,9 +96,9 @@ class IpexrunTest(unittest.TestCase):
             ["--library", "", "--topology", PYTORCH_FIXTURE, "--ninstances", "2", "--log-dir",
              logs, "--no-python", "/bin/sh", "-c", 'echo out-$XEONRUN_RANK; exit 3'])
         self.assertEqual(proc.returncode, 3, proc.stderr)
-        names = sorted(os.listdir(logs))
-        self.assertEqual(len([n for n in names if n.endswith(".log")]), 2, names)
-        with open(os.path.join(logs, [n for n in names if n.endswith(".log")][0])) as f:
+        names = sorted(n for n in os.listdir(logs) if "_instance_" in n)
+        self.assertEqual(len(names), 2, names)
+        with open(os.path.join(logs, names[0])) as f:
             self.assertIn("out-", f.read())
 
     def test_log_dir_that_cannot_be_made_is_an_error(self):
@@ -159,6 +181,138 @@ class IpexrunTest(unittest.TestCase):
             self.assertEqual(hi, lo + 1)
             wanted = f"rank {rank['rank']} of 5 (XEONRUN_RANK): CPUs {lo}-{hi},"
             self.assertIn(wanted, proc.stderr)
+
+    def test_every_launcher_line_names_the_program_as_invoked(self):
+        # argparse's "PROG: error: ..." under ipexrun's name; a bad flag still exits exactly 2.
+        proc = self.run_ipexrun(["--no-such-flag", "/bin/true"])
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertEqual(proc.stderr.splitlines()[0][:len("ipexrun: error: unknown flag")],
+                         "ipexrun: error: unknown flag")
+        self.assertEqual(len(proc.stderr.splitlines()), 1, proc.stderr)
+        proc = self.run_ipexrun(["cpu", "--ninstances", "x", "/bin/true"])
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertTrue(proc.stderr.startswith("ipexrun: error: --ninstances: invalid value 'x'"),
+                        proc.stderr)
+        # The backend word chose ipexrun's meaning: the name says so, as argparse names a
+        # subcommand.
+        proc = subprocess.run([SPAWN, "cpu", "--no-such-flag", "/bin/true"], capture_output=True,
+                              text=True, timeout=60, env=clean_env())
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertTrue(proc.stderr.startswith("xeonrun-spawn cpu: error: unknown flag"),
+                        proc.stderr)
+        # run_cpu's command line is unchanged.
+        proc = subprocess.run([SPAWN, "--no-such-flag", "/bin/true"], capture_output=True,
+                              text=True, timeout=60, env=clean_env())
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertTrue(proc.stderr.startswith("xeonrun-spawn: unknown flag"), proc.stderr)
+        proc = self.run_ipexrun(["--library", "", "no-such-program-here.sh"])
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertIn("(ipexrun --no-python ... no-such-program-here.sh)", proc.stderr)
+        self.assertTrue(proc.stderr.startswith("ipexrun: error: "), proc.stderr)
+        proc = self.run_ipexrun(["--library", "", "--no-python", "no-such-program-here"])
+        self.assertEqual(proc.returncode, 127, proc.stderr)
+        self.assertTrue(proc.stderr.startswith("ipexrun: error: program 'no-such-program-here'"),
+                        proc.stderr)
+        # A rank that cannot be exec'd says so from inside the rank, under the rank's tag.
+        bad = os.path.join(self.tmp, "not-a-program")
+        with open(bad, "wb") as f:
+            f.write(b"\x7fELF not really")
+        os.chmod(bad, 0o755)
+        proc = self.run_ipexrun(["--library", "", "--ninstances", "1", "--no-python", bad])
+        self.assertEqual(proc.returncode, 127, proc.stderr)
+        self.assertIn(f"[run0] ipexrun: error: cannot run '{bad}': ", proc.stderr)
+        self.assertRegex(proc.stderr, r"(?m)^ipexrun: rank 0  cpus \S+  exit 127  wall ")
+        self.assertTrue(self.run_ipexrun(["--help"]).stdout.startswith("usage: ipexrun [cpu] "))
+        self.assertTrue(self.run_ipexrun(["--version"]).stdout.startswith("ipexrun "))
+
+    def test_a_run_names_ipexrun_in_its_warnings_and_rank_lines(self):
+        # Three ranks on 16 cores leave one unused: a plan warning, then one line per rank.
+        fixture = "lscpu:" + os.path.join(FIXTURES, "xeon_2s8c.lscpu")
+        args = ["--topology", fixture, "--ninstances", "3"]
+        plan = self.dry_plan(args)
+        proc = self.run_ipexrun(["--library", ""] + args + ["--no-python", "/bin/true"])
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        lines = proc.stderr.splitlines()
+        self.assertTrue(lines)
+        for line in lines:
+            self.assertTrue(line.startswith("ipexrun: "), line)
+        self.assertTrue(any(l.startswith("ipexrun: warning: ") for l in lines), lines)
+        ranks = [l for l in lines if l.startswith("ipexrun: rank ")]
+        self.assertEqual(len(ranks), len(plan["ranks"]))
+        for line, rank in zip(ranks, plan["ranks"]):
+            self.assertRegex(line, rf"^ipexrun: rank {rank['rank']}  cpus {cpu_text(rank['cpus'])}"
+                                   r"  exit 0  wall \d+\.\d{3}s$")
+
+    def test_log_dir_files_have_ipexruns_names(self):
+        # launch.py stamps --log-file-prefix with the start's local time; each instance's stdout
+        # and stderr go to PREFIX_STAMP_instance_I_cores_CPUS.log (I the index in the whole plan,
+        # CPUS as cpu_info.py's get_pool_txt writes them, ',' made '_'); the launcher's own lines
+        # to PREFIX_STAMP_instances.log.
+        logs = os.path.join(self.tmp, "logs")
+        fixture = "lscpu:" + os.path.join(FIXTURES, "xeon_2s8c.lscpu")
+        args = ["--topology", fixture, "--ninstances", "4", "--ncores-per-instance", "3",
+                "--instance-idx", "1,3"]
+        plan = self.dry_plan(args)
+        before = time.time()
+        proc = self.run_ipexrun(
+            ["--library", ""] + args + ["--log-dir", logs + "/", "--log-file-prefix", "bench",
+                                        "--no-python", "/bin/sh", "-c",
+                                        "echo out-$XEONRUN_RANK; echo err-$XEONRUN_RANK >&2"])
+        after = time.time()
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        names = sorted(os.listdir(logs))
+        stamps = {re.match(r"bench_(\d{14})_", n).group(1) for n in names}
+        self.assertEqual(len(stamps), 1, names)
+        stamp = stamps.pop()
+        allowed = {time.strftime("%Y%m%d%H%M%S", time.localtime(t))
+                   for t in range(int(before), int(after) + 1)}
+        self.assertIn(stamp, allowed)
+        def instance_log(r):
+            cores = ipex_cores(r["cpus"]).replace(",", "_")
+            return f"bench_{stamp}_instance_{r['rank']}_cores_{cores}.log"
+
+        expected = sorted([f"bench_{stamp}_instances.log"] +
+                          [instance_log(r) for r in plan["ranks"]])
+        self.assertEqual([r["rank"] for r in plan["ranks"]], [1, 3])
+        self.assertEqual(names, expected)
+        for r in plan["ranks"]:
+            with open(os.path.join(logs, instance_log(r))) as f:
+                self.assertEqual(sorted(f.read().splitlines()),
+                                 [f"err-{r['rank']}", f"out-{r['rank']}"])
+        with open(os.path.join(logs, f"bench_{stamp}_instances.log")) as f:
+            launcher = f.read().splitlines()
+        self.assertEqual([l for l in launcher if l.startswith("ipexrun: rank ")],
+                         [l for l in proc.stderr.splitlines() if l.startswith("ipexrun: rank ")])
+        self.assertEqual(len([l for l in launcher if l.startswith("ipexrun: rank ")]), 2)
+
+    def test_ccl_worker_count_keeps_helper_cores_on_top_of_the_core_count(self):
+        # ipexrun's distributed launcher: `ncores_per_instance += ccl_worker_count`,
+        # OMP_NUM_THREADS the cores less the workers, CCL_WORKER_AFFINITY every rank's workers.
+        fixture = "lscpu:" + os.path.join(FIXTURES, "xeon_2s8c.lscpu")
+        doc = self.dry_plan(["--topology", fixture, "--ninstances", "2", "--ncores-per-instance",
+                             "3", "--ccl-worker-count", "1"])
+        self.assertEqual(len(doc["ranks"]), 2)
+        workers = []
+        for rank in doc["ranks"]:
+            self.assertEqual(len(rank["cpus"]), 4)
+            self.assertEqual(rank["helper_cpus"], rank["cpus"][-1:])
+            self.assertEqual(rank["env"]["OMP_NUM_THREADS"], "3")
+            self.assertEqual(rank["env"]["CCL_WORKER_COUNT"], "1")
+            workers += rank["helper_cpus"]
+        for rank in doc["ranks"]:
+            self.assertEqual(rank["env"]["CCL_WORKER_AFFINITY"], ",".join(map(str, workers)))
+        # Evenly split ranks give the workers out of their own cores; a rank keeps one to compute.
+        doc = self.dry_plan(["--topology", fixture, "--ninstances", "4", "--ccl-worker-count",
+                             "3"])
+        for rank in doc["ranks"]:
+            self.assertEqual(len(rank["cpus"]), 4)
+            self.assertEqual(rank["env"]["OMP_NUM_THREADS"], "1")
+        proc = self.run_ipexrun(["--dry-run", "--topology", fixture, "--ninstances", "4",
+                                 "--ccl-worker-count", "4", "--no-python", "/bin/true"])
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertTrue(proc.stderr.startswith("ipexrun: error: XEONRUN_HELPER_CORES=4"),
+                        proc.stderr)
+        self.assertIn("--ccl-worker-count", proc.stderr)
 
     def test_help_lists_ipexruns_flags(self):
         proc = self.run_ipexrun(["--help"])

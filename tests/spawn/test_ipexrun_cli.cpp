@@ -116,6 +116,45 @@ TEST(IpexrunCli, ArgparsePrefixesAndRefusals) {
   EXPECT_EQ(var(o, "XEONRUN_TOPOLOGY"), "lscpu:/x");
 }
 
+TEST(IpexrunCli, TheLauncherNamesItselfAsInvoked) {
+  EXPECT_EQ(program_name("/opt/bin/ipexrun", {"app.py"}), "ipexrun");
+  EXPECT_EQ(program_name("ipexrun", {"cpu", "app.py"}), "ipexrun");
+  EXPECT_EQ(program_name("/usr/bin/xeonrun-spawn", {"cpu", "app.py"}), "xeonrun-spawn cpu");
+  EXPECT_EQ(program_name("/usr/bin/xeonrun-spawn", {"app.py"}), "xeonrun-spawn");
+  EXPECT_EQ(program_name("/x/run-cpu", {"app.py"}), "xeonrun-spawn");
+  EXPECT_EQ(ipex({"a.py"}).program_name, "ipexrun");
+  EXPECT_TRUE(ipex({"a.py"}).ipexrun_semantics);
+  EXPECT_NE(ipex_error({"--bogus", "a.py"}).find("see ipexrun --help"), std::string::npos);
+  EXPECT_EQ(ipexrun_help_text("ipexrun").rfind("usage: ipexrun [cpu] [FLAGS]", 0), 0u);
+  EXPECT_EQ(ipexrun_help_text("xeonrun-spawn cpu").rfind("usage: xeonrun-spawn cpu [FLAGS]", 0),
+            0u);
+  auto run_cpu = parse_command_line("xeonrun-spawn", {"a.py"});
+  ASSERT_TRUE(run_cpu.ok());
+  EXPECT_EQ(run_cpu->program_name, "xeonrun-spawn");
+  EXPECT_FALSE(run_cpu->ipexrun_semantics);
+}
+
+// ipexrun's distributed launcher: the workers' cores come on top of a --ncores-per-instance count
+// (launcher_distributed.py, `ncores_per_instance += args.ccl_worker_count`).
+TEST(IpexrunCli, CclWorkerCountIsTheHelperCoresOnTopOfACoreCount) {
+  auto alone = ipex({"--ccl-worker-count", "2", "a.py"});
+  EXPECT_EQ(var(alone, "XEONRUN_HELPER_CORES"), "2");
+  EXPECT_EQ(var(alone, "XEONRUN_NCORES_PER_INSTANCE"), "(unset)");
+  auto sized = ipex({"--ccl_worker_count=1", "--ncores-per-instance", "3", "a.py"});
+  EXPECT_EQ(var(sized, "XEONRUN_HELPER_CORES"), "1");
+  EXPECT_EQ(var(sized, "XEONRUN_NCORES_PER_INSTANCE"), "4");
+  EXPECT_EQ(sized.flag_of_variable.at("XEONRUN_NCORES_PER_INSTANCE"),
+            "--ncores-per-instance + --ccl-worker-count");
+  auto spread = ipex({"--ncores-per-instance", "-1", "--ccl-worker-count", "1", "a.py"});
+  EXPECT_EQ(var(spread, "XEONRUN_LEFTOVER_CORES"), "spread");
+  EXPECT_EQ(var(spread, "XEONRUN_NCORES_PER_INSTANCE"), "(unset)");
+  EXPECT_EQ(var(ipex({"--ccl-worker-count", "0", "a.py"}), "XEONRUN_HELPER_CORES"), "(unset)");
+  const std::string bad = ipex_error({"--ccl-worker-count", "-1", "a.py"});
+  EXPECT_NE(bad.find("--ccl-worker-count: invalid value '-1'"), std::string::npos) << bad;
+  EXPECT_NE(bad.find("accepted:"), std::string::npos) << bad;
+  EXPECT_NE(ipex_error({"--logical-cores-for-ccl", "a.py"}).find("mpiexec"), std::string::npos);
+}
+
 TEST(RunCpuMainCli, SpaceSeparatedCountsStopAtTheFirstNonCount) {
   auto parsed = parse_command_line("xeonrun-spawn",
                                    {"--ncores-per-instance", "43", "43", "42", "app.py", "7"});

@@ -2,11 +2,13 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <ctime>
 #include <string>
 #include <vector>
 
 #include "tools/spawn/cli.h"
 #include "tools/spawn/line_splitter.h"
+#include "tools/spawn/output.h"
 #include "tools/spawn/rank_env.h"
 #include "tools/spawn/summary.h"
 
@@ -158,11 +160,35 @@ TEST(PlanningEnv, APlacedParentsPlannedValuesAreSetAsideAndTheUsersKept) {
             (EnvMap{{"OMP_NUM_THREADS", "2"}}));
 }
 
+// ipexrun's names: launch.py stamps the prefix with datetime.now()'s %Y%m%d%H%M%S;
+// cpu_info.py's get_pool_txt lists ids when no two are consecutive, else FIRST-LAST runs.
+TEST(IpexrunLogNames, StampedPrefixInstanceIndexAndCoresAsIpexrunWritesThem) {
+  const long when = 1700000000;
+  const std::time_t t = when;
+  std::tm local{};
+  ASSERT_NE(::localtime_r(&t, &local), nullptr);
+  char expected[32];
+  std::strftime(expected, sizeof expected, "bench_%Y%m%d%H%M%S", &local);
+  const std::string stamped = ipexrun_stamped_prefix("bench", when);
+  EXPECT_EQ(stamped, expected);
+  EXPECT_EQ(stamped.size(), std::string("bench_").size() + 14);
+  EXPECT_EQ(ipexrun_cores_text({0, 1, 2, 3}), "0-3");
+  EXPECT_EQ(ipexrun_cores_text({0, 1, 2, 5}), "0-2,5-5");
+  EXPECT_EQ(ipexrun_cores_text({0, 2, 4}), "0,2,4");
+  EXPECT_EQ(ipexrun_cores_text({7}), "7");
+  EXPECT_EQ(ipexrun_log_file_name("run_20260101120000", 2, {4, 5, 6, 9}),
+            "run_20260101120000_instance_2_cores_4-6_9-9.log");
+  EXPECT_EQ(ipexrun_log_file_name("p", 0, {0, 28}), "p_instance_0_cores_0_28.log");
+  EXPECT_EQ(ipexrun_launcher_log_name("run_20260101120000"), "run_20260101120000_instances.log");
+  EXPECT_EQ(run_cpu_log_names("run", 3).out, "run_rank3.log");
+  EXPECT_EQ(run_cpu_log_names("run", 3).err, "run_rank3.err");
+}
+
 TEST(RankEnv, HandoffOverridesThePlanningEnvironment) {
   EnvMap env = rank_env({{"LD_PRELOAD", "/a.so"}, {"HOME", "/root"}},
                         {{"XEONRUN_RANK", "2"}, {"LD_PRELOAD", "/lib/x.so:/a.so"}});
-  EXPECT_EQ(env, (EnvMap{{"HOME", "/root"}, {"LD_PRELOAD", "/lib/x.so:/a.so"},
-                         {"XEONRUN_RANK", "2"}}));
+  EXPECT_EQ(env,
+            (EnvMap{{"HOME", "/root"}, {"LD_PRELOAD", "/lib/x.so:/a.so"}, {"XEONRUN_RANK", "2"}}));
 }
 
 TEST(Summary, DescribesExitSignalAndStartFailure) {
@@ -173,6 +199,7 @@ TEST(Summary, DescribesExitSignalAndStartFailure) {
   end.wall_seconds = 1.5;
   end.wait_status = 3 << 8;
   EXPECT_EQ(summary_line(end), "xeonrun-spawn: rank 3  cpus 4-7  exit 3  wall 1.500s\n");
+  EXPECT_EQ(summary_line(end, "ipexrun"), "ipexrun: rank 3  cpus 4-7  exit 3  wall 1.500s\n");
   end.wait_status = SIGKILL;
   EXPECT_EQ(describe_end(end), "killed by signal 9 (SIGKILL)");
   end.started = false;

@@ -301,6 +301,14 @@ Expected<SpawnOptions> parse_command_line(const std::string& argv0,
   return parse_args(args);
 }
 
+std::string program_name(const std::string& argv0, const std::vector<std::string>& args) {
+  if (!is_ipexrun_invocation(argv0, args)) return "xeonrun-spawn";
+  const size_t slash = argv0.rfind('/');
+  const std::string base = argv0.substr(slash == std::string::npos ? 0 : slash + 1);
+  if (base == "ipexrun") return base;
+  return (base.empty() ? std::string("xeonrun-spawn") : base) + " cpu";
+}
+
 std::string with_flag_names(const std::string& message, const SpawnOptions& options) {
   std::string out = message;
   std::string flags;

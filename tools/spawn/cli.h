@@ -28,6 +28,10 @@ struct SpawnOptions {
   bool version = false;
   std::string log_path;  // "" means no log files
   std::string log_file_prefix = "run";
+  // Who the launcher says it is on every line it prints about itself, and whose log file names it
+  // writes: run_cpu's (PREFIX_rankR.log/.err) or ipexrun's (docs/design.md §11).
+  std::string program_name = "xeonrun-spawn";
+  bool ipexrun_semantics = false;
   double grace_period_seconds = 5.0;   // between SIGTERM and SIGKILL when a rank fails
   std::optional<std::string> library;  // unset: the default libxeonplace.so; "" preloads nothing
 
@@ -43,6 +47,11 @@ Expected<SpawnOptions> parse_args(const std::vector<std::string>& args);
 // run_cpu's otherwise. `argv0` is argv[0] as given.
 Expected<SpawnOptions> parse_command_line(const std::string& argv0,
                                           const std::vector<std::string>& args);
+
+// The name the launcher gives itself in what it prints: "xeonrun-spawn" under run_cpu's command
+// line; under ipexrun's, the name it was invoked by ("ipexrun", or "xeonrun-spawn cpu" when the
+// backend word chose ipexrun's meaning), as argparse names a subcommand.
+std::string program_name(const std::string& argv0, const std::vector<std::string>& args);
 
 // The launcher's own flags that ipexrun's command line keeps (--dry-run, --topology, ...): applies
 // `name` (dash spelling) when it is one of them. nullopt: not a launcher flag; `takes_value` says

@@ -142,6 +142,39 @@ Status mode(SpawnOptions& o, const char* flag, const char* value) {
   return set(o, flag, "XEONRUN_MODE", value);
 }
 
+// --ccl-worker-count N: the last N cores of every rank are kept for oneCCL's workers
+// (XEONRUN_HELPER_CORES, docs/design.md §12). In ipexrun only its distributed launcher reads the
+// flag (launcher_distributed.py; its multi-instance launcher ignores it): there a positive
+// --ncores-per-instance counts compute cores and each rank gets the workers' cores on top, which
+// finish() reproduces. docs/design.md §11 says where this differs from ipexrun.
+Status ccl_worker_count(SpawnOptions& o, const std::string& value) {
+  const char* flag = "--ccl-worker-count";
+  auto n = integer(value);
+  if (!n || *n < 0) {
+    return make_error(std::string(flag) + ": invalid value '" + value +
+                      "' (accepted: 0 or a number of cores per instance for oneCCL's workers)");
+  }
+  unset(o, "XEONRUN_HELPER_CORES");
+  if (*n == 0) return ok();
+  return set(o, flag, "XEONRUN_HELPER_CORES", std::to_string(*n));
+}
+
+// ipexrun's distributed launcher: `ncores_per_instance += ccl_worker_count`, so the count asked
+// for stays the ranks' compute cores (OMP_NUM_THREADS).
+Status add_ccl_workers_to_rank_size(SpawnOptions& o) {
+  auto helpers = o.flag_env.find("XEONRUN_HELPER_CORES");
+  auto size = o.flag_env.find("XEONRUN_NCORES_PER_INSTANCE");
+  if (helpers == o.flag_env.end() || size == o.flag_env.end()) return ok();
+  const long total = *integer(size->second) + *integer(helpers->second);
+  if (Status s =
+          set(o, "--ncores-per-instance", "XEONRUN_NCORES_PER_INSTANCE", std::to_string(total));
+      !s) {
+    return s;
+  }
+  o.flag_of_variable["XEONRUN_NCORES_PER_INSTANCE"] = "--ncores-per-instance + --ccl-worker-count";
+  return ok();
+}
+
 // Distributed training: refused with what to run instead.
 Apply distributed(const char* flag) {
   return [flag](SpawnOptions&, const std::string&) {
@@ -150,7 +183,8 @@ Apply distributed(const char* flag) {
         ": ipexrun's distributed training is not started by xeonrun-spawn; start the ranks with "
         "your MPI (mpiexec -n N -ppn P) or torchrun and preload the library: "
         "mpiexec -n N -ppn P env LD_PRELOAD=libxeonplace.so python3 -u script.py "
-        "(each node's ranks are placed by their local rank; README, \"Launchers and containers\")"));
+        "(each node's ranks are placed by their local rank; README, \"Launchers and "
+        "containers\")"));
   };
 }
 
@@ -222,9 +256,13 @@ const std::vector<IpexFlag>& ipex_flags() {
        [](SpawnOptions&, const std::string&) { return ok(); }},
       {"--distributed", nullptr, false, "deprecated, no effect (as ipexrun)",
        [](SpawnOptions&, const std::string&) { return ok(); }},
-      {"--log-dir", "--log_path", true, "also write each instance's output under this directory",
+      {"--log-dir", "--log_path", true,
+       "also write each instance's output (stdout and stderr) to DIR/PREFIX_STAMP_instance_I_"
+       "cores_CPUS.log and the launcher's lines to DIR/PREFIX_STAMP_instances.log, STAMP the "
+       "start's local time YYYYmmddHHMMSS (ipexrun's names); DIR is created",
        [](SpawnOptions& o, const std::string& v) { return o.log_path = v, ok(); }},
-      {"--log-file-prefix", nullptr, true, "log file name prefix (default: run)",
+      {"--log-file-prefix", nullptr, true,
+       "log file name prefix and console tag [PREFIXI] (default: run)",
        [](SpawnOptions& o, const std::string& v) {
          return launcher_flag("--log-file-prefix")->apply(o, v);
        }},
@@ -232,13 +270,17 @@ const std::vector<IpexFlag>& ipex_flags() {
        [](SpawnOptions& o, const std::string&) { return o.no_python = true, ok(); }},
       {"--module", nullptr, false, "run the program as a python module (also -m)",
        [](SpawnOptions& o, const std::string&) { return o.module = true, ok(); }},
+      {"--ccl-worker-count", nullptr, true,
+       "cores per instance for oneCCL's workers (the instance's last ones): added to a "
+       "--ncores-per-instance count, left out of OMP_NUM_THREADS",
+       ccl_worker_count},
       // Refused: distributed training and auto-IPEX.
       {"--nnodes", nullptr, true, nullptr, distributed("--nnodes")},
       {"--nprocs-per-node", "--nproc_per_node", true, nullptr, distributed("--nprocs-per-node")},
       {"--hostfile", nullptr, true, nullptr, distributed("--hostfile")},
       {"--master-addr", nullptr, true, nullptr, distributed("--master-addr")},
       {"--master-port", nullptr, true, nullptr, distributed("--master-port")},
-      {"--ccl-worker-count", nullptr, true, nullptr, distributed("--ccl-worker-count")},
+
       {"--logical-cores-for-ccl", "--logical_core_for_ccl", false, nullptr,
        distributed("--logical-cores-for-ccl")},
       {"--extra-mpi-params", "--more_mpi_params", true, nullptr, distributed("--extra-mpi-params")},
@@ -279,7 +321,7 @@ std::vector<Spelling> spellings() {
 }
 
 // argparse: an exact spelling, else a prefix that names one flag (its spellings count once).
-Expected<Spelling> find(const std::string& given) {
+Expected<Spelling> find(const std::string& given, const std::string& program) {
   static const std::vector<Spelling> all = spellings();
   const std::string wanted = given == "-m" ? "--module" : given;
   if (given == "-h") return Spelling{"--help", nullptr, "--help"};
@@ -302,8 +344,8 @@ Expected<Spelling> find(const std::string& given) {
     for (const auto* m : matches) names.push_back(m->ipex ? m->ipex->flag : m->launcher);
     return make_error("ambiguous flag '" + given + "' (could be " + join(names, ", ") + ")");
   }
-  return make_error("unknown flag '" + given +
-                    "' (ipexrun's command line; see ipexrun --help for the accepted flags)");
+  return make_error("unknown flag '" + given + "' (ipexrun's command line; see " + program +
+                    " --help for the accepted flags)");
 }
 
 Status apply(SpawnOptions& o, const Spelling& s, const std::string& value) {
@@ -327,9 +369,9 @@ Status finish(SpawnOptions& o) {
     return make_error("-m/--module and --no-python together: a module needs python; drop one");
   }
   if (o.program.empty() && !o.dry_run) {
-    return make_error("no program given (usage: ipexrun [cpu] [FLAGS] PROGRAM [ARGS...])");
+    return make_error("no program given (usage: " + o.program_name + " [FLAGS] PROGRAM [ARGS...])");
   }
-  return ok();
+  return add_ccl_workers_to_rank_size(o);
 }
 
 }  // namespace
@@ -340,10 +382,12 @@ bool is_ipexrun_invocation(const std::string& argv0, const std::vector<std::stri
   return name == "ipexrun" || (!args.empty() && args[0] == "cpu");
 }
 
-Expected<SpawnOptions> parse_ipexrun_args(const std::string&,
+Expected<SpawnOptions> parse_ipexrun_args(const std::string& argv0,
                                           const std::vector<std::string>& args) {
   SpawnOptions o;
   o.flag_env["XEONRUN_COMPAT"] = "ipexrun";
+  o.program_name = program_name(argv0, args);
+  o.ipexrun_semantics = true;
   size_t i = 0;
   if (!args.empty() && args[0] == "cpu") i = 1;
   if (!args.empty() && args[0] == "xpu") {
@@ -362,7 +406,7 @@ Expected<SpawnOptions> parse_ipexrun_args(const std::string&,
       name = arg.substr(0, eq);
       inline_value = arg.substr(eq + 1);
     }
-    auto spelling = find(name);
+    auto spelling = find(name, o.program_name);
     if (!spelling) return spelling.error();
     std::string value;
     if (takes_value(*spelling)) {
@@ -386,9 +430,10 @@ Expected<SpawnOptions> parse_ipexrun_args(const std::string&,
   return o;
 }
 
-std::string ipexrun_help_text() {
+std::string ipexrun_help_text(const std::string& program) {
   std::string text =
-      "usage: ipexrun [cpu] [FLAGS] [--] PROGRAM [ARGS...]\n"
+      "usage: " + program + (program == "ipexrun" ? " [cpu]" : "") +
+      " [FLAGS] [--] PROGRAM [ARGS...]\n"
       "\n"
       "xeonrun-spawn with ipexrun's command line and semantics (Intel Extension for PyTorch's\n"
       "launcher): each instance is a rank placed by libxeonplace.so (XEONRUN_COMPAT=ipexrun).\n"

@@ -19,6 +19,7 @@ bool is_ipexrun_invocation(const std::string& argv0, const std::vector<std::stri
 Expected<SpawnOptions> parse_ipexrun_args(const std::string& argv0,
                                           const std::vector<std::string>& args);
 
-std::string ipexrun_help_text();
+// `program`: the name the launcher was invoked by (program_name in cli.h).
+std::string ipexrun_help_text(const std::string& program = "ipexrun");
 
 }  // namespace xeonplace::spawn

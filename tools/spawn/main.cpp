@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -29,12 +30,6 @@ namespace {
 
 constexpr int kUsageError = 2;
 constexpr int kNotFound = 127;
-
-int fail(int code, const std::string& message) {
-  std::string line = "xeonrun-spawn: " + message + "\n";
-  xeonplace::spawn::write_all(2, line);
-  return code;
-}
 
 // The library each rank preloads, absolute so that a rank that changes directory before exec'ing
 // further still finds it. A bare name is left to the dynamic loader's search, as LD_PRELOAD does;
@@ -74,18 +69,54 @@ xeonplace::Plan plan_of(const xeonplace::RankDecisions& decisions) {
   return plan;
 }
 
+// The rank's log files, named as run_cpu's or ipexrun's launcher names them (tools/spawn/output.h);
+// under ipexrun's, the launcher's own lines go to its log file too, as ipexrun's logger's do.
+xeonplace::Expected<std::vector<xeonplace::spawn::RankLogs>> rank_logs(
+    const xeonplace::spawn::SpawnOptions& options, const xeonplace::RankDecisions& decisions,
+    xeonplace::spawn::LauncherLines& lines) {
+  using namespace xeonplace::spawn;
+  if (options.log_path.empty()) return std::vector<RankLogs>(decisions.ranks.size());
+  std::vector<RankLogNames> names;
+  if (!options.ipexrun_semantics) {
+    for (const auto& d : decisions.ranks) {
+      names.push_back(run_cpu_log_names(options.log_file_prefix, d.rank));
+    }
+    return open_rank_logs("--log-path", options.log_path, names);
+  }
+  const std::string stamped = ipexrun_stamped_prefix(options.log_file_prefix, std::time(nullptr));
+  for (const auto& d : decisions.ranks) {
+    names.push_back({ipexrun_log_file_name(stamped, d.rank, d.cpus.ids()), ""});
+  }
+  auto opened = open_rank_logs("--log-dir", options.log_path, names);
+  if (!opened) return opened;
+  std::string why;
+  const int fd = open_launcher_log(options.log_path, ipexrun_launcher_log_name(stamped), why);
+  if (fd < 0) {
+    close_rank_logs(*opened);
+    return xeonplace::make_error("--log-dir: " + why);
+  }
+  lines.set_log(fd);
+  return opened;
+}
+
 int run(const std::string& argv0, const std::vector<std::string>& args) {
   using namespace xeonplace;
   using namespace xeonplace::spawn;
 
   auto options = parse_command_line(argv0, args);
-  if (!options) return fail(kUsageError, options.error().message);
+  LauncherLines lines(options ? options->program_name : program_name(argv0, args),
+                      options ? options->ipexrun_semantics : is_ipexrun_invocation(argv0, args));
+  if (!options) return lines.error(kUsageError, options.error().message);
   if (options->help) {
-    write_all(1, options->flag_env.count("XEONRUN_COMPAT") ? ipexrun_help_text() : help_text());
+    write_all(1,
+              options->ipexrun_semantics ? ipexrun_help_text(options->program_name) : help_text());
     return 0;
   }
   if (options->version) {
-    write_all(1, std::string("xeonrun-spawn ") + XEONPLACE_VERSION + "\n");
+    const std::string name = options->ipexrun_semantics
+                                 ? options->program_name + " (xeonrun-spawn) "
+                                 : std::string("xeonrun-spawn ");
+    write_all(1, name + XEONPLACE_VERSION + "\n");
     return 0;
   }
 
@@ -93,17 +124,19 @@ int run(const std::string& argv0, const std::vector<std::string>& args) {
   const EnvMap planning = planning_env(environment, options->flag_env);
   // A preview does not need the library to exist: it shows the path the ranks would preload.
   auto library = placement_library(*options);
-  if (!library && !options->dry_run) return fail(kUsageError, library.error().message);
+  if (!library && !options->dry_run) return lines.error(kUsageError, library.error().message);
   const std::string preload =
       library ? *library : options->library.value_or(default_library_path());
   Facts facts = gather_facts(facts_wanted(planning), planning, preload, FactsFor::NewProcess);
   // Under a placed parent the spawner runs on the parent's slice: ours, not the user's binding.
   facts.inherited_affinity = planning_affinity(facts.inherited_affinity, environment);
   auto decisions = decide_ranks(facts, planning);
-  if (!decisions) return fail(kUsageError, with_flag_names(decisions.error().message, *options));
+  if (!decisions) {
+    return lines.error(kUsageError, with_flag_names(decisions.error().message, *options));
+  }
 
   // What shaped the plan (a CPU quota's cap): one line on stderr, in a preview too.
-  for (const auto& line : decisions->info) fail(0, line);
+  for (const auto& line : decisions->info) lines.say(line);
   if (options->dry_run && options->map && facts.topology && *facts.topology) {
     return show_map(*options, **facts.topology, *decisions);
   }
@@ -114,16 +147,18 @@ int run(const std::string& argv0, const std::vector<std::string>& args) {
   }
 
   Status kind = check_program_kind(*options);
-  if (!kind) return fail(kUsageError, kind.error().message);
+  if (!kind) return lines.error(kUsageError, kind.error().message);
   auto command = resolve_command(*options, environment);
-  if (!command) return fail(kNotFound, command.error().message);
+  if (!command) return lines.error(kNotFound, command.error().message);
 
   std::string report_error;
   const ReportCollector reports(report_wanted(planning), report_error);
-  if (!report_error.empty()) return fail(kUsageError, report_error);
+  if (!report_error.empty()) return lines.error(kUsageError, report_error);
+  auto logs = rank_logs(*options, *decisions, lines);
+  if (!logs) return lines.error(kUsageError, logs.error().message);
   std::vector<RankStart> starts;
-  std::vector<unsigned> rank_ids;
-  for (const Decision& d : decisions->ranks) {
+  for (size_t i = 0; i < decisions->ranks.size(); ++i) {
+    const Decision& d = decisions->ranks[i];
     RankStart start;
     start.rank = d.rank;
     start.cpus = d.cpus.format();
@@ -131,35 +166,29 @@ int run(const std::string& argv0, const std::vector<std::string>& args) {
     for (const auto& [name, value] : reports.rank_variables(d.rank)) env[name] = value;
     start.env = to_env_strings(env);
     start.before_exec = [prepared = PreparedPlacement(d)] { prepared.apply(); };
+    start.logs = (*logs)[i];
     starts.push_back(std::move(start));
-    rank_ids.push_back(d.rank);
   }
-  std::vector<RankLogs> logs(rank_ids.size());
-  if (!options->log_path.empty()) {
-    auto opened = open_rank_logs(options->log_path, options->log_file_prefix, rank_ids);
-    if (!opened) return fail(kUsageError, opened.error().message);
-    logs = std::move(*opened);
-  }
-  for (size_t i = 0; i < starts.size(); ++i) starts[i].logs = logs[i];
 
-  for (const auto& warning : decisions->warnings) fail(0, "warning: " + warning);
+  for (const auto& warning : decisions->warnings) lines.say("warning: " + warning);
   for (const Decision& d : decisions->ranks) {
     for (const auto& warning : d.warnings) {
-      fail(0, "warning: rank " + std::to_string(d.rank) + ": " + warning);
+      lines.say("warning: rank " + std::to_string(d.rank) + ": " + warning);
     }
   }
 
   SuperviseOptions supervise_options;
   supervise_options.command = std::move(*command);
   supervise_options.tag_prefix = options->log_file_prefix;
+  supervise_options.error_prefix = lines.error_prefix();
   supervise_options.grace_period_seconds = options->grace_period_seconds;
   SuperviseResult result = supervise(starts, supervise_options);
-  close_rank_logs(logs);
+  close_rank_logs(*logs);
 
   std::string summary;
-  for (const auto& end : result.ranks) summary += summary_line(end);
-  write_all(2, summary);
-  reports.report(result.ranks, *decisions);
+  for (const auto& end : result.ranks) summary += summary_line(end, options->program_name);
+  lines.write(summary);
+  reports.report(result.ranks, *decisions, lines);
   return result.exit_code;
 }
 

@@ -50,12 +50,12 @@ int show_map(const SpawnOptions& options, const Topology& topology,
   }
   const Status written = write_whole_file(options.map_file, map_svg(topology, plan));
   if (!written) {
-    write_all(2,
-              "xeonrun-spawn: --map=" + options.map_file + ": " + written.error().message + "\n");
+    write_all(2, options.program_name + ": " + (options.ipexrun_semantics ? "error: " : "") +
+                     "--map=" + options.map_file + ": " + written.error().message + "\n");
     return 2;
   }
-  write_all(1, "xeonrun-spawn: map of " + std::to_string(plan.nranks) + " ranks written to " +
-                   options.map_file + "\n");
+  write_all(1, options.program_name + ": map of " + std::to_string(plan.nranks) +
+                   " ranks written to " + options.map_file + "\n");
   return 0;
 }
 
@@ -88,8 +88,8 @@ std::vector<std::pair<std::string, std::string>> ReportCollector::rank_variables
   return {{"XEONRUN_REPORT", "0"}, {"XEONRUN_REPORT_FILE", file_of(rank)}};
 }
 
-void ReportCollector::report(const std::vector<RankEnd>& ends,
-                             const RankDecisions& decisions) const {
+void ReportCollector::report(const std::vector<RankEnd>& ends, const RankDecisions& decisions,
+                             const LauncherLines& out) const {
   if (!active_) return;
   std::string lines;
   std::string json;
@@ -117,19 +117,19 @@ void ReportCollector::report(const std::vector<RankEnd>& ends,
       r.involuntary_switches = end.involuntary_switches;
     }
     if (wanted_.line) {
-      lines += "xeonrun-spawn: report " + report_line(r) + "\n";
+      lines += out.program() + ": report " + report_line(r) + "\n";
       const std::string warning = report_warning(r);
-      if (!warning.empty()) lines += "xeonrun-spawn: warning: " + warning + "\n";
+      if (!warning.empty()) lines += out.program() + ": warning: " + warning + "\n";
     }
     json += report_json(r);
   }
-  write_all(2, lines);
+  out.write(lines);
   if (wanted_.file.empty()) return;
   std::string why;
   const int fd = open_log_file(wanted_.file, why);
   if (fd < 0 || !write_all(fd, json)) {
-    write_all(2, "xeonrun-spawn: warning: XEONRUN_REPORT_FILE=" + wanted_.file + ": " +
-                     (why.empty() ? "cannot write" : why) + "\n");
+    out.say("warning: XEONRUN_REPORT_FILE=" + wanted_.file + ": " +
+            (why.empty() ? "cannot write" : why));
   }
   if (fd >= 0) ::close(fd);
 }

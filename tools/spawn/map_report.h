@@ -8,6 +8,7 @@
 #include "core/decision.h"
 #include "core/report.h"
 #include "tools/spawn/cli.h"
+#include "tools/spawn/summary.h"
 #include "tools/spawn/supervisor.h"
 
 namespace xeonplace::spawn {
@@ -29,7 +30,8 @@ class ReportCollector {
   // The variables rank `rank` starts with: its library writes its figures for us, prints nothing.
   std::vector<std::pair<std::string, std::string>> rank_variables(unsigned rank) const;
   // One line per rank on stderr (and its warning), one JSON line per rank in the user's file.
-  void report(const std::vector<RankEnd>& ends, const RankDecisions& decisions) const;
+  void report(const std::vector<RankEnd>& ends, const RankDecisions& decisions,
+              const LauncherLines& lines) const;
 
  private:
   std::string file_of(unsigned rank) const;

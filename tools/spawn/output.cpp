@@ -4,8 +4,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
+
+#include "core/text.h"
 
 namespace xeonplace::spawn {
 
@@ -13,9 +17,53 @@ std::string log_file_name(const std::string& prefix, unsigned rank, bool is_stde
   return prefix + "_rank" + std::to_string(rank) + (is_stderr ? ".err" : ".log");
 }
 
+RankLogNames run_cpu_log_names(const std::string& prefix, unsigned rank) {
+  return {log_file_name(prefix, rank, false), log_file_name(prefix, rank, true)};
+}
+
+std::string ipexrun_stamped_prefix(const std::string& prefix, long epoch_seconds) {
+  const std::time_t when = static_cast<std::time_t>(epoch_seconds);
+  std::tm local{};
+  char stamp[32] = "";
+  if (::localtime_r(&when, &local) != nullptr) {
+    std::strftime(stamp, sizeof stamp, "%Y%m%d%H%M%S", &local);
+  }
+  return prefix + "_" + stamp;
+}
+
+std::string ipexrun_cores_text(const std::vector<unsigned>& cpus) {
+  std::vector<std::string> runs;
+  bool any_run = false;
+  for (size_t i = 0; i < cpus.size();) {
+    size_t j = i;
+    while (j + 1 < cpus.size() && cpus[j + 1] == cpus[j] + 1) ++j;
+    any_run = any_run || j > i;
+    runs.push_back(std::to_string(cpus[i]) + "-" + std::to_string(cpus[j]));
+    i = j + 1;
+  }
+  std::vector<std::string> ids;
+  for (unsigned cpu : cpus) ids.push_back(std::to_string(cpu));
+  return join(any_run ? runs : ids, ",");
+}
+
+std::string ipexrun_log_file_name(const std::string& stamped_prefix, unsigned rank,
+                                  const std::vector<unsigned>& cpus) {
+  std::string cores = ipexrun_cores_text(cpus);
+  std::replace(cores.begin(), cores.end(), ',', '_');
+  return stamped_prefix + "_instance_" + std::to_string(rank) + "_cores_" + cores + ".log";
+}
+
+std::string ipexrun_launcher_log_name(const std::string& stamped_prefix) {
+  return stamped_prefix + "_instances.log";
+}
+
 namespace {
 
-Status make_directories(const std::string& dir) {
+int open_log(const std::string& path) {
+  return ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_APPEND, 0666);
+}
+
+Status make_directories(const std::string& flag, const std::string& dir) {
   std::string partial;
   size_t pos = 0;
   while (pos != std::string::npos) {
@@ -23,35 +71,35 @@ Status make_directories(const std::string& dir) {
     partial = dir.substr(0, pos);
     if (partial.empty()) continue;
     if (::mkdir(partial.c_str(), 0777) != 0 && errno != EEXIST) {
-      return make_error("--log-path: cannot create directory '" + partial +
+      return make_error(flag + ": cannot create directory '" + partial +
                         "': " + std::strerror(errno));
     }
   }
   struct stat st {};
   if (::stat(dir.c_str(), &st) != 0) {
-    return make_error("--log-path: cannot use '" + dir + "': " + std::strerror(errno));
+    return make_error(flag + ": cannot use '" + dir + "': " + std::strerror(errno));
   }
   if (!S_ISDIR(st.st_mode)) {
-    return make_error("--log-path: '" + dir + "' exists and is not a directory");
+    return make_error(flag + ": '" + dir + "' exists and is not a directory");
   }
   return Unit{};
 }
 
 }  // namespace
 
-Expected<std::vector<RankLogs>> open_rank_logs(const std::string& dir, const std::string& prefix,
-                                               const std::vector<unsigned>& ranks) {
-  Status made = make_directories(dir);
+Expected<std::vector<RankLogs>> open_rank_logs(const std::string& flag, const std::string& dir,
+                                               const std::vector<RankLogNames>& names) {
+  Status made = make_directories(flag, dir);
   if (!made) return made.error();
   std::vector<RankLogs> logs;
-  for (unsigned rank : ranks) {
+  for (const RankLogNames& rank : names) {
     RankLogs files;
     for (bool is_stderr : {false, true}) {
-      std::string path = dir + "/" + log_file_name(prefix, rank, is_stderr);
-      int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_APPEND, 0666);
+      const std::string& name = is_stderr ? rank.err : rank.out;
+      std::string path = dir + "/" + name;
+      int fd = is_stderr && name.empty() ? ::fcntl(files.out, F_DUPFD_CLOEXEC, 0) : open_log(path);
       if (fd < 0) {
-        Error error =
-            make_error("--log-path: cannot write '" + path + "': " + std::strerror(errno));
+        Error error = make_error(flag + ": cannot write '" + path + "': " + std::strerror(errno));
         logs.push_back(files);
         close_rank_logs(logs);
         return error;
@@ -61,6 +109,12 @@ Expected<std::vector<RankLogs>> open_rank_logs(const std::string& dir, const std
     logs.push_back(files);
   }
   return logs;
+}
+
+int open_launcher_log(const std::string& dir, const std::string& name, std::string& why) {
+  const int fd = open_log(dir + "/" + name);
+  if (fd < 0) why = "cannot write '" + dir + "/" + name + "': " + std::strerror(errno);
+  return fd;
 }
 
 void close_rank_logs(std::vector<RankLogs>& logs) {

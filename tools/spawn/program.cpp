@@ -46,8 +46,9 @@ Status check_program_kind(const SpawnOptions& options) {
   if (options.no_python || options.module || ends_with(options.program, ".py")) return Unit{};
   return make_error("'" + options.program +
                     "' is not a .py script: for a program that is not python, add --no-python "
-                    "(xeonrun-spawn --no-python ... " +
-                    options.program + "), or -m for a python module");
+                    "(" +
+                    options.program_name + " --no-python ... " + options.program +
+                    "), or -m for a python module");
 }
 
 Expected<Command> resolve_command(const SpawnOptions& options, const EnvMap& env) {

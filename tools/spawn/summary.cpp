@@ -1,9 +1,12 @@
 #include "tools/spawn/summary.h"
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
+
+#include "tools/spawn/output.h"
 
 namespace xeonplace::spawn {
 
@@ -21,12 +24,34 @@ std::string describe_end(const RankEnd& end) {
   return "wait status " + std::to_string(status);
 }
 
-std::string summary_line(const RankEnd& end) {
+std::string summary_line(const RankEnd& end, const std::string& program) {
   char wall[32];
   std::snprintf(wall, sizeof wall, "%.3fs", end.wall_seconds);
-  return "xeonrun-spawn: rank " + std::to_string(end.rank) + "  cpus " +
+  return program + ": rank " + std::to_string(end.rank) + "  cpus " +
          (end.cpus.empty() ? std::string("-") : end.cpus) + "  " + describe_end(end) + "  wall " +
          wall + "\n";
+}
+
+LauncherLines::~LauncherLines() {
+  if (log_fd_ >= 0) ::close(log_fd_);
+}
+
+void LauncherLines::write(const std::string& lines) const {
+  write_all(2, lines);
+  if (log_fd_ >= 0) write_all(log_fd_, lines);
+}
+
+void LauncherLines::say(const std::string& message) const {
+  write(program_ + ": " + message + "\n");
+}
+
+std::string LauncherLines::error_prefix() const {
+  return program_ + (ipexrun_ ? ": error: " : ": ");
+}
+
+int LauncherLines::error(int code, const std::string& message) const {
+  write(error_prefix() + message + "\n");
+  return code;
 }
 
 }  // namespace xeonplace::spawn

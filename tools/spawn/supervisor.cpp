@@ -68,10 +68,10 @@ std::vector<char*> c_array(const std::vector<std::string>& strings) {
 
 // In the child: no allocation (it shares the launcher's memory, see start_child), pieces written
 // one by one. strerrordesc_np neither translates nor allocates.
-void child_error(const char* what, const char* path) {
+void child_error(const char* prefix, const char* what, const char* path) {
   const char* reason = ::strerrordesc_np(errno);
-  for (const char* piece : {"xeonrun-spawn: ", what, " '", path,
-                            "': ", reason != nullptr ? reason : "unknown error", "\n"}) {
+  for (const char* piece :
+       {prefix, what, " '", path, "': ", reason != nullptr ? reason : "unknown error", "\n"}) {
     (void)!::write(2, piece, std::strlen(piece));
   }
 }
@@ -93,6 +93,7 @@ struct ChildSetup {
   bool stdin_from_null;
   // The placement prepared before fork (sys/apply.h): async-signal-safe calls only.
   const std::function<void()>* before_exec;
+  const char* error_prefix;  // the launcher's name, for child_error
 };
 
 [[noreturn]] void run_child(const ChildSetup& c) {
@@ -117,7 +118,7 @@ struct ChildSetup {
   ::sigprocmask(SIG_SETMASK, &c.original_mask, nullptr);
   if (c.before_exec != nullptr && *c.before_exec) (*c.before_exec)();
   ::execve(c.path, c.argv, c.envp);
-  child_error("cannot run", c.path);
+  child_error(c.error_prefix, "cannot run", c.path);
   ::_exit(127);
 }
 
@@ -265,7 +266,8 @@ void Supervisor::start(const RankStart& start, Running& r) {
                          ::getpid(),
                          original_mask_,
                          stdin_is_terminal_,
-                         &start.before_exec};
+                         &start.before_exec,
+                         options_.error_prefix.c_str()};
   r.started_at = Clock::now();
   const pid_t pid = start_child(setup, child_stack_, sizeof child_stack_);
   ::close(out_pipe[1]);

@@ -35,6 +35,8 @@ struct RankStart {
 struct SuperviseOptions {
   Command command;
   std::string tag_prefix = "run";  // console tag "[run0] "
+  // Starts a rank's "cannot run 'PATH': reason" line: "xeonrun-spawn: ", "ipexrun: error: ".
+  std::string error_prefix = "xeonrun-spawn: ";
   double grace_period_seconds = 5.0;
 };
 

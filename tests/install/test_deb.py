@@ -153,10 +153,19 @@ class DebianPackages(unittest.TestCase):
         self.assertEqual(placed.stdout.strip(), "placed=1 cpus=" + comma_text(rank.cpus))
 
     def test_man_pages_are_found(self):
-        for page in (["1", "xeonrun-spawn"], ["7", "xeonplace"]):
+        for page in (["1", "xeonrun-spawn"], ["1", "ipexrun"], ["1", "xeonrun-tune"],
+                     ["7", "xeonplace"]):
             found = run(["man", "-w", *page], env=system_env())
             self.assertEqual(found.returncode, 0, found.stderr)
             self.assertTrue(found.stdout.strip().startswith("/usr/share/man/"), found.stdout)
+
+    def test_completions_are_where_bash_completion_loads_them(self):
+        for command in ("xeonrun-spawn", "ipexrun", "xeonrun-tune"):
+            path = "/usr/share/bash-completion/completions/" + command
+            registered = run(["bash", "--norc", "-c", f'source "{path}" && complete -p {command}'],
+                             env=system_env())
+            self.assertEqual(registered.returncode, 0, registered.stderr)
+            self.assertIn(f" {command}", registered.stdout)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,12 @@ def run(argv, **kw):
     return subprocess.run(argv, capture_output=True, text=True, timeout=60, **kw)
 
 
+def completion_path(command):
+    """Where bash-completion looks for `command`'s completion: a file named after it."""
+    return os.path.join(os.environ["XEONPLACE_DATADIR"], "bash-completion", "completions",
+                        command)
+
+
 def clean_env(**extra):
     """This environment without placement inputs or launcher ranks, plus `extra`."""
     env = {k: v for k, v in os.environ.items()
@@ -134,11 +140,32 @@ class InstalledTree(unittest.TestCase):
 
     def test_man_pages_and_completion_are_installed(self):
         mandir = os.environ["XEONPLACE_MANDIR"]
-        datadir = os.environ["XEONPLACE_DATADIR"]
-        for path in (os.path.join(mandir, "man1", "xeonrun-spawn.1"),
-                     os.path.join(mandir, "man7", "xeonplace.7"),
-                     os.path.join(datadir, "bash-completion", "completions", "xeonrun-spawn")):
+        paths = [os.path.join(mandir, "man7", "xeonplace.7")]
+        for command in ("xeonrun-spawn", "ipexrun", "xeonrun-tune"):
+            paths += [os.path.join(mandir, "man1", command + ".1"), completion_path(command)]
+        for path in paths:
             self.assertTrue(os.path.isfile(self.installed(path)), path)
+
+    def test_installed_ipexrun_completion_completes_ipexruns_own_flags(self):
+        # As bash-completion loads it: the file named after the command, sourced, then the
+        # function `complete -p ipexrun` names is called for the words typed so far.
+        script = ('source "$1"; shift\n'
+                  "spec=$(complete -p ipexrun) || exit 1\n"
+                  'function=${spec#*-F }; function=${function%% *}\n'
+                  'COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1))\n'
+                  '"$function"; printf "%s\\n" "${COMPREPLY[@]}"\n')
+        installed = self.installed(completion_path("ipexrun"))
+
+        def complete(*words):
+            out = run(["bash", "--norc", "-c", script, "bash", installed, *words])
+            self.assertEqual(out.returncode, 0, out.stderr)
+            return sorted(filter(None, out.stdout.splitlines()))
+
+        # ipexrun's words for --strategy (xeonrun-spawn's add auto) and its own flags.
+        self.assertEqual(complete("ipexrun", "--strategy", ""), ["close", "scatter"])
+        self.assertEqual(complete("ipexrun", "cpu", "--multi-t"), ["--multi-task-manager"])
+        self.assertEqual(complete("ipexrun", "--log"),
+                         ["--log-dir", "--log-file-prefix", "--log_path"])
 
 
 if __name__ == "__main__":

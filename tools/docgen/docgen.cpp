@@ -5,11 +5,14 @@
 //   --check README.md   exit 1 when the text between the variables markers is not --markdown
 //   --update README.md  rewrite the text between the markers
 //   --man1              xeonrun-spawn(1), roff (man.h)
+//   --man1-ipexrun      ipexrun(1), roff
 //   --man7              xeonplace(7), roff
 //   --bash-completion   xeonrun-spawn's bash completion (completion.h)
+//   --bash-completion-ipexrun  ipexrun's
 #include <cstdio>
 #include <sstream>
 #include <string>
+#include <utility>
 
 #include "core/options.h"
 #include "sys/io.h"
@@ -49,7 +52,8 @@ std::string first_difference(const std::string& have, const std::string& want) {
 int usage(std::FILE* out, int status) {
   std::fputs(
       "usage: xeonplace-docgen --markdown | --help-text | --check README.md | --update README.md\n"
-      "                        | --man1 | --man7 | --bash-completion\n",
+      "                        | --man1 | --man1-ipexrun | --man7 | --bash-completion\n"
+      "                        | --bash-completion-ipexrun\n",
       out);
   return status;
 }
@@ -101,16 +105,17 @@ int main(int argc, char** argv) {
     std::fputs(xeonplace::variables_help_text().c_str(), stdout);
     return 0;
   }
-  if (argc == 2 && std::string(argv[1]) == "--man1") {
-    std::fputs(xeonplace::docgen::man_page_spawn().c_str(), stdout);
-    return 0;
-  }
-  if (argc == 2 && std::string(argv[1]) == "--man7") {
-    std::fputs(xeonplace::docgen::man_page_xeonplace().c_str(), stdout);
-    return 0;
-  }
-  if (argc == 2 && std::string(argv[1]) == "--bash-completion") {
-    std::fputs(xeonplace::docgen::bash_completion().c_str(), stdout);
+  using Generator = std::string (*)();
+  const std::pair<const char*, Generator> generated[] = {
+      {"--man1", xeonplace::docgen::man_page_spawn},
+      {"--man1-ipexrun", xeonplace::docgen::man_page_ipexrun},
+      {"--man7", xeonplace::docgen::man_page_xeonplace},
+      {"--bash-completion", xeonplace::docgen::bash_completion},
+      {"--bash-completion-ipexrun", xeonplace::docgen::bash_completion_ipexrun},
+  };
+  for (const auto& [mode, generate] : generated) {
+    if (argc != 2 || std::string(argv[1]) != mode) continue;
+    std::fputs(generate().c_str(), stdout);
     return 0;
   }
   if (argc == 3 && (std::string(argv[1]) == "--check" || std::string(argv[1]) == "--update")) {

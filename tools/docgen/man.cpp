@@ -8,6 +8,7 @@
 #include "core/text.h"
 #include "tools/docgen/help_doc.h"
 #include "tools/spawn/cli.h"
+#include "tools/spawn/ipexrun_cli.h"
 #include "xeonplace/xeonplace.h"
 
 namespace xeonplace::docgen {
@@ -159,7 +160,41 @@ std::string man_page_spawn() {
       ".SH ENVIRONMENT\nEvery placement flag sets one XEONRUN_* variable; the variables, what "
       "they accept and their defaults are in\n.BR xeonplace (7).\n";
   out += ".SH EXIT STATUS\n" + roff(prose.exit_status) + "\n";
-  out += ".SH SEE ALSO\n.BR xeonplace (7),\n.BR numactl (8),\n.BR taskset (1)\n";
+  out +=
+      ".SH SEE ALSO\n.BR ipexrun (1),\n.BR xeonrun\\-tune (1),\n.BR xeonplace (7),\n"
+      ".BR numactl (8),\n.BR taskset (1)\n";
+  return out;
+}
+
+// A page of its own rather than a .so link to xeonrun-spawn(1): under this name the tool reads
+// ipexrun's flags, spellings and defaults, which that page does not list.
+std::string man_page_ipexrun() {
+  const std::vector<HelpSection> sections = parse_help(spawn::ipexrun_help_text());
+  const Prose prose = split_prose(sections.front());
+  const Prose spawn_prose = split_prose(parse_help(spawn::help_text()).front());
+  std::string out = title("IPEXRUN", 1, "User Commands");
+  out +=
+      ".SH NAME\nipexrun \\- run instances of a program with ipexrun's command line, each "
+      "placed by libxeonplace.so\n";
+  out += ".SH SYNOPSIS\n" + roff(prose.usage) + "\n";
+  out += ".SH DESCRIPTION\n" + paragraphs(prose.description);
+  out +=
+      ".PP\nipexrun is installed as a link to\n.BR xeonrun\\-spawn (1);\nthe same tool reads "
+      "ipexrun's command line when invoked by this name or when its first argument is cpu.\n";
+  out += ".SH OPTIONS\n";
+  for (const HelpSection& section : sections) {
+    if (!is_flag_section(section)) continue;
+    out += ".SS " + roff(section.title) + "\n";
+    for (const HelpEntry& entry : section.entries) {
+      // The refused flags: one line of names, no help of their own.
+      out += entry.text.empty() ? roff(entry.name) + "\n" : flag_tag(entry);
+    }
+  }
+  out +=
+      ".SH ENVIRONMENT\nEvery flag sets XEONRUN_* variables, and XEONRUN_COMPAT=ipexrun; the "
+      "variables, what they accept and their defaults are in\n.BR xeonplace (7).\n";
+  out += ".SH EXIT STATUS\n" + roff(spawn_prose.exit_status) + "\n";
+  out += ".SH SEE ALSO\n.BR xeonrun\\-spawn (1),\n.BR xeonrun\\-tune (1),\n.BR xeonplace (7)\n";
   return out;
 }
 

@@ -99,20 +99,37 @@ Apply fixed(const char* flag, const char* variable, const char* value) {
 }
 
 // A choice flag whose words ipexrun spells; `map` gives each word's variable value ("" leaves
-// the variable to its default).
-Apply choice_of(const char* flag, const char* variable,
-                std::vector<std::pair<const char*, const char*>> map) {
-  return [=](SpawnOptions& o, const std::string& value) {
-    std::vector<std::string> words;
+// the variable to its default). A type of its own, so ipexrun_flag_choices() can read the words.
+struct ChoiceOf {
+  const char* flag;
+  const char* variable;
+  std::vector<std::pair<const char*, const char*>> map;
+
+  std::vector<std::string> words() const {
+    std::vector<std::string> out;
+    for (const auto& entry : map) out.push_back(entry.first);
+    return out;
+  }
+  Status operator()(SpawnOptions& o, const std::string& value) const {
     for (const auto& [word, mapped] : map) {
-      words.push_back(word);
       if (value != word) continue;
       if (mapped[0] == '\0') return unset(o, variable), ok();
       return set(o, flag, variable, mapped);
     }
     return Status(make_error(std::string(flag) + ": invalid choice '" + value +
-                             "' (accepted: " + join(words, ", ") + ")"));
-  };
+                             "' (accepted: " + join(words(), ", ") + ")"));
+  }
+};
+
+Apply choice_of(const char* flag, const char* variable,
+                std::vector<std::pair<const char*, const char*>> map) {
+  return ChoiceOf{flag, variable, std::move(map)};
+}
+
+// --multi-task-manager's words (task_manager below applies them).
+const std::vector<std::string>& task_managers() {
+  static const std::vector<std::string> words = {"auto", "none", "numactl", "taskset"};
+  return words;
 }
 
 // --multi-task-manager: numactl binds CPUs and memory, taskset CPUs only, none leaves the process
@@ -129,7 +146,7 @@ Status task_manager(SpawnOptions& o, const std::string& value) {
     return set(o, flag, "XEONRUN_MEMBIND", "none");
   }
   return make_error(std::string(flag) + ": invalid choice '" + value +
-                    "' (accepted: auto, none, numactl, taskset)");
+                    "' (accepted: " + join(task_managers(), ", ") + ")");
 }
 
 Status mode(SpawnOptions& o, const char* flag, const char* value) {
@@ -428,6 +445,18 @@ Expected<SpawnOptions> parse_ipexrun_args(const std::string& argv0,
   }
   if (Status done = finish(o); !done) return done.error();
   return o;
+}
+
+std::vector<std::string> ipexrun_flag_choices(const std::string& flag) {
+  for (const auto& f : ipex_flags()) {
+    if (flag != f.flag) continue;
+    if (const auto* choice = f.apply.target<ChoiceOf>()) return choice->words();
+    if (const auto* fn = f.apply.target<Status (*)(SpawnOptions&, const std::string&)>();
+        fn && *fn == task_manager) {
+      return task_managers();
+    }
+  }
+  return {};
 }
 
 std::string ipexrun_help_text(const std::string& program) {

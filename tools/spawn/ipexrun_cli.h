@@ -22,4 +22,8 @@ Expected<SpawnOptions> parse_ipexrun_args(const std::string& argv0,
 // `program`: the name the launcher was invoked by (program_name in cli.h).
 std::string ipexrun_help_text(const std::string& program = "ipexrun");
 
+// The words a choice flag of ipexrun's accepts (dash spelling, as --help lists it: "--strategy"
+// -> {"scatter", "close"}); empty for any other flag. Read-only, for tools/docgen's completion.
+std::vector<std::string> ipexrun_flag_choices(const std::string& flag);
+
 }  // namespace xeonplace::spawn

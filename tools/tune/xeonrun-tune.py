@@ -56,7 +56,8 @@ class Parser(argparse.ArgumentParser):
         raise Usage(message)
 
 
-def parse_args(argv):
+def build_parser():
+    """The command line; tools/tune/tune_docs.py reads it for xeonrun-tune(1) and the completion."""
     p = Parser(prog="xeonrun-tune", description=__doc__.split("\n\n")[0],
                epilog="see the module docstring or README.md (xeonrun-tune) for details")
     figure = p.add_mutually_exclusive_group()
@@ -82,7 +83,11 @@ def parse_args(argv):
     p.add_argument("--strategy", choices=["auto", "grid", "coordinate"], default="auto",
                    help="auto: the whole grid when it fits the run budget, else coordinate search")
     p.add_argument("command", nargs=argparse.REMAINDER, help="PROGRAM [ARGS...]")
-    args = p.parse_args(argv)
+    return p
+
+
+def parse_args(argv):
+    args = build_parser().parse_args(argv)
     check_args(args)
     return args
 

@@ -160,11 +160,7 @@ def report_script(spawn, library):
     d = REPORT_DIR
     probe = [PROBE, "--out", d, "--label", "report"]
     w = ["timeout", str(CASE_TIMEOUT)]
-    lines = ["mkdir -p %s" % d]
-    weights = "/sys/kernel/mm/mempolicy/weighted_interleave"
-    for node, weight in sorted((case.node_weights or {}).items()):
-        lines.append("[ -d %s ] && echo %d > %s/node%d" % (weights, weight, weights, node))
-    lines.append("(")
+    lines = ["mkdir -p %s" % d, "("]
     lines.append("  %s > %s/spawn.log 2>&1; echo $? > %s/spawn.rc" % (_q(
         [*w, spawn, "--ninstances", "2", "--report", "--report-file", d + "/spawn.jsonl",
          "--no-python", *probe]), d, d))

@@ -85,6 +85,11 @@ def tune_docs(mode):
     return run([sys.executable, TUNE_DOCS, mode, TUNE_PY, VERSION]).stdout
 
 
+def missing_from(text, flags):
+    """The flags a rendered page does not name (as a word, after a space, comma or line start)."""
+    return [f for f in sorted(flags) if not re.search(r"(^|[\s,])" + re.escape(f) + r"\b", text)]
+
+
 class ManPages(unittest.TestCase):
     def test_built_pages_are_what_docgen_generates_now(self):
         for page, mode in ((MAN1, "--man1"), (MAN1_IPEXRUN, "--man1-ipexrun"), (MAN7, "--man7")):
@@ -111,9 +116,7 @@ class ManPages(unittest.TestCase):
         text = rendered(MAN1)
         flags, _ = help_flags()
         self.assertGreater(len(flags), 20)
-        missing = [f for f in sorted(flags)
-                   if not re.search(r"(^|[\s,])" + re.escape(f) + r"\b", text)]
-        self.assertEqual(missing, [])
+        self.assertEqual(missing_from(text, flags), [])
         self.assertIn("EXIT STATUS", text)
         self.assertIn("127 when the program is not found", text)
 
@@ -123,9 +126,7 @@ class ManPages(unittest.TestCase):
         self.assertGreater(len(flags), 30)
         # ipexrun's own (not xeonrun-spawn's) and a refused one are among them.
         self.assertTrue({"--multi-task-manager", "--log-dir", "--nnodes"} <= flags, flags)
-        missing = [f for f in sorted(flags)
-                   if not re.search(r"(^|[\s,])" + re.escape(f) + r"\b", text)]
-        self.assertEqual(missing, [])
+        self.assertEqual(missing_from(text, flags), [])
         self.assertIn("XEONRUN_COMPAT=ipexrun", text)
         self.assertIn("127 when the program is not found", text)
 
@@ -133,9 +134,7 @@ class ManPages(unittest.TestCase):
         text = rendered(MAN1_TUNE)
         flags, _ = help_flags("xeonrun-tune")
         self.assertGreater(len(flags), 15)
-        missing = [f for f in sorted(flags)
-                   if not re.search(r"(^|[\s,])" + re.escape(f) + r"\b", text)]
-        self.assertEqual(missing, [])
+        self.assertEqual(missing_from(text, flags), [])
         self.assertIn("--strategy {auto,grid,coordinate}", text)
         self.assertIn("Bad arguments exit 2", text)
 

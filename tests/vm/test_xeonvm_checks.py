@@ -8,7 +8,9 @@ import unittest
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import run_vm_test  # noqa: E402
 import xeonvm_checks as checks  # noqa: E402
+from xeonvm_guest import BootResult  # noqa: E402
 from xeonvm_topologies import GUESTS, Case, Cgroup, Control  # noqa: E402
 
 # 2 sockets x 2 cores x 2 threads, QEMU numbering (siblings 2k, 2k+1), one node per socket.
@@ -255,6 +257,27 @@ class GuestDefinitions(unittest.TestCase):
         args = GUESTS["snc-memnode"].qemu.args()
         self.assertEqual(args[:2], ["-m", "1152M"])  # 4 x 256 MiB and the 128 MiB CPU-less node
         self.assertIn("node,nodeid=4,memdev=m4", args)  # the CPU-less node has no cpus=
+
+
+
+
+class BootRetry(unittest.TestCase):
+    """Only a kernel that died before the test script started earns a second boot."""
+
+    def result(self, console, boot_seconds=None, timed_out=False):
+        return BootResult(exit_code=None, files={}, console=console, boot_seconds=boot_seconds,
+                          total_seconds=10.0, timed_out=timed_out)
+
+    def test_a_panic_before_the_script_is_retried(self):
+        panic = "[ 3.0] RIP: sched_clock_cpu\n[ 3.1] Kernel panic - not syncing: Fatal exception"
+        self.assertTrue(run_vm_test._kernel_failed_before_the_script(self.result(panic)))
+
+    def test_anything_after_the_script_started_or_a_timeout_is_not(self):
+        panic = "Kernel panic - not syncing"
+        retry = run_vm_test._kernel_failed_before_the_script
+        self.assertFalse(retry(self.result("@@XEONVM-BEGIN@@\n" + panic, boot_seconds=5.0)))
+        self.assertFalse(retry(self.result(panic, timed_out=True)))
+        self.assertFalse(retry(self.result("SeaBIOS\nBooting from ROM")))
 
 
 if __name__ == "__main__":

@@ -25,6 +25,12 @@ def free_port():
 
 
 class SlurmCluster:
+    """slurmctld and slurmd of this machine, with a state directory of their own; a subclass
+    starts other daemons by its own `_start` (tests/multinode's SlurmNodes). Every `*.pid` and
+    `*.log` file the daemons write at the top of the state directory is theirs."""
+
+    prefix = "xp-slurm-"
+
     def __init__(self, timeout=30.0):
         self.timeout = timeout
         self.state = None
@@ -36,7 +42,7 @@ class SlurmCluster:
         return env
 
     def __enter__(self):
-        self.state = tempfile.mkdtemp(prefix="xp-slurm-")
+        self.state = tempfile.mkdtemp(prefix=self.prefix)
         try:
             self._start()
         except BaseException:
@@ -82,18 +88,22 @@ class SlurmCluster:
         raise RuntimeError("Slurm did not come up within %.0f s; logs:\n%s"
                            % (self.timeout, self.logs()))
 
+    def _state_files(self, suffix):
+        try:
+            return sorted(n for n in os.listdir(self.state or "") if n.endswith(suffix))
+        except OSError:
+            return []
+
     def logs(self):
         text = []
-        for name in ("slurmctld.log", "slurmd.log"):
-            path = os.path.join(self.state or "", name)
-            if os.path.exists(path):
-                with open(path) as f:
-                    text.append("== %s\n%s" % (name, f.read()[-4000:]))
+        for name in self._state_files(".log"):
+            with open(os.path.join(self.state, name)) as f:
+                text.append("== %s\n%s" % (name, f.read()[-4000:]))
         return "\n".join(text)
 
     def _pids(self):
         pids = []
-        for name in ("slurmd.pid", "slurmctld.pid"):
+        for name in self._state_files(".pid"):
             try:
                 with open(os.path.join(self.state, name)) as f:
                     pids.append(int(f.read().strip()))

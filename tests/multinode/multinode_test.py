@@ -15,7 +15,6 @@ README for why). Every check is derived from the CPUs this test may use, so it a
 import argparse
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -28,7 +27,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "launchers"))
 sys.path.insert(0, os.path.join(HERE, "..", "support"))
 import launchers_test as lt  # noqa: E402  (its run/records/checks, one definition)
 from machine import Machine, cgroup_cpus, list_text  # noqa: E402
-from slurm_cluster import _alive, _with_descendants, free_port  # noqa: E402
+from slurm_cluster import SlurmCluster, free_port  # noqa: E402
 
 AGENT = os.path.join(HERE, "node_agent.sh")
 CPUSET_ROOT = "/sys/fs/cgroup/cpuset"
@@ -192,30 +191,17 @@ def mpich(args, workdir, outdir, count):
     check_nodes(records, layout, "MPI_LOCALRANKID", "MPI_LOCALNRANKS")
 
 
-class SlurmNodes:
+class SlurmNodes(SlurmCluster):
     """slurmctld on this host and one `slurmd -N HOST` per node, each started through the agent
-    (its cpuset, its host name); all stopped, with what they forked, on exit."""
+    (its cpuset, its host name); stopped, with what they forked, as SlurmCluster stops its own."""
+
+    prefix = "xp-multinode-slurm-"
 
     def __init__(self, layout, nodes, log):
+        super().__init__(timeout=30.0)
         self.layout = layout
         self.nodes = nodes
         self.log = log
-        self.state = None
-        self.conf = None
-
-    def env(self, base):
-        env = dict(base)
-        env["SLURM_CONF"] = self.conf
-        return env
-
-    def __enter__(self):
-        self.state = tempfile.mkdtemp(prefix="xp-multinode-slurm-")
-        try:
-            self._start()
-        except BaseException:
-            self.__exit__()
-            raise
-        return self
 
     def _start(self):
         os.mkdir(os.path.join(self.state, "ctld"))
@@ -248,41 +234,6 @@ class SlurmNodes:
                 return
             time.sleep(0.2)
         raise lt.Failure("the Slurm nodes did not come up within 30 s: %s" % self.logs())
-
-    def logs(self):
-        text = []
-        for name in sorted(os.listdir(self.state)):
-            if name.endswith(".log"):
-                with open(os.path.join(self.state, name)) as f:
-                    text.append("== %s\n%s" % (name, f.read()[-3000:]))
-        return "\n".join(text)
-
-    def __exit__(self, *exc):
-        pids = []
-        for name in os.listdir(self.state):
-            if name.endswith(".pid"):
-                try:
-                    with open(os.path.join(self.state, name)) as f:
-                        pids.append(int(f.read().strip()))
-                except (OSError, ValueError):
-                    pass
-        pids = _with_descendants(pids)
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        deadline = time.monotonic() + 10
-        while pids and time.monotonic() < deadline:
-            pids = [p for p in pids if _alive(p)]
-            time.sleep(0.1)
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        shutil.rmtree(self.state, ignore_errors=True)
-        return False
 
 
 def slurm(args, workdir, outdir, count):

@@ -640,20 +640,28 @@ def main():
     if not os.path.exists(args.library):
         print("FAIL: %s does not exist (build libxeonplace.so first)" % args.library)
         return 1
-    workdir = tempfile.mkdtemp(prefix="xp-launchers-")
+    return run_scenario(args.scenario, "xp-launchers-",
+                        lambda workdir, outdir: SCENARIOS[args.scenario](args, outdir))
+
+
+def run_scenario(name, prefix, run):
+    """Calls run(workdir, outdir) in a fresh work directory (removed after), the probes' reports
+    going to outdir; prints one PASS, FAIL or SKIP line and returns the exit status for meson.
+    Also the multinode suite's runner."""
+    workdir = tempfile.mkdtemp(prefix=prefix)
     outdir = os.path.join(workdir, "reports")
     os.mkdir(outdir)
     try:
-        SCENARIOS[args.scenario](args, outdir)
+        run(workdir, outdir)
     except Skip as skip:
-        print("SKIP: %s: %s" % (args.scenario, skip), flush=True)
+        print("SKIP: %s: %s" % (name, skip), flush=True)
         return SKIP
     except Failure as failure:
-        print("FAIL: %s: %s" % (args.scenario, failure), flush=True)
+        print("FAIL: %s: %s" % (name, failure), flush=True)
         return 1
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    print("PASS: %s" % args.scenario)
+    print("PASS: %s" % name)
     return 0
 
 

@@ -14,7 +14,6 @@ README for why). Every check is derived from the CPUs this test may use, so it a
 
 import argparse
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -31,7 +30,6 @@ from slurm_cluster import SlurmCluster, free_port  # noqa: E402
 
 AGENT = os.path.join(HERE, "node_agent.sh")
 CPUSET_ROOT = "/sys/fs/cgroup/cpuset"
-SKIP = 77
 
 
 def usable_cpus():
@@ -291,18 +289,8 @@ def main():
     if os.geteuid() != 0:
         print("FAIL: the multinode suite needs root (cgroups, namespaces)")
         return 1
-    workdir = tempfile.mkdtemp(prefix="xp-multinode-")
-    outdir = os.path.join(workdir, "reports")
-    os.mkdir(outdir)
-    try:
-        SCENARIOS[args.scenario](args, workdir, outdir)
-    except lt.Failure as failure:
-        print("FAIL: %s: %s" % (args.scenario, failure), flush=True)
-        return 1
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    print("PASS: %s" % args.scenario)
-    return 0
+    return lt.run_scenario(args.scenario, "xp-multinode-",
+                           lambda workdir, outdir: SCENARIOS[args.scenario](args, workdir, outdir))
 
 
 if __name__ == "__main__":

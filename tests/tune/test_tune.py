@@ -61,6 +61,12 @@ class Tune(unittest.TestCase):
     def tune(self, *flags):
         return subprocess.run(self.argv(*flags), capture_output=True, text=True, timeout=120)
 
+    def timed(self, program, *flags):
+        """xeonrun-tune with its wall time as the figure, on `program`."""
+        return subprocess.run([sys.executable, TUNE, "--spawn", SPAWN, "--time", "--results",
+                               self.results, *flags, "--", program], capture_output=True,
+                              text=True, timeout=60)
+
     def state(self):
         with open(self.results) as f:
             return json.load(f)
@@ -115,8 +121,7 @@ class Tune(unittest.TestCase):
 
     def test_another_command_in_the_results_file_exits_2(self):
         self.assertEqual(self.tune("--budget-runs", "1", "--repeats", "1").returncode, 0)
-        r = subprocess.run([sys.executable, TUNE, "--spawn", SPAWN, "--time", "--results",
-                            self.results, "--", "true"], capture_output=True, text=True)
+        r = self.timed("true")
         self.assertEqual(r.returncode, 2)
         self.assertEqual(len(r.stderr.splitlines()), 1, r.stderr)
         self.assertIn("--results", r.stderr)
@@ -173,9 +178,7 @@ class Tune(unittest.TestCase):
                 self.assertFalse(os.path.exists(self.results))
 
     def test_time_is_a_figure_lower_is_better(self):
-        r = subprocess.run([sys.executable, TUNE, "--spawn", SPAWN, "--time", "--results",
-                            self.results, "--budget-runs", "2", "--repeats", "1", "--instances",
-                            "1", "--", "true"], capture_output=True, text=True, timeout=60)
+        r = self.timed("true", "--budget-runs", "2", "--repeats", "1", "--instances", "1")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("wall time of the run in seconds (lower is better)", r.stdout)
         figures = [run["figure"] for run in self.state()["runs"]]
@@ -183,9 +186,7 @@ class Tune(unittest.TestCase):
         self.assertTrue(all(0 < f < 60 for f in figures), figures)
 
     def test_a_failing_program_is_ranked_failed_and_exits_1(self):
-        r = subprocess.run([sys.executable, TUNE, "--spawn", SPAWN, "--time", "--results",
-                            self.results, "--budget-runs", "1", "--repeats", "1", "--instances",
-                            "1", "--", "false"], capture_output=True, text=True, timeout=60)
+        r = self.timed("false", "--budget-runs", "1", "--repeats", "1", "--instances", "1")
         self.assertEqual(r.returncode, 1, r.stderr)
         self.assertIn("failed", r.stdout)
         self.assertNotIn("best: ", r.stdout)

@@ -149,8 +149,14 @@ void link_to_nearest_node(hwloc_topology_t topology, const std::vector<hwloc_obj
   } else if (local.size() == 1) {
     pu.node = local.front();
   } else {
+    // The node stays unknown (the planner leaves such a CPU's memory unbound, with a warning),
+    // but it still names a node the topology lists, so no reader looks up one that is missing.
     pu.node_link = NodeLink::None;
-    pu.node = allowed.empty() ? 0 : allowed.front();
+    if (!allowed.empty()) {
+      pu.node = allowed.front();
+    } else if (!nodes.empty()) {
+      pu.node = nodes.front()->os_index;
+    }
   }
 }
 

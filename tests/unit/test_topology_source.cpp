@@ -378,5 +378,24 @@ TEST(LoadTopologySpec, XmlNamingOneCpuTwiceNeverGivesTwoPus) {
   ::unsetenv("HWLOC_LIBXML_IMPORT");
 }
 
+// Found by tests/fuzz/fuzz_hwloc_xml in CI: a PU no node holds, on a machine with no allowed node
+// and no node 0, was given node 0, a node the topology does not list. Its node is unknown
+// (NodeLink::None) but must still be one the planner can look up.
+TEST(LoadTopologySpec, PuWithUnknownNodeStillNamesAListedNode) {
+  const std::string path = std::string(XEONPLACE_FIXTURES) +
+                           "/../fuzz/corpus/hwloc_xml/regress_homeless_pu_no_allowed_node";
+  ::setenv("HWLOC_LIBXML_IMPORT", "0", 1);  // the engine's parser, as above
+  Expected<Topology> topology = load_topology("xml:" + path);
+  ::unsetenv("HWLOC_LIBXML_IMPORT");
+  ASSERT_TRUE(topology) << topology.error().message;
+  ASSERT_EQ(topology->pus.size(), 1u);
+  const Pu& homeless = topology->pus.front();
+  EXPECT_EQ(homeless.cpu, 0u);
+  EXPECT_EQ(homeless.node_link, NodeLink::None);
+  ASSERT_EQ(topology->nodes.size(), 1u);
+  EXPECT_EQ(homeless.node, topology->nodes.front().id);
+  EXPECT_EQ(homeless.node, 1u);
+}
+
 }  // namespace
 }  // namespace xeonplace

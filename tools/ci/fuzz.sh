@@ -6,6 +6,10 @@
 #
 #   tools/ci/fuzz.sh [BUILD_DIR]       default BUILD_DIR: build-fuzz at the top of the tree
 #   FUZZ_SECONDS=25                    seconds per target (default 25)
+#   FUZZ_SEED=1                        libFuzzer's -seed (default 1: CI runs start the same search,
+#                                      though coverage feedback makes it drift: two fuzz_planner
+#                                      runs with one seed parted after ~180 inputs; 0 lets libFuzzer
+#                                      pick a seed, for longer campaigns)
 #   FUZZ_TARGETS="cpuset planner"      a subset (default: all)
 #   FUZZ_MERGE=1                       also merge new interesting inputs into tests/fuzz/corpus/
 #
@@ -16,6 +20,7 @@ set -euo pipefail
 top="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 build="${1:-$top/build-fuzz}"
 seconds="${FUZZ_SECONDS:-25}"
+seed="${FUZZ_SEED:-1}"
 targets=(${FUZZ_TARGETS:-cpuset options launcher lscpu hwloc_xml planner handed_reader})
 corpus_root="$top/tests/fuzz/corpus"
 out="$build/fuzz-out"
@@ -54,8 +59,8 @@ for t in "${targets[@]}"; do
   # 2. Bounded fuzzing from the seeds; new inputs go to the scratch corpus only.
   dict=()
   [[ $t == options || $t == launcher ]] && dict=(-dict="$top/tests/fuzz/env.dict")
-  if "$exe" "$work" "$seeds" "${dict[@]}" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-      -max_len=8192 -print_final_stats=1 -artifact_prefix="$out/$t/artifacts/" \
+  if "$exe" "$work" "$seeds" "${dict[@]}" -seed="$seed" -max_total_time="$seconds" -timeout=10 \
+      -rss_limit_mb=2048 -max_len=8192 -print_final_stats=1 -artifact_prefix="$out/$t/artifacts/" \
       >"$out/$t/fuzz.log" 2>&1; then
     result=ok
   else
@@ -63,9 +68,19 @@ for t in "${targets[@]}"; do
     status=1
     echo "fuzz: $t: finding (reproducer in $out/$t/artifacts/):" >&2
     grep -a -E "invariant broken|ERROR:|SUMMARY|runtime error" "$out/$t/fuzz.log" | head -n 10 >&2
+    # The output directory dies with a CI machine: the reproducer goes to the log too, so a
+    # finding can be replayed from the log alone (base64 -d > FILE; fuzz_$t FILE).
+    for artifact in "$out/$t/artifacts/"*; do
+      [[ -f $artifact ]] || continue
+      echo "fuzz: $t: reproducer $(basename "$artifact")," \
+        "$(stat -c %s "$artifact") bytes, base64:" >&2
+      base64 -w 96 "$artifact" >&2
+    done
   fi
-  execs=$(grep -a -o 'stat::number_of_executed_units: [0-9]*' "$out/$t/fuzz.log" | awk '{print $2}')
-  summary+=("$(printf '%-10s %-7s %10s executions in %ss' "$t" "$result" "${execs:-?}" "$seconds")")
+  execs=$(grep -a -o 'stat::number_of_executed_units: [0-9]*' "$out/$t/fuzz.log" | awk '{print $2}' ||
+    true)
+  summary+=("$(printf '%-10s %-7s %10s executions in %ss, seed %s' "$t" "$result" "${execs:-?}" \
+    "$seconds" "$seed")")
   if [[ ${FUZZ_MERGE:-0} == 1 && $result == ok ]]; then
     "$exe" -merge=1 "$seeds" "$work" >"$out/$t/merge.log" 2>&1
   fi

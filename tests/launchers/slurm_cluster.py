@@ -114,7 +114,10 @@ class SlurmCluster:
     def stop(self):
         if self.state is None:
             return
+        # slurmstepd detaches from slurmd (its parent becomes init), so a step still running now
+        # is no descendant of ours; every process started for this cluster carries its SLURM_CONF.
         pids = _with_descendants(self._pids())
+        pids += [pid for pid in _with_environ("SLURM_CONF", self.conf) if pid not in pids]
         for pid in pids:
             try:
                 os.kill(pid, signal.SIGTERM)
@@ -148,6 +151,22 @@ def _with_descendants(pids):
     for pid in found:  # grows while iterating: a breadth-first walk down the tree
         found.extend(child for child, parent in parent_of.items()
                      if parent == pid and child not in found)
+    return found
+
+
+def _with_environ(name, value):
+    """The processes whose environment has NAME=VALUE (those this user may read)."""
+    wanted = ("%s=%s" % (name, value)).encode()
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open("/proc/%s/environ" % entry, "rb") as f:
+                if wanted in f.read().split(b"\0"):
+                    found.append(int(entry))
+        except OSError:
+            pass
     return found
 
 

@@ -11,9 +11,11 @@ import sys
 SKIP = 77
 
 # Variables that make libxeonplace.so act, or that preload or configure a runtime on their own: a
-# case adds back exactly what it tests.
+# case adds back exactly what it tests. The launchers' are every one src/core/launcher.h reads
+# (kLaunchers), so a runner started by any of them (a CI job under Slurm or Flux) plans alike.
 PLACEMENT_PREFIXES = ("XEONRUN_", "OMP_", "KMP_", "GOMP_", "LOCAL_RANK", "LOCAL_WORLD_SIZE",
-                      "OMPI_", "MPI_LOCAL", "SLURM_", "PMI_", "LD_PRELOAD", "MALLOC_CONF")
+                      "LOCAL_SIZE", "HOROVOD_LOCAL_", "OMPI_", "MV2_", "MVP_", "MPI_LOCAL",
+                      "PALS_", "JSM_", "FLUX_", "SLURM_", "PMI_", "LD_PRELOAD", "MALLOC_CONF")
 
 
 class Failure(Exception):

@@ -87,6 +87,21 @@ case "$job" in
     # Every suite; then the suites that run real processes again on one CPU of this affinity (the
     # last), so that a test which only passes on this machine's CPUs fails here (issue #11). Its
     # own log (testlog-onecpu.json) keeps the first run's testlog.json; .ci/run counts both.
+    # The suites plan from a clean slate: a shell inside a launcher's job (srun, mpirun, torchrun,
+    # Flux), or one with OMP_NUM_THREADS or LD_PRELOAD exported, would otherwise hand its rank and
+    # settings to every test. The same prefixes as tests/support/case_driver.py.
+    dropped=()
+    for name in $(compgen -e); do
+      case "$name" in
+        XEONRUN_* | OMP_* | KMP_* | GOMP_* | LOCAL_RANK* | LOCAL_WORLD_SIZE* | LOCAL_SIZE* | \
+          HOROVOD_LOCAL_* | OMPI_* | MV2_* | MVP_* | MPI_LOCAL* | PALS_* | JSM_* | FLUX_* | \
+          SLURM_* | PMI_* | LD_PRELOAD | MALLOC_CONF)
+          dropped+=("$name")
+          unset "$name"
+          ;;
+      esac
+    done
+    ((${#dropped[@]} == 0)) || echo "setup: the tests run without ${dropped[*]}" >&2
     status=0
     meson test -C "$build_dir" --print-errorlogs --num-processes 2 || status=$?
     one_cpu="$(python3 -c 'import os; print(max(os.sched_getaffinity(0)))')"

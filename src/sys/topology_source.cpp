@@ -7,12 +7,15 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <optional>
 
+#include "core/cpuset.h"
 #include "core/lscpu.h"
 #include "core/options.h"
 #include "sys/hwloc_topology.h"
@@ -187,6 +190,48 @@ Status check_xml_version(const std::string& text, const std::string& source) {
       "'lstopo --of xml --export-xml-flags 2 FILE' (HWLOC_TOPOLOGY_EXPORT_XML_FLAG_V2)");
 }
 
+// The value of attribute `name` in one tag's text (quoted either way), or nullopt.
+std::optional<std::string> xml_attribute(const std::string& tag, const std::string& name) {
+  for (std::size_t at = tag.find(name + "="); at != std::string::npos;
+       at = tag.find(name + "=", at + 1)) {
+    const std::size_t quote = at + name.size() + 1;
+    if (at == 0 || std::isspace(static_cast<unsigned char>(tag[at - 1])) == 0 ||
+        quote >= tag.size() || (tag[quote] != '"' && tag[quote] != '\'')) {
+      continue;
+    }
+    const std::size_t end = tag.find(tag[quote], quote + 1);
+    if (end == std::string::npos) return std::nullopt;
+    return tag.substr(quote + 1, end - quote - 1);
+  }
+  return std::nullopt;
+}
+
+// hwloc sets bit os_index of a bitmap for every PU and NUMA node it imports, before this library
+// can refuse an index above kMaxSetId. A NUMA node without os_index gets index 2^32-1, and hwloc
+// allocated and ORed 512 MiB nodesets for it (1-4 s and 600 MB per load, found by
+// tests/fuzz/fuzz_hwloc_xml). So both are refused on the text, before hwloc reads it. hwloc reads
+// the value with strtoul and keeps an unsigned, and so does this.
+Status check_xml_indexes(const std::string& text, const std::string& source) {
+  for (std::size_t at = text.find("<object"); at != std::string::npos;
+       at = text.find("<object", at + 1)) {
+    const std::size_t end = text.find('>', at);
+    const std::string tag = text.substr(at, end == std::string::npos ? end : end - at);
+    const std::optional<std::string> type = xml_attribute(tag, "type");
+    if (!type || (*type != "PU" && *type != "NUMANode")) continue;
+    const char* what = *type == "PU" ? "PU" : "NUMA node";
+    const std::optional<std::string> value = xml_attribute(tag, "os_index");
+    if (!value) {
+      return make_error(source + ": a " + what + " has no os_index; not a valid topology");
+    }
+    const auto index = static_cast<unsigned>(std::strtoul(value->c_str(), nullptr, 10));
+    if (index > kMaxSetId) {
+      return make_error(source + ": " + what + " OS index " + std::to_string(index) +
+                        " is larger than " + std::to_string(kMaxSetId) + ", the largest supported");
+    }
+  }
+  return Unit{};
+}
+
 }  // namespace
 
 Expected<Topology> load_hwloc_xml(const std::string& path) {
@@ -195,6 +240,7 @@ Expected<Topology> load_hwloc_xml(const std::string& path) {
   if (!read) return read.error();
   const Expected<std::string> text = without_xml_comments(*read);
   if (Status version = check_xml_version(*text, source); !version) return version.error();
+  if (Status indexes = check_xml_indexes(*text, source); !indexes) return indexes.error();
   if (Status sane = survives_hwloc(*text, source); !sane) return sane.error();
   Expected<TopologyPtr> topology = new_topology(source);
   if (!topology) return topology.error();

@@ -397,5 +397,18 @@ TEST(LoadTopologySpec, PuWithUnknownNodeStillNamesAListedNode) {
   EXPECT_EQ(homeless.node, 1u);
 }
 
+// Found by tests/fuzz/fuzz_hwloc_xml (a timeout): hwloc gives a NUMA node without os_index the
+// index 2^32-1 and builds 512 MiB nodesets for it, seconds per load. Such files (and any PU or node
+// index above kMaxSetId, however written) are refused from their text, before hwloc reads them.
+TEST(LoadTopologySpec, XmlNodeIndexesAreCheckedBeforeHwlocReadsThem) {
+  const std::string corpus = std::string(XEONPLACE_FIXTURES) + "/../fuzz/corpus/hwloc_xml/";
+  const std::string missing = load_error("xml:" + corpus + "regress_numa_node_without_os_index");
+  EXPECT_NE(missing.find("a NUMA node has no os_index; not a valid topology"), std::string::npos)
+      << missing;
+  const std::string huge = load_error("xml:" + corpus + "regress_numa_node_huge_os_index");
+  EXPECT_NE(huge.find("NUMA node OS index 4294967295 is larger than 65535"), std::string::npos)
+      << huge;
+}
+
 }  // namespace
 }  // namespace xeonplace

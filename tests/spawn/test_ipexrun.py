@@ -286,11 +286,25 @@ class IpexrunTest(unittest.TestCase):
             with open(os.path.join(logs, instance_log(r))) as f:
                 self.assertEqual(sorted(f.read().splitlines()),
                                  [f"err-{r['rank']}", f"out-{r['rank']}"])
+        # The launcher's lines in IPEX's logger format (utils/_logger.py format_str): asctime -
+        # filename - name - levelname - message; the name as invoked stands for the file name.
         with open(os.path.join(logs, f"bench_{stamp}_instances.log")) as f:
             launcher = f.read().splitlines()
-        self.assertEqual([l for l in launcher if l.startswith("ipexrun: rank ")],
-                         [l for l in proc.stderr.splitlines() if l.startswith("ipexrun: rank ")])
-        self.assertEqual(len([l for l in launcher if l.startswith("ipexrun: rank ")]), 2)
+        line_format = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),\d{3} - ipexrun - xeonplace - "
+                                 r"(INFO|WARNING|ERROR) - (.*)$")
+        parsed = [line_format.match(l) for l in launcher]
+        self.assertTrue(parsed and all(parsed), launcher)
+        for match in parsed:
+            written = time.mktime(time.strptime(match.group(1), "%Y-%m-%d %H:%M:%S"))
+            self.assertTrue(int(before) <= written <= after + 1, match.group(0))
+        rank_lines = [l for l in proc.stderr.splitlines() if l.startswith("ipexrun: rank ")]
+        self.assertEqual(len(rank_lines), 2)
+        self.assertEqual([m.group(3) for m in parsed if m.group(2) == "INFO"],
+                         [l[len("ipexrun: "):] for l in rank_lines])
+        warnings = [l[len("ipexrun: warning: "):] for l in proc.stderr.splitlines()
+                    if l.startswith("ipexrun: warning: ")]
+        self.assertTrue(warnings, proc.stderr)  # CPUs 12-15 of the fixture are left unused
+        self.assertEqual([m.group(3) for m in parsed if m.group(2) == "WARNING"], warnings)
 
     def test_ccl_worker_count_keeps_helper_cores_on_top_of_the_core_count(self):
         # ipexrun's distributed launcher: `ncores_per_instance += ccl_worker_count`,

@@ -184,6 +184,32 @@ TEST(IpexrunLogNames, StampedPrefixInstanceIndexAndCoresAsIpexrunWritesThem) {
   EXPECT_EQ(run_cpu_log_names("run", 3).err, "run_rank3.err");
 }
 
+// ipexrun's _instances.log lines: IPEX's format_str "%(asctime)s - %(filename)s - %(name)s -
+// %(levelname)s - %(message)s", asctime as Python's logging writes it (local time, ",mmm").
+TEST(IpexrunLogNames, LauncherLogLinesInIpexrunsLoggerFormat) {
+  const long when = 1700000000;
+  const std::time_t t = when;
+  std::tm local{};
+  ASSERT_NE(::localtime_r(&t, &local), nullptr);
+  char seconds[32];
+  std::strftime(seconds, sizeof seconds, "%Y-%m-%d %H:%M:%S", &local);
+  const std::string stamp = std::string(seconds) + ",007";
+  EXPECT_EQ(ipexrun_launcher_log_lines("ipexrun: warning: CPUs 4-7 are not used\n"
+                                       "ipexrun: rank 0  cpus 0-3  exit 0  wall 0.013s\n"
+                                       "ipexrun: error: rank 1 failed\n"
+                                       "usage: ipexrun [flags]\n",
+                                       "ipexrun", when, 7),
+            stamp + " - ipexrun - xeonplace - WARNING - CPUs 4-7 are not used\n" + stamp +
+                " - ipexrun - xeonplace - INFO - rank 0  cpus 0-3  exit 0  wall 0.013s\n" + stamp +
+                " - ipexrun - xeonplace - ERROR - rank 1 failed\n" + stamp +
+                " - ipexrun - xeonplace - INFO - usage: ipexrun [flags]\n");
+  // The name as invoked ("xeonrun-spawn cpu" when the backend word chose ipexrun's meaning).
+  EXPECT_EQ(
+      ipexrun_launcher_log_lines("xeonrun-spawn cpu: warning: w\n", "xeonrun-spawn cpu", when, 999),
+      std::string(seconds) + ",999 - xeonrun-spawn cpu - xeonplace - WARNING - w\n");
+  EXPECT_EQ(ipexrun_launcher_log_lines("", "ipexrun", when, 0), "");
+}
+
 TEST(RankEnv, HandoffOverridesThePlanningEnvironment) {
   EnvMap env = rank_env({{"LD_PRELOAD", "/a.so"}, {"HOME", "/root"}},
                         {{"XEONRUN_RANK", "2"}, {"LD_PRELOAD", "/lib/x.so:/a.so"}});

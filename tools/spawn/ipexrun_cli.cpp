@@ -275,8 +275,9 @@ const std::vector<IpexFlag>& ipex_flags() {
        [](SpawnOptions&, const std::string&) { return ok(); }},
       {"--log-dir", "--log_path", true,
        "also write each instance's output (stdout and stderr) to DIR/PREFIX_STAMP_instance_I_"
-       "cores_CPUS.log and the launcher's lines to DIR/PREFIX_STAMP_instances.log, STAMP the "
-       "start's local time YYYYmmddHHMMSS (ipexrun's names); DIR is created",
+       "cores_CPUS.log and the launcher's lines to DIR/PREFIX_STAMP_instances.log (in IPEX's "
+       "logger format), STAMP the start's local time YYYYmmddHHMMSS (ipexrun's names); DIR is "
+       "created",
        [](SpawnOptions& o, const std::string& v) { return o.log_path = v, ok(); }},
       {"--log-file-prefix", nullptr, true,
        "log file name prefix and console tag [PREFIXI] (default: run)",

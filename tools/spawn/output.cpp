@@ -6,8 +6,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <utility>
 
 #include "core/text.h"
 
@@ -55,6 +57,41 @@ std::string ipexrun_log_file_name(const std::string& stamped_prefix, unsigned ra
 
 std::string ipexrun_launcher_log_name(const std::string& stamped_prefix) {
   return stamped_prefix + "_instances.log";
+}
+
+std::string ipexrun_launcher_log_lines(const std::string& lines, const std::string& program,
+                                       long epoch_seconds, int milliseconds) {
+  const std::time_t when = static_cast<std::time_t>(epoch_seconds);
+  std::tm local{};
+  char stamp[48] = "";
+  if (::localtime_r(&when, &local) != nullptr) {
+    char seconds[32] = "";
+    std::strftime(seconds, sizeof seconds, "%Y-%m-%d %H:%M:%S", &local);
+    std::snprintf(stamp, sizeof stamp, "%s,%03d", seconds, std::clamp(milliseconds, 0, 999));
+  }
+  const std::string named = program + ": ";
+  std::string out;
+  std::size_t start = 0;
+  while (start < lines.size()) {
+    std::size_t end = lines.find('\n', start);
+    if (end == std::string::npos) end = lines.size();
+    std::string message = lines.substr(start, end - start);
+    start = end + 1;
+    const char* level = "INFO";
+    if (message.rfind(named, 0) == 0) {
+      message.erase(0, named.size());
+      for (auto [word, name] : {std::pair{"error: ", "ERROR"}, std::pair{"warning: ", "WARNING"}}) {
+        if (message.rfind(word, 0) == 0) {
+          message.erase(0, std::strlen(word));
+          level = name;
+          break;
+        }
+      }
+    }
+    out +=
+        std::string(stamp) + " - " + program + " - xeonplace - " + level + " - " + message + "\n";
+  }
+  return out;
 }
 
 namespace {

@@ -48,6 +48,15 @@ std::string ipexrun_cores_text(const std::vector<unsigned>& cpus);
 std::string ipexrun_log_file_name(const std::string& stamped_prefix, unsigned rank,
                                   const std::vector<unsigned>& cpus);
 std::string ipexrun_launcher_log_name(const std::string& stamped_prefix);
+// The launcher's lines (as written to stderr: "NAME: message", "NAME: warning: message") as
+// ipexrun's logger writes its _instances.log, with IPEX's format_str
+// "%(asctime)s - %(filename)s - %(name)s - %(levelname)s - %(message)s": the local time as
+// Python's logging writes it ("2026-12-01 20:31:14,123"), NAME where IPEX has its file name,
+// "xeonplace" as the logger's name, and the level read from the line's "error: " or "warning: "
+// (else INFO), stripped with NAME from the message. A line that does not start with "NAME: " is
+// kept whole, as INFO.
+std::string ipexrun_launcher_log_lines(const std::string& lines, const std::string& program,
+                                       long epoch_seconds, int milliseconds);
 
 // mkdir -p `dir`, then creates (truncates) every rank's files. Any failure is an error before a
 // rank starts: the message names `flag` (--log-path, --log-dir), the path and the reason.

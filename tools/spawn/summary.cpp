@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 
 #include "tools/spawn/output.h"
 
@@ -38,7 +39,11 @@ LauncherLines::~LauncherLines() {
 
 void LauncherLines::write(const std::string& lines) const {
   write_all(2, lines);
-  if (log_fd_ >= 0) write_all(log_fd_, lines);
+  if (log_fd_ < 0) return;
+  struct timespec now {};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  write_all(log_fd_, ipexrun_launcher_log_lines(lines, program_, static_cast<long>(now.tv_sec),
+                                                static_cast<int>(now.tv_nsec / 1000000)));
 }
 
 void LauncherLines::say(const std::string& message) const {

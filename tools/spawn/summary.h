@@ -17,7 +17,8 @@ std::string summary_line(const RankEnd& end, const std::string& program = "xeonr
 
 // The launcher's own lines on stderr, each naming it: "NAME: message". Under ipexrun's command line
 // an error reads "NAME: error: message", as ipexrun's argparse prints one. With a launcher log
-// (ipexrun's STAMPED_instances.log, tools/spawn/output.h) every line is written there too.
+// (ipexrun's STAMPED_instances.log, tools/spawn/output.h) every line is written there too, in
+// IPEX's logger format (ipexrun_launcher_log_lines).
 class LauncherLines {
  public:
   LauncherLines(std::string program, bool ipexrun)

@@ -114,4 +114,10 @@ def main():
 
 
 if __name__ == "__main__":
+    # Plans of fixtures from a clean slate: under a launcher's local rank (a CI job under srun or
+    # mpirun) the spawner rightly shows only that rank's plan.
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
+                                    "support"))
+    from runner_env import scrub_environ  # noqa: E402
+    scrub_environ()
     sys.exit(main())

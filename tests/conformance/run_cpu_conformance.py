@@ -16,6 +16,11 @@ import sys
 import tempfile
 import unittest
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from runner_env import scrub_environ  # noqa: E402
+
+scrub_environ()  # every xeonrun-spawn this test starts plans from a clean slate
+
 SPAWN = None
 FIXTURES = None
 RUN_CPU_PYTHON = "/usr/bin/python3"

@@ -22,6 +22,7 @@ import unittest
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from machine import comma_text, this_machine  # noqa: E402
+from runner_env import placement_free_env  # noqa: E402
 
 BUILD = os.environ["XEONPLACE_BUILD_ROOT"]
 LIBDIR = os.environ["XEONPLACE_LIBDIR"]
@@ -39,13 +40,8 @@ def completion_path(command):
 
 
 def clean_env(**extra):
-    """This environment without placement inputs or launcher ranks, plus `extra`."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("XEONRUN_", "PKG_CONFIG")) and k != "LD_PRELOAD"}
-    for k in ("LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID"):
-        env.pop(k, None)
-    env.update(extra)
-    return env
+    """This environment without placement inputs, launcher ranks or pkg-config's settings."""
+    return placement_free_env(drop_prefixes=("PKG_CONFIG",), **extra)
 
 
 class InstalledTree(unittest.TestCase):

@@ -25,6 +25,7 @@ import unittest
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from machine import this_machine  # noqa: E402
+from runner_env import placement_free_env  # noqa: E402
 
 SOURCE = os.environ["XEONPLACE_SOURCE_ROOT"]
 WHEEL_BUILDDIR = os.environ["XEONPLACE_WHEEL_BUILDDIR"]
@@ -48,14 +49,8 @@ def run(argv, timeout=60, **kw):
 
 
 def clean_env(**extra):
-    """This environment without placement inputs, launcher ranks or a preload, plus `extra`."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("XEONRUN_")
-           and k not in ("LD_PRELOAD", "PYTHON", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
-    for k in ("LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID"):
-        env.pop(k, None)
-    env.update(extra)
-    return env
+    """This environment without placement inputs, launcher ranks, a preload or thread counts."""
+    return placement_free_env(drop=("PYTHON", "MKL_NUM_THREADS"), **extra)
 
 
 class PythonPackage(unittest.TestCase):

@@ -30,6 +30,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from machine import cgroup_machine, cpu_ids as parse_list, list_text as format_list  # noqa: E402
 from machine import this_machine  # noqa: E402
+from runner_env import placement_free_env  # noqa: E402
 
 LAUNCH_TIMEOUT = 90  # seconds per launcher command; the meson timeout is above the sum
 TORCH_PYTHON = "/usr/bin/python3"  # python3-torch is Debian's, for Debian's python only
@@ -169,10 +170,7 @@ def check_ranks(records, expected, omp_threads=None):
 
 def clean_env(library=None, extra=None):
     """The test's environment without anything that would place or misdirect the launcher."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("XEONRUN_", "OMP_", "KMP_", "SLURM_", "OMPI_", "PMIX_", "PMI_"))
-           and k not in ("LD_PRELOAD", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MPI_LOCALRANKID",
-                         "MPI_LOCALNRANKS")}
+    env = placement_free_env()
     if library:
         env["LD_PRELOAD"] = library
     env.update(extra or {})

@@ -20,6 +20,8 @@ import time
 import unittest
 
 sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from runner_env import placement_free_env  # noqa: E402
 
 SPAWN = os.path.abspath(os.environ["XEONRUN_SPAWN"])
 FIXTURES = os.environ["XEONPLACE_FIXTURES"]
@@ -28,14 +30,7 @@ PYTORCH_FIXTURE = "lscpu:" + os.path.join(FIXTURES, "pytorch_test_2s4c_ht.lscpu"
 
 
 def clean_env(**extra):
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("XEONRUN_", "OMP_", "KMP_", "GOMP_", "MALLOC_CONF"))}
-    for k in ("LOCAL_RANK", "LOCAL_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK",
-              "OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALRANKID", "MPI_LOCALNRANKS",
-              "SLURM_LOCALID", "LD_PRELOAD", "VIRTUAL_ENV", "CONDA_PREFIX"):
-        env.pop(k, None)
-    env.update(extra)
-    return env
+    return placement_free_env(drop=("VIRTUAL_ENV", "CONDA_PREFIX"), **extra)
 
 
 def cpu_text(cpus):

@@ -18,6 +18,7 @@ import xml.etree.ElementTree as ET
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from machine import this_machine  # noqa: E402
+from runner_env import placement_free_env  # noqa: E402
 
 SPAWN = os.environ["XEONRUN_SPAWN"]
 FIXTURES = os.environ["XEONPLACE_FIXTURES"]
@@ -42,12 +43,7 @@ if how == "_exit":
 
 
 def clean_env(**extra):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("XEONRUN_")}
-    for k in ("LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID",
-              "LD_PRELOAD", "NO_COLOR"):
-        env.pop(k, None)
-    env.update(extra)
-    return env
+    return placement_free_env(drop=("NO_COLOR",), **extra)
 
 
 def report_lines(path):

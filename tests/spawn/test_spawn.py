@@ -21,6 +21,7 @@ import unittest
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from machine import cpu_ids as cpu_list, this_machine  # noqa: E402
+from runner_env import placement_free_env  # noqa: E402
 
 SPAWN = os.environ["XEONRUN_SPAWN"]
 FIXTURES = os.environ["XEONPLACE_FIXTURES"]
@@ -30,13 +31,7 @@ PY = sys.executable
 
 
 def clean_env(**extra):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("XEONRUN_")}
-    for k in ("LOCAL_RANK", "LOCAL_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK",
-              "OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALRANKID", "MPI_LOCALNRANKS",
-              "SLURM_LOCALID", "LD_PRELOAD"):
-        env.pop(k, None)
-    env.update(extra)
-    return env
+    return placement_free_env(**extra)
 
 
 def spawn(args, env=None, timeout=60, **kw):

@@ -5,17 +5,11 @@ case, the environment a case starts from, and the command line meson calls them 
     DRIVER CASE     run one case: exit 0 pass, 1 fail, 77 skip (meson's code; never counted as
                     passed)
 """
-import os
 import sys
 
-SKIP = 77
+from runner_env import placement_free_env
 
-# Variables that make libxeonplace.so act, or that preload or configure a runtime on their own: a
-# case adds back exactly what it tests. The launchers' are every one src/core/launcher.h reads
-# (kLaunchers), so a runner started by any of them (a CI job under Slurm or Flux) plans alike.
-PLACEMENT_PREFIXES = ("XEONRUN_", "OMP_", "KMP_", "GOMP_", "LOCAL_RANK", "LOCAL_WORLD_SIZE",
-                      "LOCAL_SIZE", "HOROVOD_LOCAL_", "OMPI_", "MV2_", "MVP_", "MPI_LOCAL",
-                      "PALS_", "JSM_", "FLUX_", "SLURM_", "PMI_", "LD_PRELOAD", "MALLOC_CONF")
+SKIP = 77
 
 
 class Failure(Exception):
@@ -33,7 +27,7 @@ def check(condition, message):
 
 def clean_env():
     """The test runner's environment without anything that would make the library act."""
-    return {k: v for k, v in os.environ.items() if not k.startswith(PLACEMENT_PREFIXES)}
+    return placement_free_env()
 
 
 def cases_in(namespace):

@@ -19,8 +19,12 @@ import tempfile
 import time
 import unittest
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from runner_env import scrub_environ  # noqa: E402
+
 TUNE = os.environ["TUNE_TOOL"]
 SPAWN = os.environ["SPAWN"]
+scrub_environ()  # every xeonrun-spawn this test starts plans from a clean slate
 FAKE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fake_workload.py")
 METRIC = "figure: ([0-9.]+)"
 

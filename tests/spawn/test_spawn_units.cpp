@@ -160,17 +160,22 @@ TEST(PlanningEnv, APlacedParentsPlannedValuesAreSetAsideAndTheUsersKept) {
             (EnvMap{{"OMP_NUM_THREADS", "2"}}));
 }
 
+// `when` in local time, as strftime writes it with `format`.
+std::string local_time_text(long when, const char* format) {
+  const std::time_t t = when;
+  std::tm local{};
+  if (::localtime_r(&t, &local) == nullptr) return "";
+  char text[64] = "";
+  std::strftime(text, sizeof text, format, &local);
+  return text;
+}
+
 // ipexrun's names: launch.py stamps the prefix with datetime.now()'s %Y%m%d%H%M%S;
 // cpu_info.py's get_pool_txt lists ids when no two are consecutive, else FIRST-LAST runs.
 TEST(IpexrunLogNames, StampedPrefixInstanceIndexAndCoresAsIpexrunWritesThem) {
   const long when = 1700000000;
-  const std::time_t t = when;
-  std::tm local{};
-  ASSERT_NE(::localtime_r(&t, &local), nullptr);
-  char expected[32];
-  std::strftime(expected, sizeof expected, "bench_%Y%m%d%H%M%S", &local);
   const std::string stamped = ipexrun_stamped_prefix("bench", when);
-  EXPECT_EQ(stamped, expected);
+  EXPECT_EQ(stamped, local_time_text(when, "bench_%Y%m%d%H%M%S"));
   EXPECT_EQ(stamped.size(), std::string("bench_").size() + 14);
   EXPECT_EQ(ipexrun_cores_text({0, 1, 2, 3}), "0-3");
   EXPECT_EQ(ipexrun_cores_text({0, 1, 2, 5}), "0-2,5-5");
@@ -188,12 +193,9 @@ TEST(IpexrunLogNames, StampedPrefixInstanceIndexAndCoresAsIpexrunWritesThem) {
 // %(levelname)s - %(message)s", asctime as Python's logging writes it (local time, ",mmm").
 TEST(IpexrunLogNames, LauncherLogLinesInIpexrunsLoggerFormat) {
   const long when = 1700000000;
-  const std::time_t t = when;
-  std::tm local{};
-  ASSERT_NE(::localtime_r(&t, &local), nullptr);
-  char seconds[32];
-  std::strftime(seconds, sizeof seconds, "%Y-%m-%d %H:%M:%S", &local);
-  const std::string stamp = std::string(seconds) + ",007";
+  const std::string seconds = local_time_text(when, "%Y-%m-%d %H:%M:%S");
+  ASSERT_EQ(seconds.size(), 19u);
+  const std::string stamp = seconds + ",007";
   EXPECT_EQ(ipexrun_launcher_log_lines("ipexrun: warning: CPUs 4-7 are not used\n"
                                        "ipexrun: rank 0  cpus 0-3  exit 0  wall 0.013s\n"
                                        "ipexrun: error: rank 1 failed\n"

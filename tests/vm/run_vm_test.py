@@ -24,7 +24,8 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import xeonvm_checks as checks  # noqa: E402
-from xeonvm_guest import HostSetupError, Initramfs, boot, find_host_tools  # noqa: E402
+from xeonvm_guest import (HostSetupError, Initramfs, boot_retrying_once,  # noqa: E402
+                          find_host_tools)
 from xeonvm_script import PROBE, guest_script  # noqa: E402
 from xeonvm_topologies import GUESTS  # noqa: E402
 
@@ -189,13 +190,6 @@ def _judge_launch(case, plan, res, launch):
     return fails + _log_if(fails, res, *logs)
 
 
-def _kernel_failed_before_the_script(result):
-    """The guest ended on its own (no timeout) before /init printed its begin marker, with a
-    kernel panic or oops on the console."""
-    return (result.boot_seconds is None and not result.timed_out and
-            any(word in result.console for word in ("Kernel panic", "Oops", "BUG:")))
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -240,15 +234,8 @@ def main():
             t0 = time.monotonic()
             build_initramfs(tools, guest, args, initrd)
             pack_seconds = time.monotonic() - t0
-            result = boot(tools, initrd, guest.qemu, args.timeout)
-            if _kernel_failed_before_the_script(result):
-                # Nothing of ours ran yet: the guest kernel died during its own boot (seen once
-                # in ~40 boots of 6.12 under TCG: a fault in sched_clock_cpu at an initcall). One
-                # more boot, said on the output; a second failure fails the test.
-                print("guest %s: the kernel failed before the test script started; booting "
-                      "once more. Its console tail:\n%s" % (
-                          guest.name, "\n".join(result.console.splitlines()[-8:])))
-                result = boot(tools, initrd, guest.qemu, args.timeout)
+            # A second kernel failure before the script fails the test.
+            result = boot_retrying_once(tools, initrd, guest.qemu, args.timeout, guest.name)
     except HostSetupError as e:
         print("run_vm_test: %s" % e, file=sys.stderr)
         return 2

@@ -8,8 +8,8 @@ import unittest
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import run_vm_test  # noqa: E402
 import xeonvm_checks as checks  # noqa: E402
+import xeonvm_guest  # noqa: E402
 from xeonvm_guest import BootResult  # noqa: E402
 from xeonvm_topologies import GUESTS, Case, Cgroup, Control  # noqa: E402
 
@@ -270,11 +270,11 @@ class BootRetry(unittest.TestCase):
 
     def test_a_panic_before_the_script_is_retried(self):
         panic = "[ 3.0] RIP: sched_clock_cpu\n[ 3.1] Kernel panic - not syncing: Fatal exception"
-        self.assertTrue(run_vm_test._kernel_failed_before_the_script(self.result(panic)))
+        self.assertTrue(xeonvm_guest.kernel_failed_before_the_script(self.result(panic)))
 
     def test_anything_after_the_script_started_or_a_timeout_is_not(self):
         panic = "Kernel panic - not syncing"
-        retry = run_vm_test._kernel_failed_before_the_script
+        retry = xeonvm_guest.kernel_failed_before_the_script
         self.assertFalse(retry(self.result("@@XEONVM-BEGIN@@\n" + panic, boot_seconds=5.0)))
         self.assertFalse(retry(self.result(panic, timed_out=True)))
         self.assertFalse(retry(self.result("SeaBIOS\nBooting from ROM")))

@@ -39,15 +39,21 @@ def usable_cpus():
 
 def node_layout(count):
     """[(host, cpus, ranks)] for `count` nodes: node a gets the first usable CPU, node b the
-    second, a third node shares both and runs two ranks (tasks per node 1,1,2: uneven). With one
-    usable CPU every node gets it, and a node runs no more ranks than it has cores."""
+    second, a third node shares both and runs two ranks (tasks per node 1,1,2: uneven). Four nodes
+    are the issue's example, Slurm's "2(x3),1": three nodes share both CPUs with two ranks each,
+    a fourth has the first CPU and one rank. With one usable CPU every node gets it, and a node
+    runs no more ranks than it has cores."""
     cpus = usable_cpus()
     a = cpus[:1]
     b = cpus[1:2] or a
+    shared = cpus[:2]
+    pair = Machine(shared).ranks_up_to(2)
+    if count == 4:
+        return [("xpn-a", shared, pair), ("xpn-b", shared, pair), ("xpn-c", shared, pair),
+                ("xpn-d", a, 1)]
     layout = [("xpn-a", a, 1), ("xpn-b", b, 1)]
     if count == 3:
-        shared = cpus[:2]
-        layout.append(("xpn-c", shared, Machine(shared).ranks_up_to(2)))
+        layout.append(("xpn-c", shared, pair))
     return layout
 
 
@@ -277,6 +283,9 @@ SCENARIOS = {
     "openmpi_3_nodes_uneven": lambda a, w, o: openmpi(a, w, o, 3),
     "mpich_2_nodes": lambda a, w, o: mpich(a, w, o, 2),
     "mpich_3_nodes_uneven": lambda a, w, o: mpich(a, w, o, 3),
+    "slurm_4_nodes_2x3_1": lambda a, w, o: slurm(a, w, o, 4),
+    "openmpi_4_nodes_2x3_1": lambda a, w, o: openmpi(a, w, o, 4),
+    "mpich_4_nodes_2x3_1": lambda a, w, o: mpich(a, w, o, 4),
 }
 
 

@@ -89,18 +89,12 @@ case "$job" in
     # own log (testlog-onecpu.json) keeps the first run's testlog.json; .ci/run counts both.
     # The suites plan from a clean slate: a shell inside a launcher's job (srun, mpirun, torchrun,
     # Flux), or one with OMP_NUM_THREADS or LD_PRELOAD exported, would otherwise hand its rank and
-    # settings to every test. The same prefixes as tests/support/runner_env.py.
+    # settings to every test. tests/support/runner_env.py, which every test driver starts its
+    # processes with, names them (one list of prefixes for both).
+    names="$(python3 "$top/tests/support/runner_env.py")"
     dropped=()
-    for name in $(compgen -e); do
-      case "$name" in
-        XEONRUN_* | OMP_* | KMP_* | GOMP_* | LOCAL_RANK* | LOCAL_WORLD_SIZE* | LOCAL_SIZE* | \
-          HOROVOD_LOCAL_* | OMPI_* | MV2_* | MVP_* | MPI_LOCAL* | PALS_* | JSM_* | FLUX_* | \
-          SLURM_* | PMIX_* | PMI_* | LD_PRELOAD | MALLOC_CONF)
-          dropped+=("$name")
-          unset "$name"
-          ;;
-      esac
-    done
+    [[ -z $names ]] || mapfile -t dropped <<<"$names"
+    for name in "${dropped[@]}"; do unset "$name"; done
     ((${#dropped[@]} == 0)) || echo "setup: the tests run without ${dropped[*]}" >&2
     status=0
     meson test -C "$build_dir" --print-errorlogs --num-processes 2 || status=$?

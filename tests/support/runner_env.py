@@ -2,10 +2,12 @@
 would make libxeonplace.so act, preload or configure a runtime, or make a launcher plan one rank
 of its own. A test adds back exactly what it tests.
 
-tools/setup.sh drops the same prefixes before CI runs the suites; this keeps a `meson test` run by
-hand inside a launcher's job (srun, mpirun, torchrun, Flux) or a tuned shell honest too.
+tools/setup.sh drops the same variables before CI runs the suites (it runs this file, which prints
+their names); this keeps a `meson test` run by hand inside a launcher's job (srun, mpirun,
+torchrun, Flux) or a tuned shell honest too.
 """
 import os
+import sys
 
 # The launchers' are every variable src/core/launcher.h reads (kLaunchers), plus PMIx's and PMI's,
 # which Open MPI, MPICH and Slurm hand their ranks.
@@ -24,9 +26,19 @@ def placement_free_env(drop=(), drop_prefixes=(), **extra):
     return env
 
 
+def placement_names(environ=os.environ):
+    """The names in `environ` that PLACEMENT_PREFIXES drop."""
+    return sorted(k for k in environ if k.startswith(PLACEMENT_PREFIXES))
+
+
 def scrub_environ():
     """Removes PLACEMENT_PREFIXES from this process's own environment, for a driver whose every
     child (xeonrun-spawn --dry-run on a fixture, the tool under test) must plan from a clean slate:
     under a launcher's local rank the spawner rightly shows only that rank's plan."""
-    for name in [k for k in os.environ if k.startswith(PLACEMENT_PREFIXES)]:
+    for name in placement_names():
         del os.environ[name]
+
+
+if __name__ == "__main__":
+    # tools/setup.sh: the names of this environment it must unset, one a line.
+    sys.stdout.write("".join(name + "\n" for name in placement_names()))

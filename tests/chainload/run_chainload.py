@@ -18,8 +18,8 @@ import tempfile
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
-from case_driver import (Failure, Skip, cases_in, check,  # noqa: E402
-                         clean_env as placement_free_env, main as run_case)
+from case_driver import Failure, Skip, cases_in, check, main as run_case  # noqa: E402
+from runner_env import placement_free_env  # noqa: E402
 from machine import this_machine  # noqa: E402
 
 LIB = os.environ.get("XP_LIB", "")

@@ -27,8 +27,7 @@ import tempfile
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
-from case_driver import (Failure, Skip, cases_in, check,  # noqa: E402
-                         clean_env as placement_free_env, main as run_case)
+from case_driver import Failure, Skip, cases_in, check, clean_env, main as run_case  # noqa: E402
 from machine import comma_text, this_machine  # noqa: E402
 
 LIB = os.environ.get("XP_LIB", "")
@@ -48,9 +47,6 @@ MACHINE = this_machine()
 NRANKS = MACHINE.ranks_up_to(2)
 LAST = MACHINE.plan(NRANKS)[NRANKS - 1]  # the rank the placed cases run as
 LAST_CPUS = comma_text(LAST.cpus)  # as the probe prints its affinity
-
-
-clean_env = placement_free_env
 
 
 def run(argv, extra=None, preload=True, timeout=TIMEOUT, **kwargs):

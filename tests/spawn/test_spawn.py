@@ -21,17 +21,13 @@ import unittest
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from machine import cpu_ids as cpu_list, this_machine  # noqa: E402
-from runner_env import placement_free_env  # noqa: E402
+from runner_env import placement_free_env as clean_env  # noqa: E402
 
 SPAWN = os.environ["XEONRUN_SPAWN"]
 FIXTURES = os.environ["XEONPLACE_FIXTURES"]
 SHIM = os.environ.get("XEONPLACE_SHIM", "")
 PYTORCH_FIXTURE = "lscpu:" + os.path.join(FIXTURES, "pytorch_test_2s4c_ht.lscpu")
 PY = sys.executable
-
-
-def clean_env(**extra):
-    return placement_free_env(**extra)
 
 
 def spawn(args, env=None, timeout=60, **kw):

@@ -208,7 +208,7 @@ TEST(IpexrunLogNames, LauncherLogLinesInIpexrunsLoggerFormat) {
   // The name as invoked ("xeonrun-spawn cpu" when the backend word chose ipexrun's meaning).
   EXPECT_EQ(
       ipexrun_launcher_log_lines("xeonrun-spawn cpu: warning: w\n", "xeonrun-spawn cpu", when, 999),
-      std::string(seconds) + ",999 - xeonrun-spawn cpu - xeonplace - WARNING - w\n");
+      seconds + ",999 - xeonrun-spawn cpu - xeonplace - WARNING - w\n");
   EXPECT_EQ(ipexrun_launcher_log_lines("", "ipexrun", when, 0), "");
 }
 

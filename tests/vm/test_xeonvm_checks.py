@@ -259,8 +259,6 @@ class GuestDefinitions(unittest.TestCase):
         self.assertIn("node,nodeid=4,memdev=m4", args)  # the CPU-less node has no cpus=
 
 
-
-
 class BootRetry(unittest.TestCase):
     """Only a kernel that died before the test script started earns a second boot."""
 

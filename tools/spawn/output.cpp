@@ -23,14 +23,21 @@ RankLogNames run_cpu_log_names(const std::string& prefix, unsigned rank) {
   return {log_file_name(prefix, rank, false), log_file_name(prefix, rank, true)};
 }
 
-std::string ipexrun_stamped_prefix(const std::string& prefix, long epoch_seconds) {
+namespace {
+
+// `epoch_seconds` in local time as strftime writes it with `format` ("" if it cannot).
+std::string local_time_text(long epoch_seconds, const char* format) {
   const std::time_t when = static_cast<std::time_t>(epoch_seconds);
   std::tm local{};
-  char stamp[32] = "";
-  if (::localtime_r(&when, &local) != nullptr) {
-    std::strftime(stamp, sizeof stamp, "%Y%m%d%H%M%S", &local);
-  }
-  return prefix + "_" + stamp;
+  char text[32] = "";
+  if (::localtime_r(&when, &local) != nullptr) std::strftime(text, sizeof text, format, &local);
+  return text;
+}
+
+}  // namespace
+
+std::string ipexrun_stamped_prefix(const std::string& prefix, long epoch_seconds) {
+  return prefix + "_" + local_time_text(epoch_seconds, "%Y%m%d%H%M%S");
 }
 
 std::string ipexrun_cores_text(const std::vector<unsigned>& cpus) {
@@ -61,14 +68,10 @@ std::string ipexrun_launcher_log_name(const std::string& stamped_prefix) {
 
 std::string ipexrun_launcher_log_lines(const std::string& lines, const std::string& program,
                                        long epoch_seconds, int milliseconds) {
-  const std::time_t when = static_cast<std::time_t>(epoch_seconds);
-  std::tm local{};
-  char stamp[48] = "";
-  if (::localtime_r(&when, &local) != nullptr) {
-    char seconds[32] = "";
-    std::strftime(seconds, sizeof seconds, "%Y-%m-%d %H:%M:%S", &local);
-    std::snprintf(stamp, sizeof stamp, "%s,%03d", seconds, std::clamp(milliseconds, 0, 999));
-  }
+  char fraction[8];
+  std::snprintf(fraction, sizeof fraction, ",%03d", std::clamp(milliseconds, 0, 999));
+  const std::string seconds = local_time_text(epoch_seconds, "%Y-%m-%d %H:%M:%S");
+  const std::string stamp = seconds.empty() ? seconds : seconds + fraction;
   const std::string named = program + ": ";
   std::string out;
   std::size_t start = 0;
@@ -88,8 +91,7 @@ std::string ipexrun_launcher_log_lines(const std::string& lines, const std::stri
         }
       }
     }
-    out +=
-        std::string(stamp) + " - " + program + " - xeonplace - " + level + " - " + message + "\n";
+    out += stamp + " - " + program + " - xeonplace - " + level + " - " + message + "\n";
   }
   return out;
 }
